@@ -1,0 +1,51 @@
+import { z } from 'zod';
+import { PROVIDER_KINDS, type ProviderKind } from '../../protocol/hosts';
+
+const BUILT_IN_HOSTS: readonly string[] = PROVIDER_KINDS;
+
+const hostSchema = z
+  .strictObject({
+    provider: z.enum(PROVIDER_KINDS as [ProviderKind, ...ProviderKind[]]),
+    baseUrl: z.string().min(1, 'expected a URL such as http://192.168.1.20:11434'),
+    /** Name of the environment variable holding the key; keys never live in the config file. */
+    apiKeyEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name').optional(),
+  });
+
+export const configSchema = z.strictObject({
+  /** `HOST/MODEL` or bare `MODEL` used when `-m` is not given. */
+  defaultModel: z.string().min(1).optional(),
+  logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  /** Extra hosts by name; the built-in ones come from the environment. */
+  hosts: z
+    .record(z.string().regex(/^[a-z0-9][a-z0-9._-]*$/i, 'host names use letters, digits, . _ -'), hostSchema)
+    .default({})
+    .superRefine((hosts, ctx) => {
+      for (const name of Object.keys(hosts)) {
+        if (BUILT_IN_HOSTS.includes(name)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [name],
+            message: `"${name}" is a built-in host configured from the environment; give this host another name`,
+          });
+        }
+      }
+    }),
+  /** Seconds between health probes of each host. */
+  healthIntervalSec: z.number().int().min(1).max(3600).default(30),
+  /** Per-host deadline for a health probe or model listing, in milliseconds. */
+  probeTimeoutMs: z.number().int().min(50).max(60000).default(2000),
+  /** A connection that has not sent `aid/handshake` by then is closed. */
+  handshakeTimeoutMs: z.number().int().min(50).max(600000).default(10000),
+  ollama: z.strictObject({ keepAlive: z.union([z.string(), z.number()]).optional() }).default({}),
+});
+
+export type AidConfig = z.infer<typeof configSchema>;
+export type HostConfig = z.infer<typeof hostSchema>;
+
+/** Issues as "key: what was expected" lines, keys in dotted form. */
+export function formatIssues(error: z.ZodError): string[] {
+  return error.issues.map((issue) => {
+    const key = issue.path.map(String).join('.') || '(top level)';
+    return `${key}: ${issue.message}`;
+  });
+}

@@ -1,0 +1,49 @@
+import { z } from 'zod';
+import { HandshakeRequest, type HandshakeResult } from '../../protocol/handshake';
+import { ReloadRequest, ShutdownRequest, StatusRequest, type ReloadResult, type StatusResult } from '../../protocol/daemon';
+import { ErrorCodes } from '../../protocol/errors';
+import { ALL_CAPABILITIES, PROTOCOL_VERSION } from '../../protocol/version';
+import { ResponseError } from 'vscode-jsonrpc';
+import { defineHandler, type Handler } from '../server/handlers';
+
+export interface DaemonHandlerDeps {
+  version: string;
+  status: () => StatusResult;
+  reload: () => ReloadResult;
+  /** Starts the shutdown after the answer has been sent. */
+  requestShutdown: (reason: string) => void;
+}
+
+const handshakeParams = z.object({
+  clientVersion: z.string(),
+  protocolVersion: z.number().int(),
+  client: z.string().max(100),
+  capabilities: z.array(z.string()).max(100),
+});
+
+export function daemonHandlers(deps: DaemonHandlerDeps): Handler[] {
+  return [
+    defineHandler(
+      HandshakeRequest,
+      handshakeParams,
+      (params): HandshakeResult => {
+        if (params.protocolVersion !== PROTOCOL_VERSION) {
+          throw new ResponseError(
+            ErrorCodes.VersionMismatch,
+            `protocol ${params.protocolVersion} is not spoken by this daemon (protocol ${PROTOCOL_VERSION}, aid ${deps.version}); restart it with \`aid restart\``,
+            { daemonVersion: deps.version, protocolVersion: PROTOCOL_VERSION },
+          );
+        }
+        // A different build version is answered normally: the client decides to restart us.
+        return { daemonVersion: deps.version, protocolVersion: PROTOCOL_VERSION, pid: process.pid, capabilities: [...ALL_CAPABILITIES] };
+      },
+      { beforeHandshake: true },
+    ),
+    defineHandler(StatusRequest, z.object({}).passthrough(), () => deps.status()),
+    defineHandler(ReloadRequest, z.object({}).passthrough(), () => deps.reload()),
+    defineHandler(ShutdownRequest, z.object({ reason: z.string().max(200).optional() }), (params) => {
+      setImmediate(() => deps.requestShutdown(params.reason ?? 'requested by a client'));
+      return { pid: process.pid };
+    }),
+  ];
+}

@@ -1,0 +1,47 @@
+import { randomUUID } from 'node:crypto';
+import type { Usage } from '../../protocol/chat';
+import type { ProviderKind } from '../../protocol/hosts';
+import type { Store } from '../store/store';
+
+/** One provider call, whatever its outcome. Cost accounting grows from here. */
+export interface RequestRecord {
+  id: string;
+  time: number;
+  host: string;
+  provider: ProviderKind;
+  model: string;
+  sessionId: string;
+  project?: string;
+  outcome: 'ok' | 'error' | 'cancelled';
+  error?: string;
+  usage: Usage;
+  costUsd: number | null;
+  latencyMs: number;
+  ttftMs: number | null;
+}
+
+export class Ledger {
+  constructor(
+    private readonly store: Store,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Durable once the promise resolves. Keys sort by time, so ranges by date are cheap later. */
+  async record(entry: Omit<RequestRecord, 'id' | 'time'>): Promise<RequestRecord> {
+    const time = this.now();
+    const id = `${time.toString(36).padStart(10, '0')}-${randomUUID().slice(0, 8)}`;
+    const record: RequestRecord = { id, time, ...entry };
+    await this.store.db<RequestRecord>('requests').put(id, record);
+    return record;
+  }
+
+  count(): number {
+    return this.store.db<RequestRecord>('requests').getCount();
+  }
+
+  recent(limit: number): RequestRecord[] {
+    const rows: RequestRecord[] = [];
+    for (const { value } of this.store.db<RequestRecord>('requests').getRange({ reverse: true, limit })) rows.push(value);
+    return rows;
+  }
+}

@@ -1,0 +1,186 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { StatusResult } from '../protocol/daemon';
+import { PROTOCOL_VERSION } from '../protocol/version';
+import { AskService } from './chat/ask';
+import { defineHosts } from './catalog/hosts';
+import { HostRegistry } from './catalog/registry';
+import { describeConfigError, loadConfig } from './config/load';
+import type { AidPaths } from './config/paths';
+import type { AidConfig } from './config/schema';
+import { watchConfigFile } from './config/watch';
+import { catalogHandlers } from './handlers/catalog';
+import { chatHandlers } from './handlers/chat';
+import { daemonHandlers } from './handlers/daemon';
+import { Ledger } from './ledger/ledger';
+import { FileLogger } from './log/logger';
+import { Redactor } from './log/redact';
+import { OllamaAdapter } from './providers/ollama';
+import type { ProviderAdapter } from './providers/types';
+import { HandlerRegistry } from './server/handlers';
+import { PidLock } from './server/lock';
+import { removeRegistration, writeRegistration } from './server/registration';
+import { DaemonServer } from './server/server';
+import { Shutdown } from './server/shutdown';
+import { checkSocketPathLength, prepareSocketDir, removeStaleSocket, systemdListenFd } from './server/socket';
+import { Store } from './store/store';
+import type { HostDefinition } from './catalog/hosts';
+
+export interface DaemonOptions {
+  paths: AidPaths;
+  env: Record<string, string | undefined>;
+  version: string;
+  /** Mirror log lines to stderr (foreground runs). */
+  logToStderr: boolean;
+}
+
+export class StartupError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
+    super(message);
+    this.name = 'StartupError';
+  }
+}
+
+/** Largest JSON-RPC message accepted from a client; prompts with attached context fit easily. */
+const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+
+function createAdapter(config: () => AidConfig): (host: HostDefinition) => ProviderAdapter | undefined {
+  return (host) => {
+    switch (host.provider) {
+      case 'ollama': {
+        const keepAlive = config().ollama.keepAlive;
+        return new OllamaAdapter({ baseUrl: host.baseUrl, hostName: host.name, ...(keepAlive !== undefined ? { keepAlive } : {}) });
+      }
+      default:
+        // The cloud adapters arrive with the providers work; until then such hosts show as down.
+        return undefined;
+    }
+  };
+}
+
+/**
+ * The composition root: builds every service, wires handlers, binds the socket, and returns once
+ * the daemon is serving. Resolves `done` after the shutdown completed.
+ */
+export async function runDaemon(options: DaemonOptions): Promise<{ done: Promise<void>; shutdown: (reason: string) => Promise<void> }> {
+  const { paths, env, version } = options;
+  const started = Date.now();
+  const redactor = new Redactor();
+  const firstLoad = loadConfig(paths.configFile);
+  if (!firstLoad.ok) throw new StartupError(describeConfigError(firstLoad.file, firstLoad.issues));
+  let config = firstLoad.config;
+  let configState: StatusResult['config'] = { file: paths.configFile, loaded: firstLoad.exists };
+
+  const logger = new FileLogger({ file: paths.logFile, level: config.logLevel, redactor, stderr: options.logToStderr });
+  const uid = process.getuid?.() ?? 0;
+  const listenFd = systemdListenFd(env, process.pid);
+
+  const lockResult = PidLock.acquire(preparedLock(paths, uid));
+  if (!lockResult.acquired) {
+    throw new StartupError(`aid is already running (pid ${lockResult.pid}) on ${paths.socket}`, 0);
+  }
+  const lock = lockResult.lock;
+  const shutdown = new Shutdown(logger);
+  let store: Store | undefined;
+  try {
+    if (listenFd === undefined) await removeStaleSocket(paths.socket).then((removed) => removed && logger.info('removed a stale socket', { socket: paths.socket }));
+    store = await Store.open(paths.dataDir);
+  } catch (error) {
+    lock.release();
+    throw new StartupError((error as Error).message);
+  }
+  const openedStore = store;
+  const ledger = new Ledger(openedStore);
+
+  const hostsFrom = (c: AidConfig): HostDefinition[] => {
+    const hosts = defineHosts(env, c);
+    for (const h of hosts) redactor.add(h.apiKey);
+    return hosts;
+  };
+  const registry = new HostRegistry({ createAdapter: createAdapter(() => config), logger, probeTimeoutMs: config.probeTimeoutMs });
+  registry.setHosts(hostsFrom(config));
+  const ask = new AskService({ registry, ledger, logger, defaultModel: () => config.defaultModel });
+
+  const reload = (): { ok: boolean; file: string; issues?: string[] } => {
+    const result = loadConfig(paths.configFile);
+    if (!result.ok) {
+      logger.error('config rejected; keeping the last good one', { file: result.file, issues: result.issues.join('; ') });
+      configState = { file: paths.configFile, loaded: configState.loaded, error: result.issues.join('; ') };
+      return { ok: false, file: result.file, issues: result.issues };
+    }
+    const intervalChanged = result.config.healthIntervalSec !== config.healthIntervalSec;
+    config = result.config;
+    configState = { file: paths.configFile, loaded: result.exists };
+    logger.setLevel(config.logLevel);
+    registry.setHosts(hostsFrom(config));
+    if (intervalChanged) registry.startHealthChecks(config.healthIntervalSec * 1000);
+    logger.info('config loaded', { file: paths.configFile });
+    return { ok: true, file: paths.configFile };
+  };
+
+  const status = (): StatusResult => ({
+    version,
+    protocolVersion: PROTOCOL_VERSION,
+    pid: process.pid,
+    uptimeMs: Date.now() - started,
+    socket: paths.socket,
+    hosts: registry.statuses(),
+    config: configState,
+    store: { path: openedStore.path, schemaVersion: openedStore.schemaVersion, requests: ledger.count() },
+    activation: listenFd === undefined ? 'self' : 'systemd',
+  });
+
+  const handlers = new HandlerRegistry().add(
+    ...daemonHandlers({ version, status, reload, requestShutdown: (reason) => void runShutdown(reason) }),
+    ...catalogHandlers(registry),
+    ...chatHandlers(ask),
+  );
+  const server = new DaemonServer({ registry: handlers, logger, handshakeTimeoutMs: () => config.handshakeTimeoutMs, maxMessageBytes: MAX_MESSAGE_BYTES });
+  const configWatch = watchConfigFile(paths.configFile, () => void reload());
+
+  // The order of a clean stop; each step is independent of the ones that failed before it.
+  shutdown.add('stop accepting', () => server.stopAccepting());
+  shutdown.add('cancel in-flight requests', async () => {
+    server.abortAll('shutdown');
+    await server.drain(2000);
+  });
+  shutdown.add('close connections', () => server.closeConnections());
+  shutdown.add('stop timers and watchers', () => {
+    registry.stopHealthChecks();
+    configWatch.close();
+  });
+  shutdown.add('flush and close the store', () => openedStore.close());
+  shutdown.add('remove socket and registration', async () => {
+    if (listenFd === undefined) fs.rmSync(paths.socket, { force: true });
+    removeRegistration(paths.registrationFile, process.pid);
+  });
+  shutdown.add('release lock', () => lock.release());
+  shutdown.add('close log', () => {
+    logger.info('stopped');
+    logger.close();
+  });
+  const runShutdown = (reason: string): Promise<void> => shutdown.run(reason);
+
+  try {
+    if (listenFd !== undefined) await server.listenOnFd(listenFd);
+    else await server.listenOnPath(paths.socket);
+  } catch (error) {
+    await runShutdown('could not listen');
+    throw new StartupError(`cannot listen on ${paths.socket}: ${(error as Error).message}`);
+  }
+  writeRegistration(paths.registrationFile, { pid: process.pid, socket: paths.socket, version, startedAt: new Date(started).toISOString() });
+  registry.startHealthChecks(config.healthIntervalSec * 1000);
+  logger.info('aid started', { version, pid: process.pid, socket: paths.socket, activation: listenFd === undefined ? 'self' : 'systemd', data: path.resolve(paths.dataDir) });
+
+  return { done: shutdown.finished, shutdown: runShutdown };
+}
+
+/** Socket-path checks happen before the lock, so their errors are about the path, not the lock. */
+function preparedLock(paths: AidPaths, uid: number): string {
+  checkSocketPathLength(paths.socket);
+  prepareSocketDir(path.dirname(paths.socket), uid);
+  return paths.lockFile;
+}

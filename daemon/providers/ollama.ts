@@ -1,0 +1,121 @@
+import { Ollama, type AbortableAsyncIterator, type ChatResponse } from 'ollama';
+import type { ChatEvent, ChatRequest, DiscoveredModel, HealthReport, ProviderAdapter } from './types';
+import { ProviderError, isAbortError, isConnectionError, zeroUsage } from './types';
+
+export interface OllamaAdapterOptions {
+  baseUrl: string;
+  hostName: string;
+  keepAlive?: string | number;
+  /** Injected for tests; defaults to the global fetch. */
+  fetch?: typeof fetch;
+}
+
+/** Ollama through the official `ollama` library. Free, local, NDJSON streaming. */
+export class OllamaAdapter implements ProviderAdapter {
+  readonly provider = 'ollama' as const;
+  readonly baseUrl: string;
+
+  constructor(private readonly options: OllamaAdapterOptions) {
+    this.baseUrl = options.baseUrl;
+  }
+
+  /**
+   * A client bound to one signal. ollama-js's own abort() cancels every request of an instance,
+   * so each call gets its own instance whose fetch follows the caller's signal.
+   */
+  private client(signal: AbortSignal): Ollama {
+    const baseFetch = this.options.fetch ?? fetch;
+    const boundFetch: typeof fetch = (input, init) =>
+      baseFetch(input, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, signal]) : signal });
+    return new Ollama({ host: this.baseUrl, fetch: boundFetch });
+  }
+
+  async health(signal: AbortSignal): Promise<HealthReport> {
+    try {
+      const { version } = await this.client(signal).version();
+      return { version };
+    } catch (error) {
+      throw this.translate(error, signal);
+    }
+  }
+
+  async listModels(signal: AbortSignal): Promise<DiscoveredModel[]> {
+    try {
+      const { models } = await this.client(signal).list();
+      return models.map((m) => ({
+        id: m.name,
+        details: {
+          size: m.size,
+          ...(m.details?.family ? { family: m.details.family } : {}),
+          ...(m.details?.parameter_size ? { parameters: m.details.parameter_size } : {}),
+          ...(m.details?.quantization_level ? { quantization: m.details.quantization_level } : {}),
+        },
+      }));
+    } catch (error) {
+      throw this.translate(error, signal);
+    }
+  }
+
+  async *streamChat(request: ChatRequest, signal: AbortSignal): AsyncIterable<ChatEvent> {
+    const client = this.client(signal);
+    let stream: AbortableAsyncIterator<ChatResponse>;
+    try {
+      stream = await client.chat({
+        model: request.model,
+        messages: request.messages,
+        stream: true,
+        ...(this.options.keepAlive !== undefined ? { keep_alive: this.options.keepAlive } : {}),
+        ...(request.maxOutputTokens ? { options: { num_predict: request.maxOutputTokens } } : {}),
+      });
+    } catch (error) {
+      throw this.translate(error, signal, request.model);
+    }
+    const onAbort = (): void => stream.abort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      for await (const part of stream) {
+        if (part.message?.content) yield { type: 'delta', text: part.message.content };
+        if (part.done) {
+          const usage = zeroUsage();
+          usage.inputTokens = part.prompt_eval_count ?? 0;
+          usage.outputTokens = part.eval_count ?? 0;
+          yield { type: 'done', usage, finishReason: part.done_reason || 'stop' };
+          return;
+        }
+      }
+    } catch (error) {
+      throw this.translate(error, signal, request.model, true);
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  private translate(error: unknown, signal: AbortSignal, model?: string, midStream = false): ProviderError {
+    if (error instanceof ProviderError) return error;
+    if (signal.aborted || isAbortError(error)) {
+      const reason: unknown = signal.reason;
+      if (reason instanceof ProviderError) return reason;
+      return new ProviderError('cancelled', 'request cancelled');
+    }
+    if (isConnectionError(error)) {
+      return new ProviderError(
+        'unreachable',
+        `Ollama is not running at ${this.baseUrl} — start it with \`ollama serve\` (or set OLLAMA_HOST to where it runs)`,
+      );
+    }
+    const status = (error as { status_code?: unknown }).status_code;
+    const message = error instanceof Error ? error.message : String(error);
+    if (typeof status === 'number') {
+      if (status === 404 && model) {
+        return new ProviderError(
+          'not_found',
+          `model '${model}' is not pulled on host ${this.options.hostName} — run \`ollama pull ${model}\``,
+          404,
+        );
+      }
+      const kind = status === 429 ? 'rate_limited' : status >= 500 ? 'server' : status === 401 || status === 403 ? 'auth' : 'bad_request';
+      return new ProviderError(kind, `Ollama at ${this.baseUrl} answered ${status}: ${message}`, status);
+    }
+    return new ProviderError(midStream ? 'stream' : 'server', `Ollama at ${this.baseUrl} failed: ${message}`);
+  }
+}

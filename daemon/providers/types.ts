@@ -1,0 +1,87 @@
+import type { Usage } from '../../protocol/chat';
+import type { ProviderKind } from '../../protocol/hosts';
+
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant';
+  content: string;
+}
+
+export interface ChatRequest {
+  model: string;
+  messages: ChatMessage[];
+  maxOutputTokens?: number;
+}
+
+/** What a streaming chat yields: text as it arrives, then exactly one `done`. */
+export type ChatEvent =
+  | { type: 'delta'; text: string }
+  | { type: 'done'; usage: Usage; finishReason: string; providerCostUsd?: number };
+
+export interface DiscoveredModel {
+  id: string;
+  contextWindow?: number;
+  /** Extra facts worth showing (size, family, quantisation). */
+  details?: Record<string, string | number>;
+}
+
+export interface HealthReport {
+  version?: string;
+}
+
+/**
+ * One provider API. Every adapter speaks through its official SDK; the rest of the daemon sees
+ * only this interface, so a new provider is one new file plus a line in the adapter factory.
+ * All methods take an AbortSignal and must stop network work promptly when it fires.
+ */
+export interface ProviderAdapter {
+  readonly provider: ProviderKind;
+  readonly baseUrl: string;
+  listModels(signal: AbortSignal): Promise<DiscoveredModel[]>;
+  health(signal: AbortSignal): Promise<HealthReport>;
+  streamChat(request: ChatRequest, signal: AbortSignal): AsyncIterable<ChatEvent>;
+}
+
+export type ProviderErrorKind =
+  | 'unreachable'
+  | 'timeout'
+  | 'not_found'
+  | 'auth'
+  | 'rate_limited'
+  | 'bad_request'
+  | 'server'
+  | 'cancelled'
+  | 'stream';
+
+/** A provider failure already translated into what the user should know and do. */
+export class ProviderError extends Error {
+  constructor(
+    readonly kind: ProviderErrorKind,
+    message: string,
+    readonly status?: number,
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+    this.name = 'ProviderError';
+  }
+}
+
+export function zeroUsage(): Usage {
+  return { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 };
+}
+
+/** Network errno codes meaning "nothing is listening there" rather than a protocol failure. */
+export function isConnectionError(error: unknown): boolean {
+  let current: unknown = error;
+  for (let depth = 0; current && depth < 5; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && ['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ECONNRESET', 'ENETUNREACH', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_SOCKET'].includes(code)) {
+      return true;
+    }
+    current = (current as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
+export function isAbortError(error: unknown): boolean {
+  return error instanceof Error && (error.name === 'AbortError' || (error as { code?: unknown }).code === 'ABORT_ERR');
+}

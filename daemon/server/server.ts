@@ -1,0 +1,83 @@
+import * as net from 'node:net';
+import type { Logger } from '../log/logger';
+import { ClientConnection, type AbortReason } from './connection';
+import type { HandlerRegistry } from './handlers';
+import { listenOnFd, listenOnPath } from './socket';
+
+export interface ServerOptions {
+  registry: HandlerRegistry;
+  logger: Logger;
+  handshakeTimeoutMs: () => number;
+  maxMessageBytes: number;
+}
+
+/** The socket listener and the set of live client connections. */
+export class DaemonServer {
+  private readonly server: net.Server;
+  private readonly connections = new Set<ClientConnection>();
+  private nextId = 1;
+  private shuttingDown = false;
+
+  constructor(private readonly options: ServerOptions) {
+    this.server = net.createServer((socket) => this.accept(socket));
+    this.server.on('error', (error) => options.logger.error('listener error', { error: error.message }));
+  }
+
+  listenOnPath(socketPath: string): Promise<void> {
+    return listenOnPath(this.server, socketPath);
+  }
+
+  listenOnFd(fd: number): Promise<void> {
+    return listenOnFd(this.server, fd);
+  }
+
+  private accept(socket: net.Socket): void {
+    if (this.shuttingDown) {
+      socket.destroy();
+      return;
+    }
+    const connection = new ClientConnection({
+      id: this.nextId++,
+      socket,
+      registry: this.options.registry,
+      logger: this.options.logger,
+      handshakeTimeoutMs: this.options.handshakeTimeoutMs(),
+      maxMessageBytes: this.options.maxMessageBytes,
+      isShuttingDown: () => this.shuttingDown,
+      onClosed: (c) => this.connections.delete(c),
+    });
+    this.connections.add(connection);
+  }
+
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  get activeRequests(): number {
+    let total = 0;
+    for (const c of this.connections) total += c.activeRequests;
+    return total;
+  }
+
+  /** Stops accepting new connections and new requests; existing ones stay open. */
+  stopAccepting(): Promise<void> {
+    this.shuttingDown = true;
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+
+  abortAll(reason: AbortReason): void {
+    for (const c of this.connections) c.abortAll(reason);
+  }
+
+  /** Waits until in-flight requests have answered (their errors reach the clients), or the deadline. */
+  async drain(deadlineMs: number): Promise<void> {
+    const until = Date.now() + deadlineMs;
+    while (this.activeRequests > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+    // Let the last responses leave the socket buffers before the connections close.
+    await new Promise((r) => setImmediate(r));
+  }
+
+  closeConnections(): void {
+    for (const c of [...this.connections]) c.close();
+  }
+}

@@ -1,0 +1,73 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { open, type Database, type RootDatabase } from 'lmdb';
+
+/** Bumped when a stored shape changes; each step has a migration below the store's callers. */
+export const SCHEMA_VERSION = 1;
+
+export interface Migration {
+  /** The schema version this migration produces. */
+  to: number;
+  description: string;
+  run(store: Store): Promise<void>;
+}
+
+/** Named databases; a room that needs a new one adds it here so the set stays visible. */
+export const DB_NAMES = ['meta', 'requests'] as const;
+export type DbName = (typeof DB_NAMES)[number];
+
+/**
+ * The daemon's one lmdb environment. Writes go through lmdb's async batching: a `put` promise
+ * resolves after its transaction committed to the file, which survives `kill -9` of the process.
+ */
+export class Store {
+  private constructor(
+    readonly path: string,
+    private readonly root: RootDatabase,
+    private readonly dbs: Map<DbName, Database>,
+  ) {}
+
+  static async open(dataDir: string, migrations: Migration[] = []): Promise<Store> {
+    fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    const file = path.join(dataDir, 'aid.lmdb');
+    const root = open({ path: file, encoding: 'msgpack', maxDbs: 32 });
+    const dbs = new Map<DbName, Database>();
+    for (const name of DB_NAMES) dbs.set(name, root.openDB({ name, encoding: 'msgpack' }));
+    const store = new Store(file, root, dbs);
+    await store.migrate(migrations);
+    return store;
+  }
+
+  db<V = unknown>(name: DbName): Database<V, string> {
+    return this.dbs.get(name) as unknown as Database<V, string>;
+  }
+
+  get schemaVersion(): number {
+    return (this.db<number>('meta').get('schemaVersion') as number | undefined) ?? 0;
+  }
+
+  /** Runs the migrations newer than the stored version, in order, recording each. */
+  private async migrate(migrations: Migration[]): Promise<void> {
+    const from = this.schemaVersion;
+    if (from > SCHEMA_VERSION) {
+      throw new Error(
+        `the data in ${this.path} has schema version ${from}, newer than this aid understands (${SCHEMA_VERSION}); upgrade aid or point AID_DATA_DIR elsewhere`,
+      );
+    }
+    for (const migration of [...migrations].sort((a, b) => a.to - b.to)) {
+      if (migration.to <= from || migration.to > SCHEMA_VERSION) continue;
+      await migration.run(this);
+      await this.db('meta').put('schemaVersion', migration.to);
+    }
+    if (this.schemaVersion < SCHEMA_VERSION) await this.db('meta').put('schemaVersion', SCHEMA_VERSION);
+  }
+
+  /** Waits for pending writes to commit, then closes the environment. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.root.flushed;
+    await this.root.close();
+  }
+  private closed = false;
+}

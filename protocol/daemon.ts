@@ -1,0 +1,37 @@
+import { NotificationType, RequestType, RequestType0 } from 'vscode-jsonrpc';
+import type { HostStatus } from './hosts';
+
+export interface StatusResult {
+  version: string;
+  protocolVersion: number;
+  pid: number;
+  uptimeMs: number;
+  socket: string;
+  hosts: HostStatus[];
+  config: { file: string; loaded: boolean; error?: string };
+  store: { path: string; schemaVersion: number; requests: number };
+  /** How the daemon got its socket: bound it itself or was handed it by systemd. */
+  activation: 'self' | 'systemd';
+}
+export const StatusRequest = new RequestType0<StatusResult, void>('aid/status');
+
+export interface ReloadResult {
+  ok: boolean;
+  file: string;
+  /** Present when the new config was rejected; the daemon keeps its last good config. */
+  issues?: string[];
+}
+export const ReloadRequest = new RequestType0<ReloadResult, void>('aid/reload');
+
+export interface ShutdownParams {
+  reason?: string;
+}
+/** Asks the daemon to shut down; answered before the shutdown starts. */
+export const ShutdownRequest = new RequestType<ShutdownParams, { pid: number }, void>('aid/shutdown');
+
+export interface LogParams {
+  level: 'info' | 'warn' | 'error';
+  message: string;
+}
+/** Daemon → client messages worth showing the user (config rejected, host went down). */
+export const LogNotification = new NotificationType<LogParams>('aid/log');

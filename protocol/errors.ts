@@ -1,0 +1,67 @@
+/**
+ * aid's own JSON-RPC error codes. They sit in -33099..-33000, outside the range JSON-RPC
+ * reserves (-32768..-32000), so they never collide with transport errors. Standard codes the
+ * daemon also returns: -32700 parse error, -32600 invalid request, -32601 method not found,
+ * -32602 invalid params (see JsonRpcCodes), -32800 request cancelled.
+ */
+export const ErrorCodes = {
+  /** Params failed validation; data: { issues: string[] }. */
+  InvalidParams: -33000,
+  /** The model reference names no known model; data: { ref, suggestions: string[] }. */
+  UnknownModel: -33001,
+  /** No configured, healthy host can serve the request; data: { hint }. */
+  NoUsableHost: -33002,
+  /** The provider answered with an error; data: { host, provider, status?, retryAfterMs? }. */
+  ProviderError: -33003,
+  /** A budget refused the request; data: { budget, remainingUsd }. */
+  BudgetRefused: -33004,
+  /** A named thing (session, host, budget) does not exist; data: { what, id }. */
+  NotFound: -33005,
+  /** The daemon is shutting down; retry against the next daemon. */
+  ShuttingDown: -33006,
+  /** A request came before `aid/handshake`. */
+  HandshakeRequired: -33007,
+  /** The client's protocol version is not one the daemon speaks; data: { daemonVersion, protocolVersion }. */
+  VersionMismatch: -33008,
+  /** The config file is invalid; data: { file, issues: string[] }. */
+  ConfigInvalid: -33009,
+  /** The request was cancelled (client `$/cancelRequest` or disconnect). */
+  Cancelled: -33010,
+  /** Anything else; the message says what to do. */
+  Internal: -33099,
+} as const;
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+export const JsonRpcCodes = {
+  ParseError: -32700,
+  InvalidRequest: -32600,
+  MethodNotFound: -32601,
+  InvalidParams: -32602,
+  RequestCancelled: -32800,
+} as const;
+
+/** Exit codes of `aic`, fixed by the user-facing contract. */
+export const ExitCodes = {
+  ok: 0,
+  failure: 1,
+  usage: 2,
+  noUsableHost: 3,
+  budgetRefused: 4,
+  daemonUnreachable: 5,
+} as const;
+
+/** The exit code a client uses for a daemon error code. */
+export function exitCodeFor(code: number): number {
+  switch (code) {
+    case ErrorCodes.UnknownModel:
+    case ErrorCodes.NoUsableHost:
+      return ExitCodes.noUsableHost;
+    case ErrorCodes.BudgetRefused:
+      return ExitCodes.budgetRefused;
+    case ErrorCodes.InvalidParams:
+    case JsonRpcCodes.InvalidParams:
+      return ExitCodes.usage;
+    default:
+      return ExitCodes.failure;
+  }
+}

@@ -1,0 +1,30 @@
+import { RequestType } from 'vscode-jsonrpc';
+import type { ProviderKind } from './hosts';
+
+export interface Price {
+  inputPerMTok: number;
+  outputPerMTok: number;
+  cacheReadPerMTok?: number;
+  cacheWritePerMTok?: number;
+}
+
+/** One model on one host, as the contract's `aic models --json` row. */
+export interface ModelInfo {
+  ref: string;
+  host: string;
+  provider: ProviderKind;
+  model: string;
+  contextWindow?: number;
+  price: Price | 'free' | 'unpriced';
+}
+
+export interface ModelsParams {
+  host?: string;
+  refresh?: boolean;
+}
+export interface ModelsResult {
+  models: ModelInfo[];
+  /** Hosts that could not be listed, with why; their models are missing from `models`. */
+  failures: { host: string; error: string }[];
+}
+export const ModelsRequest = new RequestType<ModelsParams, ModelsResult, void>('aid/models');

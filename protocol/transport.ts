@@ -1,0 +1,84 @@
+import * as net from 'node:net';
+import { createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node';
+import { HandshakeRequest, type HandshakeResult } from './handshake';
+import { ALL_CAPABILITIES, PROTOCOL_VERSION } from './version';
+
+/** Why a socket could not be reached, in terms a user can act on. */
+export class SocketUnreachableError extends Error {
+  constructor(
+    readonly socketPath: string,
+    readonly code: string,
+  ) {
+    super(
+      code === 'EACCES'
+        ? `permission denied on ${socketPath}; it belongs to another user`
+        : `no aid daemon answers on ${socketPath} (${code})`,
+    );
+    this.name = 'SocketUnreachableError';
+  }
+}
+
+/** Connects to a daemon's Unix socket; rejects with SocketUnreachableError when nobody listens. */
+export function connectSocket(socketPath: string, timeoutMs = 2000): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(socketPath);
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new SocketUnreachableError(socketPath, 'ETIMEDOUT'));
+    }, timeoutMs);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      socket.removeAllListeners('error');
+      resolve(socket);
+    });
+    socket.once('error', (error: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      reject(new SocketUnreachableError(socketPath, error.code ?? error.message));
+    });
+  });
+}
+
+export interface Session {
+  connection: MessageConnection;
+  socket: net.Socket;
+  daemon: HandshakeResult;
+  close(): void;
+}
+
+/** Opens a JSON-RPC connection over the socket and performs the handshake. */
+export async function openSession(socketPath: string, clientVersion: string, client: string, timeoutMs = 2000): Promise<Session> {
+  const socket = await connectSocket(socketPath, timeoutMs);
+  const connection = createMessageConnection(new StreamMessageReader(socket), new StreamMessageWriter(socket));
+  connection.listen();
+  const close = (): void => {
+    connection.dispose();
+    socket.destroy();
+  };
+  try {
+    const daemon = await withTimeout(
+      connection.sendRequest(HandshakeRequest, { clientVersion, protocolVersion: PROTOCOL_VERSION, client, capabilities: [...ALL_CAPABILITIES] }),
+      timeoutMs,
+      () => new SocketUnreachableError(socketPath, 'no handshake answer'),
+    );
+    return { connection, socket, daemon, close };
+  } catch (error) {
+    close();
+    throw error;
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(onTimeout()), ms);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
+  });
+}

@@ -1,0 +1,18 @@
+/**
+ * Protocol identity. The protocol version changes when a method's shape changes incompatibly;
+ * the build version (package.json) is compared too, so a client never talks to a daemon built
+ * from other sources.
+ */
+export const PROTOCOL_VERSION = 1;
+
+/** Capabilities a daemon of this build offers; clients check before using an optional feature. */
+export const Capabilities = {
+  status: 'status',
+  hosts: 'hosts',
+  models: 'models',
+  askStream: 'ask.stream',
+  reload: 'reload',
+  shutdown: 'shutdown',
+} as const;
+export type Capability = (typeof Capabilities)[keyof typeof Capabilities];
+export const ALL_CAPABILITIES: readonly Capability[] = Object.values(Capabilities);
