@@ -1,5 +1,6 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { lockPathFor, socketPathFromEnv } from '../../protocol/paths';
 
 /** Where the daemon keeps its files, resolved from the environment (XDG, then aid's overrides). */
 export interface AidPaths {
@@ -22,14 +23,8 @@ function xdg(env: Env, name: string, fallback: string): string {
   return value && path.isAbsolute(value) ? value : fallback;
 }
 
-export function defaultSocketPath(env: Env, uid: number): string {
-  const runtime = env.XDG_RUNTIME_DIR;
-  if (runtime && path.isAbsolute(runtime)) return path.join(runtime, 'aid', 'aid.sock');
-  return path.join('/tmp', `aid-${uid}`, 'aid.sock');
-}
-
 export function resolvePaths(env: Env = process.env, home = os.homedir(), uid = process.getuid?.() ?? 0): AidPaths {
-  const socket = path.resolve(env.AID_SOCKET || defaultSocketPath(env, uid));
+  const socket = socketPathFromEnv(env, uid);
   const configHome = xdg(env, 'XDG_CONFIG_HOME', path.join(home, '.config'));
   const dataHome = xdg(env, 'XDG_DATA_HOME', path.join(home, '.local', 'share'));
   const stateHome = xdg(env, 'XDG_STATE_HOME', path.join(home, '.local', 'state'));
@@ -39,7 +34,7 @@ export function resolvePaths(env: Env = process.env, home = os.homedir(), uid = 
     configFile: path.resolve(env.AID_CONFIG || path.join(configHome, 'aid', 'config.json')),
     dataDir: path.resolve(env.AID_DATA_DIR || path.join(dataHome, 'aid')),
     stateDir,
-    lockFile: `${socket}.lock`,
+    lockFile: lockPathFor(socket),
     registrationFile: path.join(stateDir, 'aid.json'),
     logFile: path.join(stateDir, 'aid.log'),
   };

@@ -98,9 +98,11 @@ export class OllamaAdapter implements ProviderAdapter {
       return new ProviderError('cancelled', 'request cancelled');
     }
     if (isConnectionError(error)) {
+      const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+      const detail = cause?.code ?? cause?.message;
       return new ProviderError(
         'unreachable',
-        `Ollama is not running at ${this.baseUrl} — start it with \`ollama serve\` (or set OLLAMA_HOST to where it runs)`,
+        `Ollama is not running at ${this.baseUrl}${detail ? ` (${detail})` : ''} — start it with \`ollama serve\` (or set OLLAMA_HOST to where it runs)`,
       );
     }
     const status = (error as { status_code?: unknown }).status_code;

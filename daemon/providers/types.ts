@@ -71,6 +71,8 @@ export function zeroUsage(): Usage {
 
 /** Network errno codes meaning "nothing is listening there" rather than a protocol failure. */
 export function isConnectionError(error: unknown): boolean {
+  // undici reports every network-level failure (refused, DNS, blocked port) as this TypeError.
+  if (error instanceof TypeError && error.message === 'fetch failed') return true;
   let current: unknown = error;
   for (let depth = 0; current && depth < 5; depth++) {
     const code = (current as { code?: unknown }).code;

@@ -1,0 +1,108 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { CancellationTokenSource, ResponseError } from 'vscode-jsonrpc/node';
+import { AskDeltaNotification, AskRequest, type AskParams, type AskResult } from '../../protocol/chat';
+import { ErrorCodes, exitCodeFor } from '../../protocol/errors';
+import { UsageError, parseArgs, stringFlag } from '../args';
+import { connectDaemon } from '../connect';
+import { formatDuration } from '../output';
+
+/** The git root above `dir`, else `dir` itself: the project a request belongs to. */
+export function projectRoot(dir: string): string {
+  for (let current = path.resolve(dir); ; current = path.dirname(current)) {
+    if (fs.existsSync(path.join(current, '.git'))) return current;
+    if (path.dirname(current) === current) return path.resolve(dir);
+  }
+}
+
+/** Piped or redirected stdin is part of the prompt; a terminal or /dev/null is not. */
+function readPipedStdin(): string | undefined {
+  try {
+    const stat = fs.fstatSync(0);
+    if (!stat.isFIFO() && !stat.isFile()) return undefined;
+    return fs.readFileSync(0, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+function summary(result: AskResult): string {
+  const u = result.usage;
+  const cached = u.cacheReadTokens + u.cacheWriteTokens;
+  const tokens = `${u.inputTokens + cached} in${cached ? ` (${u.cacheReadTokens} cached)` : ''} / ${u.outputTokens} out tokens`;
+  const cost = result.costUsd === null ? 'unpriced' : result.costUsd === 0 ? 'free' : `$${result.costUsd.toFixed(6)}`;
+  const ttft = result.ttftMs !== null ? `, first token ${formatDuration(result.ttftMs)}` : '';
+  return `${result.ref} · ${tokens} · ${cost} · ${formatDuration(result.latencyMs)}${ttft}`;
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const args = parseArgs(argv, [
+    { name: 'model', alias: 'm', value: true },
+    { name: 'session', value: true },
+    { name: 'new' },
+    { name: 'no-context' },
+    { name: 'project', value: true },
+    { name: 'max-cost', value: true },
+    { name: 'json' },
+  ]);
+  const json = args.flags.has('json');
+  const piped = readPipedStdin();
+  const prompt = [args.positionals.join(' ').trim(), piped?.trim()].filter(Boolean).join('\n\n');
+  if (!prompt) throw new UsageError('no prompt: give it as an argument (aic ask "why is this slow?") or pipe it on stdin');
+  const maxCost = stringFlag(args, 'max-cost');
+  if (maxCost !== undefined && !(Number(maxCost) > 0)) throw new UsageError(`--max-cost needs a positive number of USD, got '${maxCost}'`);
+  const model = stringFlag(args, 'model');
+  const sessionId = stringFlag(args, 'session');
+  if (sessionId && args.flags.has('new')) throw new UsageError('--session and --new exclude each other');
+
+  const params: AskParams = {
+    prompt,
+    streamToken: randomUUID(),
+    project: projectRoot(stringFlag(args, 'project') ?? process.cwd()),
+    ...(model ? { model } : {}),
+    ...(sessionId ? { sessionId } : {}),
+    ...(args.flags.has('new') ? { newSession: true } : {}),
+    ...(args.flags.has('no-context') ? { noContext: true } : {}),
+    ...(maxCost !== undefined ? { maxCostUsd: Number(maxCost) } : {}),
+  };
+
+  const session = await connectDaemon();
+  const cancel = new CancellationTokenSource();
+  let interrupted = false;
+  const onSigint = (): void => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    cancel.cancel();
+  };
+  process.on('SIGINT', onSigint);
+  let lastChar = '\n';
+  session.connection.onNotification(AskDeltaNotification, (delta) => {
+    if (delta.streamToken !== params.streamToken || !delta.text) return;
+    if (json) process.stdout.write(JSON.stringify({ type: 'delta', text: delta.text }) + '\n');
+    else process.stdout.write(delta.text);
+    lastChar = delta.text.slice(-1);
+  });
+  try {
+    const result = await session.connection.sendRequest(AskRequest, params, cancel.token);
+    if (json) {
+      const { ref, sessionId: sid, usage, costUsd, latencyMs, ttftMs } = result;
+      process.stdout.write(JSON.stringify({ type: 'done', ref, sessionId: sid, usage, costUsd, latencyMs, ttftMs }) + '\n');
+    } else {
+      if (lastChar !== '\n') process.stdout.write('\n');
+      process.stderr.write(summary(result) + '\n');
+    }
+    return 0;
+  } catch (error) {
+    if (!json && lastChar !== '\n') process.stdout.write('\n');
+    const code = error instanceof ResponseError ? error.code : ErrorCodes.Internal;
+    const message = error instanceof Error ? error.message : String(error);
+    if (json) process.stdout.write(JSON.stringify({ type: 'error', code, message }) + '\n');
+    else process.stderr.write(`aic: ${message}\n`);
+    if (interrupted || code === ErrorCodes.Cancelled) return 130;
+    return exitCodeFor(code);
+  } finally {
+    process.off('SIGINT', onSigint);
+    session.close();
+  }
+}

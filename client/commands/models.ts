@@ -1,0 +1,34 @@
+import { ModelsRequest, type ModelInfo } from '../../protocol/models';
+import { parseArgs, stringFlag } from '../args';
+import { connectDaemon } from '../connect';
+import { printJson, table } from '../output';
+
+function price(model: ModelInfo): string {
+  if (model.price === 'free' || model.price === 'unpriced') return model.price;
+  return `$${model.price.inputPerMTok} in / $${model.price.outputPerMTok} out`;
+}
+
+function context(tokens: number | undefined): string {
+  if (tokens === undefined) return '-';
+  return tokens >= 1000 ? `${Math.round(tokens / 1000)}k` : String(tokens);
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const args = parseArgs(argv, [{ name: 'json' }, { name: 'host', value: true }, { name: 'refresh' }]);
+  const host = stringFlag(args, 'host');
+  const session = await connectDaemon();
+  try {
+    const result = await session.connection.sendRequest(ModelsRequest, { ...(host ? { host } : {}), refresh: args.flags.has('refresh') });
+    if (args.flags.has('json')) {
+      printJson(result.models);
+    } else if (result.models.length) {
+      process.stdout.write(table(['MODEL', 'CONTEXT', 'PRICE PER MTOK'], result.models.map((m) => [m.ref, context(m.contextWindow), price(m)])));
+    } else {
+      process.stderr.write('no models found on any usable host (see `aic hosts`)\n');
+    }
+    for (const failure of result.failures) process.stderr.write(`aic: ${failure.host}: ${failure.error}\n`);
+    return 0;
+  } finally {
+    session.close();
+  }
+}

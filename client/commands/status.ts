@@ -1,0 +1,40 @@
+import { StatusRequest } from '../../protocol/daemon';
+import type { HostStatus } from '../../protocol/hosts';
+import { parseArgs } from '../args';
+import { connectDaemon } from '../connect';
+import { formatDuration, printJson, table } from '../output';
+
+export function hostRows(hosts: HostStatus[]): string[][] {
+  return hosts.map((h) => [
+    h.name,
+    h.provider,
+    h.health,
+    h.latencyMs !== undefined ? `${h.latencyMs} ms` : '-',
+    h.version ?? '-',
+    h.baseUrl,
+    h.error ?? '',
+  ]);
+}
+export const HOST_HEADERS = ['HOST', 'PROVIDER', 'HEALTH', 'LATENCY', 'VERSION', 'URL', 'NOTE'];
+
+export async function run(argv: string[]): Promise<number> {
+  const args = parseArgs(argv, [{ name: 'json' }]);
+  const session = await connectDaemon();
+  try {
+    const status = await session.connection.sendRequest(StatusRequest);
+    if (args.flags.has('json')) {
+      printJson(status);
+      return 0;
+    }
+    process.stdout.write(
+      `aid ${status.version} (protocol ${status.protocolVersion}), pid ${status.pid}, up ${formatDuration(status.uptimeMs)}\n` +
+        `socket  ${status.socket}${status.activation === 'systemd' ? ' (systemd socket activation)' : ''}\n` +
+        `config  ${status.config.file}${status.config.loaded ? '' : ' (not present: defaults)'}${status.config.error ? `\n        rejected, last good config kept: ${status.config.error}` : ''}\n` +
+        `data    ${status.store.path} (${status.store.requests} requests recorded)\n\n`,
+    );
+    process.stdout.write(table(HOST_HEADERS, hostRows(status.hosts)));
+    return 0;
+  } finally {
+    session.close();
+  }
+}

@@ -1,0 +1,82 @@
+import { ExitCodes } from '../protocol/errors';
+import { clientVersion } from './version';
+
+/**
+ * `aic` entry. Only this module and package.json load before a command is chosen, so
+ * `--version` and `--help` never pay for the JSON-RPC stack; each command loads its own module.
+ */
+const HELP = `aic — the aid client: every model on every host, from one local daemon
+
+Usage: aic <command> [options]
+
+  status [--json]                        daemon version, pid, uptime, socket, hosts with health
+  hosts [--json]                         each host: provider, URL, health, latency, version, last error
+  models [--host H] [--refresh] [--json] every model on every host, with context window and price
+  ask [-m REF] [--json] PROMPT           stream an answer (prompt may be piped on stdin)
+      options: --session ID | --new, --no-context, --project DIR, --max-cost USD
+
+Model references: HOST/MODEL (ollama/llama3.2), or a bare MODEL routed to a healthy host.
+The daemon (aid) is started on first use; set AID_NO_AUTOSTART=1 to get an error instead.
+Exit codes: 0 ok, 1 failure, 2 usage, 3 no usable host/model, 4 refused by budget, 5 daemon unreachable.
+
+  aic --version | --help | <command> --help`;
+
+type CommandModule = { run(argv: string[]): Promise<number> };
+
+/** Lazy loaders: a command's dependencies are read only when it runs. */
+const COMMANDS: Record<string, () => CommandModule> = {
+  status: () => require('./commands/status') as CommandModule,
+  hosts: () => require('./commands/hosts') as CommandModule,
+  models: () => require('./commands/models') as CommandModule,
+  ask: () => require('./commands/ask') as CommandModule,
+};
+
+/** Commands of the contract that later releases implement; say so instead of "unknown". */
+const PLANNED = new Set(['chat', 'pull', 'rm', 'ps', 'cost', 'budget', 'sessions', 'context', 'recommend', 'login', 'logout', 'auth']);
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === '--version' || command === '-v' || command === 'version') {
+    process.stdout.write(`aic ${clientVersion()}\n`);
+    return ExitCodes.ok;
+  }
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(HELP + '\n');
+    return command === undefined ? ExitCodes.usage : ExitCodes.ok;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(HELP + '\n');
+    return ExitCodes.ok;
+  }
+  const load = COMMANDS[command];
+  if (!load) {
+    if (PLANNED.has(command)) {
+      process.stderr.write(`aic: '${command}' is not available in aic ${clientVersion()} yet; see \`aic --help\` for what is\n`);
+      return ExitCodes.failure;
+    }
+    process.stderr.write(`aic: unknown command '${command}'; see \`aic --help\`\n`);
+    return ExitCodes.usage;
+  }
+  try {
+    return await load().run(rest);
+  } catch (error) {
+    const { CliError } = require('./connect') as typeof import('./connect');
+    const { UsageError } = require('./args') as typeof import('./args');
+    if (error instanceof UsageError) {
+      process.stderr.write(`aic ${command}: ${error.message}\n`);
+      return ExitCodes.usage;
+    }
+    if (error instanceof CliError) {
+      process.stderr.write(`aic: ${error.message}\n`);
+      return error.exitCode;
+    }
+    const { ResponseError } = require('vscode-jsonrpc') as typeof import('vscode-jsonrpc');
+    const { exitCodeFor } = require('../protocol/errors') as typeof import('../protocol/errors');
+    if (error instanceof ResponseError) {
+      process.stderr.write(`aic: ${error.message}\n`);
+      return exitCodeFor(error.code);
+    }
+    process.stderr.write(`aic: ${(error as Error).stack ?? String(error)}\n`);
+    return ExitCodes.failure;
+  }
+}
