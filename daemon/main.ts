@@ -153,7 +153,7 @@ export async function runDaemon(options: DaemonOptions): Promise<{ done: Promise
     configWatch.close();
   });
   shutdown.add('flush and close the store', () => openedStore.close());
-  shutdown.add('remove socket and registration', async () => {
+  shutdown.add('remove socket and registration', () => {
     if (listenFd === undefined) fs.rmSync(paths.socket, { force: true });
     removeRegistration(paths.registrationFile, process.pid);
   });

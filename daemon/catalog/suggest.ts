@@ -2,15 +2,15 @@
 function distance(a: string, b: string): number {
   const row = Array.from({ length: b.length + 1 }, (_, i) => i);
   for (let i = 1; i <= a.length; i++) {
-    let diagonal = row[0] as number;
+    let diagonal = row[0];
     row[0] = i;
     for (let j = 1; j <= b.length; j++) {
-      const above = row[j] as number;
-      row[j] = Math.min(above + 1, (row[j - 1] as number) + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
+      const above = row[j];
+      row[j] = Math.min(above + 1, (row[j - 1]) + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
       diagonal = above;
     }
   }
-  return row[b.length] as number;
+  return row[b.length];
 }
 
 /** The candidates closest to `wanted`, best first; substring matches count as close. */
@@ -19,7 +19,7 @@ export function closestNames(wanted: string, candidates: string[], limit = 3): s
   return [...new Set(candidates)]
     .map((c) => {
       const lc = c.toLowerCase();
-      const score = lc.includes(w) || w.includes(lc.split(':')[0] as string) ? 0 : distance(w, lc);
+      const score = lc.includes(w) || w.includes(lc.split(':')[0]) ? 0 : distance(w, lc);
       return { c, score };
     })
     .filter((x) => x.score <= Math.max(3, Math.floor(w.length / 2)))

@@ -43,7 +43,7 @@ export class Store {
   }
 
   get schemaVersion(): number {
-    return (this.db<number>('meta').get('schemaVersion') as number | undefined) ?? 0;
+    return (this.db<number>('meta').get('schemaVersion')) ?? 0;
   }
 
   /** Runs the migrations newer than the stored version, in order, recording each. */
