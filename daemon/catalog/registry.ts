@@ -32,7 +32,7 @@ export interface RegistryOptions {
 
 /** What to tell a user who has no usable host at all. */
 export const NO_HOST_HINT =
-  'No model host is usable. Configure one of:\n' +
+  'To configure a model host, use one of:\n' +
   '  - Ollama (local, free): install it, run `ollama serve`, then `ollama pull llama3.2` (or set OLLAMA_HOST=host:port)\n' +
   '  - Anthropic: export ANTHROPIC_API_KEY=...\n' +
   '  - OpenAI: export OPENAI_API_KEY=...\n' +
@@ -242,7 +242,7 @@ export class HostRegistry {
 
   private async resolveBare(model: string): Promise<ResolvedModel> {
     const candidates = this.callable();
-    if (candidates.length === 0) throw new ResponseError(ErrorCodes.NoUsableHost, NO_HOST_HINT, { hint: NO_HOST_HINT });
+    if (candidates.length === 0) throw new ResponseError(ErrorCodes.NoUsableHost, `no model host is usable\n${NO_HOST_HINT}`, { hint: NO_HOST_HINT });
     const errors: string[] = [];
     const seen: string[] = [];
     for (const entry of candidates) {
@@ -280,8 +280,8 @@ export class HostRegistry {
         errors.push((error as Error).message);
       }
     }
-    const detail = errors.length ? `${errors.map((e) => `  - ${e}`).join('\n')}\n` : '';
-    throw new ResponseError(ErrorCodes.NoUsableHost, `${detail}${NO_HOST_HINT}`, { hint: NO_HOST_HINT });
+    const detail = errors.length ? `:\n${errors.map((e) => `  - ${e}`).join('\n')}` : '';
+    throw new ResponseError(ErrorCodes.NoUsableHost, `no model host is usable${detail}\n${NO_HOST_HINT}`, { hint: NO_HOST_HINT });
   }
 }
 
