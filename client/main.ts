@@ -35,6 +35,11 @@ const COMMANDS: Record<string, () => CommandModule> = {
 const PLANNED = new Set(['chat', 'pull', 'rm', 'ps', 'cost', 'budget', 'sessions', 'context', 'recommend', 'login', 'logout', 'auth']);
 
 export async function main(argv: string[]): Promise<number> {
+  // `aic models | head`: a closed pipe means the reader has what it wants, not a crash.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(ExitCodes.ok);
+    throw error;
+  });
   const [command, ...rest] = argv;
   if (command === '--version' || command === '-v' || command === 'version') {
     process.stdout.write(`aic ${clientVersion()}\n`);
