@@ -260,7 +260,9 @@ export class HostRegistry {
     if (seen.length === 0 && errors.length > 0) {
       throw new ResponseError(ErrorCodes.NoUsableHost, `no host could serve '${model}':\n  ${errors.join('\n  ')}`, { hint: NO_HOST_HINT });
     }
-    const suggestions = closestNames(model, seen);
+    // Compare against the model ids, then show them as refs: the host prefix is not a typo.
+    const refsById = new Map(seen.map((ref) => [ref.slice(ref.indexOf('/') + 1), ref]));
+    const suggestions = closestNames(model, [...refsById.keys()]).map((id) => refsById.get(id) ?? id);
     throw new ResponseError(
       ErrorCodes.UnknownModel,
       `no host serves a model named '${model}'${suggestions.length ? `; closest: ${suggestions.join(', ')}` : ''} (see \`aic models\`)`,

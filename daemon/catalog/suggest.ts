@@ -19,7 +19,9 @@ export function closestNames(wanted: string, candidates: string[], limit = 3): s
   return [...new Set(candidates)]
     .map((c) => {
       const lc = c.toLowerCase();
-      const score = lc.includes(w) || w.includes(lc.split(':')[0]) ? 0 : distance(w, lc);
+      const base = lc.split(':')[0];
+      // A typo is usually in the name, not the tag: compare with and without it.
+      const score = lc.includes(w) || w.includes(base) ? 0 : Math.min(distance(w, lc), distance(w.split(':')[0], base));
       return { c, score };
     })
     .filter((x) => x.score <= Math.max(3, Math.floor(w.length / 2)))
