@@ -44,14 +44,29 @@ function startDaemon(): Promise<void> {
   });
 }
 
+/**
+ * The old daemon is gone once its lock no longer names it (released as the last step of its
+ * shutdown) or the process has ended. The process check alone is not enough: a detached daemon
+ * can linger as a zombie when nothing reaps it.
+ */
+function gone(socket: string, pid: number): boolean {
+  try {
+    if (Number.parseInt(fs.readFileSync(lockPathFor(socket), 'utf8'), 10) !== pid) return true;
+  } catch {
+    return true;
+  }
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
 async function waitUntilGone(socket: string, pid: number): Promise<void> {
   const deadline = Date.now() + 15000;
   while (Date.now() < deadline) {
-    try {
-      process.kill(pid, 0);
-    } catch {
-      return;
-    }
+    if (gone(socket, pid)) return;
     await new Promise((r) => setTimeout(r, 25));
   }
   throw new CliError(`the old aid daemon (pid ${pid}) on ${socket} did not stop; stop it with \`aid stop\``, ExitCodes.failure);

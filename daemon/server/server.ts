@@ -59,10 +59,13 @@ export class DaemonServer {
     return total;
   }
 
-  /** Stops accepting new connections and new requests; existing ones stay open. */
-  stopAccepting(): Promise<void> {
+  /**
+   * Stops accepting new connections and new requests; existing ones stay open. Does not wait for
+   * close's callback: that fires only after every connection ended, which is a later step.
+   */
+  stopAccepting(): void {
     this.shuttingDown = true;
-    return new Promise((resolve) => this.server.close(() => resolve()));
+    this.server.close();
   }
 
   abortAll(reason: AbortReason): void {
