@@ -16,11 +16,11 @@ export function projectRoot(dir: string): string {
   }
 }
 
-/** Piped or redirected stdin is part of the prompt; a terminal or /dev/null is not. */
+/** Piped or redirected stdin (pipe, file, socket pair) is part of the prompt; a terminal or /dev/null is not. */
 function readPipedStdin(): string | undefined {
   try {
     const stat = fs.fstatSync(0);
-    if (!stat.isFIFO() && !stat.isFile()) return undefined;
+    if (!stat.isFIFO() && !stat.isFile() && !stat.isSocket()) return undefined;
     return fs.readFileSync(0, 'utf8');
   } catch {
     return undefined;
