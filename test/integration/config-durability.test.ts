@@ -1,0 +1,140 @@
+import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { open } from 'lmdb';
+import { OllamaSimulator } from '../fakes/ollama-simulator';
+import { ROOT, aic, aid, isAlive, makeSandbox, readPackageVersion, startForeground, teardown, waitFor, writeConfig, type Sandbox } from '../helpers/daemon';
+
+interface HostRow {
+  name: string;
+  health: string;
+  baseUrl: string;
+}
+
+async function hostNames(s: Sandbox): Promise<string[]> {
+  const result = await aic(['hosts', '--json'], s);
+  return (JSON.parse(result.stdout) as HostRow[]).map((h) => h.name);
+}
+
+/** A copy of this package that claims another version: a daemon "from another build". */
+function packageCopy(version: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aid-pkg-'));
+  const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
+  pkg.version = version;
+  fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify(pkg));
+  for (const sub of ['dist', 'daemon/bin', 'client/bin', 'systemd']) fs.cpSync(path.join(ROOT, sub), path.join(dir, sub), { recursive: true });
+  fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'));
+  return dir;
+}
+
+describe('config and durability', function () {
+  this.timeout(40000);
+  let sim: OllamaSimulator;
+  const sandboxes: Sandbox[] = [];
+  const cleanups: string[] = [];
+  const sandbox = (options?: Parameters<typeof makeSandbox>[0]): Sandbox => {
+    const s = makeSandbox(options);
+    sandboxes.push(s);
+    return s;
+  };
+  beforeEach(async () => {
+    sim = new OllamaSimulator();
+    await sim.start();
+  });
+  afterEach(async () => {
+    await Promise.all(sandboxes.splice(0).map((s) => teardown(s)));
+    for (const dir of cleanups.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+    await sim.stop();
+  });
+
+  it('refuses to start on a bad config, naming the file, the key and what was expected', async () => {
+    const s = sandbox({ config: { hosts: { gpu: { provider: 'olama', baseUrl: 'http://x' } } } });
+    const result = await aid(['start'], s);
+    assert.equal(result.code, 1);
+    assert.ok(result.stderr.includes(s.configFile), result.stderr);
+    assert.match(result.stderr, /hosts\.gpu\.provider: .*"ollama"/);
+    assert.ok(!fs.existsSync(s.socket));
+    writeConfig(s, '{ "logLevel": "info", }');
+    const json = await aid(['start'], s);
+    assert.equal(json.code, 1);
+    assert.match(json.stderr, /invalid JSON/);
+    writeConfig(s, { healthIntervalSec: 'often', colour: true });
+    const types = await aic(['status'], s);
+    assert.equal(types.code, 1);
+    assert.match(types.stderr, /healthIntervalSec: .*number/);
+    assert.match(types.stderr, /colour/);
+  });
+
+  it('a running daemon keeps its last good config, and follows file changes', async () => {
+    const s = sandbox({ ollamaUrl: sim.url, config: { hosts: { 'gpu-box': { provider: 'ollama', baseUrl: sim.url } } } });
+    assert.ok((await hostNames(s)).includes('gpu-box'));
+    const models = JSON.parse((await aic(['models', '--json'], s)).stdout) as { ref: string }[];
+    assert.ok(models.some((m) => m.ref === 'gpu-box/llama3.2:latest'));
+
+    writeConfig(s, { hosts: { 'gpu-box': { provider: 'ollama' } } });
+    const reload = await aid(['reload'], s);
+    assert.equal(reload.code, 1);
+    assert.match(reload.stderr, /hosts\.gpu-box\.baseUrl/);
+    assert.match(reload.stderr, /keeps its last good config/);
+    const status = JSON.parse((await aic(['status', '--json'], s)).stdout) as { config: { error?: string } };
+    assert.match(status.config.error ?? '', /baseUrl/);
+    assert.ok((await hostNames(s)).includes('gpu-box'), 'old host still served');
+
+    writeConfig(s, { hosts: { 'gpu-box': { provider: 'ollama', baseUrl: sim.url }, 'other-box': { provider: 'ollama', baseUrl: sim.url } } });
+    await waitFor(async () => (await hostNames(s)).includes('other-box'), 10000, () => 'the watcher to load other-box');
+    const after = JSON.parse((await aic(['status', '--json'], s)).stdout) as { config: { error?: string; loaded: boolean } };
+    assert.equal(after.config.error, undefined);
+    assert.equal(after.config.loaded, true);
+    assert.equal((await aid(['reload'], s)).code, 0);
+  });
+
+  it('a committed request survives kill -9 of the daemon', async () => {
+    const s = sandbox({ ollamaUrl: sim.url });
+    const daemon = await startForeground(s);
+    const asked = await aic(['ask', '-m', 'ollama/llama3.2', 'remember me'], s);
+    assert.equal(asked.code, 0, asked.stderr);
+    daemon.child.kill('SIGKILL');
+    await daemon.exited;
+    assert.equal((await aid(['start'], s)).code, 0);
+    const status = JSON.parse((await aic(['status', '--json'], s)).stdout) as { store: { requests: number; schemaVersion: number } };
+    assert.equal(status.store.requests, 1);
+    assert.equal(status.store.schemaVersion, 1);
+    assert.equal((await aid(['stop'], s)).code, 0);
+    const root = open({ path: path.join(s.dataDir, 'aid.lmdb'), encoding: 'msgpack', maxDbs: 32, readOnly: true });
+    try {
+      const rows = [...root.openDB({ name: 'requests', encoding: 'msgpack' }).getRange()].map((e) => e.value as Record<string, unknown>);
+      assert.equal(rows.length, 1);
+      const row = rows[0] as { host: string; model: string; outcome: string; usage: { inputTokens: number; outputTokens: number }; costUsd: number };
+      assert.equal(row.host, 'ollama');
+      assert.equal(row.model, 'llama3.2:latest');
+      assert.equal(row.outcome, 'ok');
+      assert.equal(row.usage.outputTokens, 3);
+      assert.equal(row.costUsd, 0);
+    } finally {
+      await root.close();
+    }
+  });
+
+  it('the client replaces a daemon of another build', async () => {
+    const s = sandbox({ ollamaUrl: sim.url });
+    const other = packageCopy('9.9.9-test');
+    cleanups.push(other);
+    const old = await startForeground(s, { bin: path.join(other, 'daemon', 'bin', 'aid.js') });
+    const before = JSON.parse((await aid(['status', '--json'], s)).stdout) as { version: string };
+    assert.equal(before.version, '9.9.9-test');
+
+    const refused = await aic(['status'], s, { env: { AID_NO_AUTOSTART: '1' } });
+    assert.equal(refused.code, 5);
+    assert.match(refused.stderr, /another version \(daemon 9\.9\.9-test, client .*\).*aid restart/);
+    assert.ok(isAlive(old.pid));
+
+    const result = await aic(['status', '--json'], s);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stderr, /restarting aid \(daemon 9\.9\.9-test, client /);
+    const status = JSON.parse(result.stdout) as { version: string; pid: number };
+    assert.equal(status.version, readPackageVersion());
+    assert.notEqual(status.pid, old.pid);
+    assert.equal((await old.exited).code, 0);
+  });
+});
