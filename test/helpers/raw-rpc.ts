@@ -1,0 +1,90 @@
+import * as net from 'node:net';
+
+/** A JSON-RPC peer speaking raw bytes on the socket, for tests of what a well-behaved client never sends. */
+export class RawClient {
+  readonly socket: net.Socket;
+  private buffer = Buffer.alloc(0);
+  private readonly messages: Record<string, unknown>[] = [];
+  private waiters: (() => void)[] = [];
+  closed = false;
+  readonly closedPromise: Promise<void>;
+
+  private constructor(socket: net.Socket) {
+    this.socket = socket;
+    socket.on('data', (chunk: Buffer) => {
+      this.buffer = Buffer.concat([this.buffer, chunk]);
+      this.parse();
+    });
+    socket.on('error', () => undefined);
+    this.closedPromise = new Promise((resolve) =>
+      socket.on('close', () => {
+        this.closed = true;
+        for (const w of this.waiters.splice(0)) w();
+        resolve();
+      }),
+    );
+  }
+
+  static connect(path: string): Promise<RawClient> {
+    return new Promise((resolve, reject) => {
+      const socket = net.connect(path);
+      socket.once('connect', () => resolve(new RawClient(socket)));
+      socket.once('error', reject);
+    });
+  }
+
+  private parse(): void {
+    for (;;) {
+      const end = this.buffer.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      const length = Number(/Content-Length: (\d+)/i.exec(this.buffer.subarray(0, end).toString())?.[1]);
+      if (this.buffer.length < end + 4 + length) return;
+      this.messages.push(JSON.parse(this.buffer.subarray(end + 4, end + 4 + length).toString()) as Record<string, unknown>);
+      this.buffer = this.buffer.subarray(end + 4 + length);
+      for (const w of this.waiters.splice(0)) w();
+    }
+  }
+
+  writeRaw(data: string | Buffer): void {
+    this.socket.write(data);
+  }
+
+  send(message: Record<string, unknown>): void {
+    const body = JSON.stringify({ jsonrpc: '2.0', ...message });
+    this.socket.write(`Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+  }
+
+  handshake(id = 0, protocolVersion = 1, clientVersion = '0.0.0-raw'): void {
+    this.send({ id, method: 'aid/handshake', params: { clientVersion, protocolVersion, client: 'raw', capabilities: [] } });
+  }
+
+  /** The response with this id; rejects if the daemon closes the connection first. */
+  async response(id: number, timeoutMs = 10000): Promise<Record<string, unknown>> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = this.messages.find((m) => m.id === id);
+      if (found) return found;
+      if (this.closed) throw new Error(`connection closed before response ${id}`);
+      if (Date.now() > deadline) throw new Error(`no response ${id} within ${timeoutMs} ms`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 100);
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+
+  /** Resolves when the daemon closed the connection; rejects after the timeout. */
+  async closedByPeer(timeoutMs = 10000): Promise<void> {
+    await Promise.race([
+      this.closedPromise,
+      new Promise<void>((_, reject) => setTimeout(() => reject(new Error(`connection still open after ${timeoutMs} ms`)), timeoutMs).unref()),
+    ]);
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}
