@@ -1,0 +1,185 @@
+import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { spawn } from 'node:child_process';
+import { FileLogger } from '../../daemon/log/logger';
+import { Redactor } from '../../daemon/log/redact';
+import { FrameGuard } from '../../daemon/server/frame-guard';
+import { HandlerRegistry, defineHandler } from '../../daemon/server/handlers';
+import { PidLock } from '../../daemon/server/lock';
+import { readRegistration, removeRegistration, writeRegistration } from '../../daemon/server/registration';
+import { Shutdown } from '../../daemon/server/shutdown';
+import { checkSocketPathLength, prepareSocketDir, systemdListenFd } from '../../daemon/server/socket';
+import { z } from 'zod';
+
+function frame(body: string): Buffer {
+  return Buffer.from(`Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+}
+
+/** Feeds chunks through a guard; resolves with what passed, or the error. */
+function guard(chunks: Buffer[], max = 1024): Promise<{ out: Buffer; error?: Error }> {
+  return new Promise((resolve) => {
+    const g = new FrameGuard(max);
+    const parts: Buffer[] = [];
+    g.on('data', (d: Buffer) => parts.push(d));
+    g.on('error', (error) => resolve({ out: Buffer.concat(parts), error }));
+    g.on('end', () => resolve({ out: Buffer.concat(parts) }));
+    for (const c of chunks) g.write(c);
+    g.end();
+  });
+}
+
+describe('server room', () => {
+  let dir: string;
+  beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aid-srv-'))));
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  describe('FrameGuard', () => {
+    it('passes valid frames unchanged, however the bytes are split', async () => {
+      const input = Buffer.concat([frame('{"a":1}'), frame('{"b":"é"}'), Buffer.from('Content-Type: x\r\nContent-Length: 2\r\n\r\n{}')]);
+      for (let cut = 1; cut < input.length; cut++) {
+        const { out, error } = await guard([input.subarray(0, cut), input.subarray(cut)]);
+        assert.equal(error, undefined, `cut at ${cut}`);
+        assert.deepEqual(out, input);
+      }
+    });
+
+    it('fails on oversized, missing or non-numeric lengths and on endless headers', async () => {
+      assert.match((await guard([Buffer.from('Content-Length: 2048\r\n\r\n')])).error?.message ?? '', /exceeds the 1024-byte limit/);
+      assert.match((await guard([Buffer.from('X-Other: 1\r\n\r\n{}')])).error?.message ?? '', /without Content-Length/);
+      assert.match((await guard([Buffer.from('Content-Length: 1e3\r\n\r\n')])).error?.message ?? '', /not a number/);
+      assert.match((await guard([Buffer.from('garbage without colon\r\n\r\n')])).error?.message ?? '', /malformed header/);
+      assert.match((await guard([Buffer.alloc(9000, 0x41)])).error?.message ?? '', /header longer than/);
+    });
+  });
+
+  it('HandlerRegistry refuses two handlers for one method', () => {
+    const h = defineHandler({ method: 'x/y' }, z.object({}), () => 1);
+    const registry = new HandlerRegistry().add(h);
+    assert.equal(registry.get('x/y'), h);
+    assert.deepEqual(registry.methods(), ['x/y']);
+    assert.throws(() => registry.add(h), /duplicate handler for x\/y/);
+  });
+
+  describe('PidLock', () => {
+    it('is exclusive while a live aid process holds it, and released by its owner', async () => {
+      const file = path.join(dir, 'aid.sock.lock');
+      const first = PidLock.acquire(file);
+      assert.ok(first.acquired);
+      assert.equal(fs.statSync(file).mode & 0o777, 0o600);
+      first.lock.release();
+      assert.ok(!fs.existsSync(file));
+      // A live process whose command line says aid holds the lock: a second daemon is refused.
+      const holder = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 20000)', 'aid-holder'], { stdio: 'ignore' });
+      try {
+        fs.writeFileSync(file, `${holder.pid}\n`);
+        assert.deepEqual(PidLock.acquire(file), { acquired: false, pid: holder.pid });
+      } finally {
+        holder.kill('SIGKILL');
+        await new Promise((r) => holder.on('exit', r));
+      }
+    });
+
+    it('treats a recycled pid (a live process that is not aid) as stale', async () => {
+      const file = path.join(dir, 'aid.sock.lock');
+      const other = spawn('sleep', ['20'], { stdio: 'ignore' });
+      try {
+        fs.writeFileSync(file, `${other.pid}\n`);
+        const result = PidLock.acquire(file);
+        assert.ok(result.acquired);
+        result.lock.release();
+      } finally {
+        other.kill('SIGKILL');
+        await new Promise((r) => other.on('exit', r));
+      }
+    });
+
+    it('takes over a lock whose holder is dead', () => {
+      const file = path.join(dir, 'aid.sock.lock');
+      fs.writeFileSync(file, '999999\n');
+      const result = PidLock.acquire(file);
+      assert.ok(result.acquired);
+      assert.equal(PidLock.holder(file), process.pid);
+      result.lock.release();
+    });
+
+    it('does not remove a lock someone else took over', () => {
+      const file = path.join(dir, 'aid.sock.lock');
+      const result = PidLock.acquire(file);
+      assert.ok(result.acquired);
+      fs.writeFileSync(file, '12345\n');
+      result.lock.release();
+      assert.equal(PidLock.holder(file), 12345);
+    });
+  });
+
+  describe('Shutdown', () => {
+    it('runs steps in order, once, past a failing step', async () => {
+      const logFile = path.join(dir, 'log');
+      const logger = new FileLogger({ file: logFile, level: 'debug', redactor: new Redactor(), stderr: false });
+      const shutdown = new Shutdown(logger);
+      const ran: string[] = [];
+      shutdown.add('a', () => void ran.push('a'));
+      shutdown.add('b', () => {
+        ran.push('b');
+        throw new Error('boom');
+      });
+      shutdown.add('c', async () => {
+        await new Promise((r) => setTimeout(r, 5));
+        ran.push('c');
+      });
+      assert.equal(shutdown.started, false);
+      const one = shutdown.run('first');
+      const two = shutdown.run('second');
+      assert.equal(one, two);
+      await one;
+      await shutdown.finished;
+      assert.deepEqual(ran, ['a', 'b', 'c']);
+      logger.close();
+      const log = fs.readFileSync(logFile, 'utf8');
+      assert.match(log, /shutdown step failed step=b error=boom/);
+      assert.equal(log.match(/shutting down/g)?.length, 1);
+    });
+  });
+
+  describe('socket checks', () => {
+    it('rejects a socket path longer than sun_path allows', () => {
+      assert.doesNotThrow(() => checkSocketPathLength(`/${'a'.repeat(106)}`));
+      assert.throws(() => checkSocketPathLength(`/${'a'.repeat(107)}`), /108 bytes, more than the 107.*AID_SOCKET/s);
+    });
+
+    it('creates a private directory, and refuses foreign or open ones', () => {
+      const uid = process.getuid?.() ?? 0;
+      const fresh = path.join(dir, 'new', 'aid');
+      prepareSocketDir(fresh, uid);
+      assert.equal(fs.statSync(fresh).mode & 0o777, 0o700);
+      assert.throws(() => prepareSocketDir(fresh, uid + 1), new RegExp(`belongs to uid ${uid}`));
+      fs.chmodSync(fresh, 0o750);
+      assert.throws(() => prepareSocketDir(fresh, uid), /mode 750 .*chmod 700/);
+      const file = path.join(dir, 'file');
+      fs.writeFileSync(file, '');
+      assert.throws(() => prepareSocketDir(file, uid), /cannot create|not a directory/);
+    });
+
+    it('reads LISTEN_FDS only when LISTEN_PID is ours', () => {
+      assert.equal(systemdListenFd({}, 10), undefined);
+      assert.equal(systemdListenFd({ LISTEN_FDS: '1', LISTEN_PID: '10' }, 10), 3);
+      assert.equal(systemdListenFd({ LISTEN_FDS: '1', LISTEN_PID: '11' }, 10), undefined);
+      assert.equal(systemdListenFd({ LISTEN_FDS: '0' }, 10), undefined);
+    });
+  });
+
+  it('registration is written atomically, 0600, and removed only by its owner', () => {
+    const file = path.join(dir, 'state', 'aid.json');
+    writeRegistration(file, { pid: 42, socket: '/s', version: '1.0.0', startedAt: 'now' });
+    assert.deepEqual(readRegistration(file), { pid: 42, socket: '/s', version: '1.0.0', startedAt: 'now' });
+    assert.equal(fs.statSync(file).mode & 0o777, 0o600);
+    assert.deepEqual(fs.readdirSync(path.dirname(file)), ['aid.json']);
+    removeRegistration(file, 43);
+    assert.ok(fs.existsSync(file));
+    removeRegistration(file, 42);
+    assert.ok(!fs.existsSync(file));
+    assert.equal(readRegistration(file), undefined);
+  });
+});
