@@ -25,7 +25,7 @@ describe('config', () => {
     fs.writeFileSync(file(), '{"logLevel": "info",}');
     const result = loadConfig(file());
     assert.ok(!result.ok);
-    assert.match(result.issues[0] as string, /^invalid JSON: /);
+    assert.match(result.issues[0], /^invalid JSON: /);
   });
 
   it('names the key and the allowed values of a wrong provider', () => {
@@ -33,7 +33,7 @@ describe('config', () => {
     const result = loadConfig(file());
     assert.ok(!result.ok);
     assert.equal(result.issues.length, 1);
-    assert.match(result.issues[0] as string, /^hosts\.gpu\.provider: .*"anthropic".*"ollama"/);
+    assert.match(result.issues[0], /^hosts\.gpu\.provider: .*"anthropic".*"ollama"/);
   });
 
   it('rejects unknown keys, built-in host names and wrong types', () => {
