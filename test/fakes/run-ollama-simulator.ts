@@ -1,6 +1,9 @@
 import { OllamaSimulator } from './ollama-simulator';
 
-/** `node dist/test/fakes/run-ollama-simulator.js [--port N] [--delay MS]`: prints its URL, runs until a signal. */
+/**
+ * `node dist/test/fakes/run-ollama-simulator.js [--port N] [--delay MS] [--reply-words N]`: prints
+ * its URL, runs until a signal. A separate process, for benchmarks that block their own event loop.
+ */
 async function main(argv: string[]): Promise<void> {
   const flag = (name: string): number | undefined => {
     const i = argv.indexOf(name);
@@ -8,7 +11,12 @@ async function main(argv: string[]): Promise<void> {
   };
   const port = flag('--port');
   const delay = flag('--delay');
-  const sim = new OllamaSimulator({ ...(port !== undefined ? { port } : {}), ...(delay !== undefined ? { tokenDelayMs: delay } : {}) });
+  const words = flag('--reply-words');
+  const sim = new OllamaSimulator({
+    ...(port !== undefined ? { port } : {}),
+    ...(delay !== undefined ? { tokenDelayMs: delay } : {}),
+    ...(words !== undefined ? { reply: () => Array.from({ length: words }, (_, i) => `tok${i}`).join(' ') } : {}),
+  });
   process.stdout.write((await sim.start()) + '\n');
   const stop = (): void => void sim.stop().then(() => process.exit(0));
   process.on('SIGTERM', stop);
