@@ -70,7 +70,7 @@ export async function runDaemon(options: DaemonOptions): Promise<{ done: Promise
   const started = Date.now();
   const redactor = new Redactor();
   const firstLoad = loadConfig(paths.configFile);
-  if (!firstLoad.ok) throw new StartupError(describeConfigError(firstLoad.file, firstLoad.issues));
+  if (!firstLoad.ok) throw new StartupError(describeConfigError(firstLoad.file, firstLoad.issues, 'aid start'));
   let config = firstLoad.config;
   let configState: StatusResult['config'] = { file: paths.configFile, loaded: firstLoad.exists };
 

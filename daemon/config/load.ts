@@ -26,6 +26,7 @@ export function loadConfig(file: string): ConfigLoad {
   return { ok: true, config: parsed.data, file, exists: true };
 }
 
-export function describeConfigError(file: string, issues: string[]): string {
-  return `invalid config ${file}:\n${issues.map((i) => `  - ${i}`).join('\n')}\nFix the file (or move it away to use defaults), then run \`aid reload\`.`;
+/** `next` is the command that applies the fixed file: `aid reload` for a running daemon, `aid start` when it never started. */
+export function describeConfigError(file: string, issues: string[], next = 'aid reload'): string {
+  return `invalid config ${file}:\n${issues.map((i) => `  - ${i}`).join('\n')}\nFix the file (or move it away to use defaults), then run \`${next}\`.`;
 }

@@ -1,8 +1,13 @@
 import { strict as assert } from 'node:assert';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { OllamaSimulator } from '../fakes/ollama-simulator';
-import { AIC_BIN, aic, isAlive, makeSandbox, teardown, waitFor, type Sandbox } from '../helpers/daemon';
+import { AIC_BIN, aic, isAlive, makeSandbox, readPackageVersion, socketAnswers, teardown, type Sandbox } from '../helpers/daemon';
+import { ChatWireTap } from '../helpers/e2e-wire-tap';
+
+/** A version no real Ollama reports, so seeing it proves the value came from the simulator. */
+const SIM_VERSION = '0.12.6-sim';
 
 interface DoneLine {
   type: 'done';
@@ -35,11 +40,18 @@ describe('aic as a user types it', function () {
     sandboxes.push(s);
     return s;
   };
+  const taps: ChatWireTap[] = [];
+  const tap = (onLine?: ConstructorParameters<typeof ChatWireTap>[1]): ChatWireTap => {
+    const t = new ChatWireTap(sim.url, onLine);
+    taps.push(t);
+    return t;
+  };
   beforeEach(async () => {
-    sim = new OllamaSimulator();
+    sim = new OllamaSimulator({ version: SIM_VERSION });
     await sim.start();
   });
   afterEach(async () => {
+    for (const t of taps.splice(0)) t.close();
     await Promise.all(sandboxes.splice(0).map((s) => teardown(s)));
     await sim.stop();
   });
@@ -49,32 +61,58 @@ describe('aic as a user types it', function () {
     assert.ok(!fs.existsSync(s.socket));
     const human = await aic(['status'], s);
     assert.equal(human.code, 0, human.stderr);
-    assert.match(human.stdout, /aid \d+\.\d+\.\d+ \(protocol 1\), pid \d+/);
-    assert.ok(isAlive(lockPid(s)));
-    const status = JSON.parse((await aic(['status', '--json'], s)).stdout) as Record<string, unknown>;
-    for (const key of ['version', 'protocolVersion', 'pid', 'uptimeMs', 'socket', 'hosts']) assert.ok(key in status, key);
-    const hosts = status.hosts as { name: string; provider: string; baseUrl: string; health: string }[];
+    const pid = lockPid(s);
+    assert.ok(isAlive(pid), 'the started daemon outlives the aic that started it');
+    assert.ok(await socketAnswers(s.socket), 'and answers on its socket');
+    assert.ok(human.stdout.includes(`aid ${readPackageVersion()} (protocol 1), pid ${pid}, up `), human.stdout);
+    assert.ok(human.stdout.includes(`socket  ${s.socket}`), human.stdout);
+    assert.match(human.stdout, /^HOST\s+PROVIDER\s+HEALTH/m);
+    assert.match(human.stdout, /^ollama\s+ollama\s+up\s/m);
+    assert.match(human.stdout, /^anthropic\s+anthropic\s+unconfigured\s/m);
+
+    const json = await aic(['status', '--json'], s);
+    assert.equal(json.code, 0, json.stderr);
+    const status = JSON.parse(json.stdout) as Record<string, unknown>;
+    assert.equal(status.version, readPackageVersion());
+    assert.equal(status.protocolVersion, 1);
+    assert.equal(status.pid, pid, 'the same daemon answers the second command');
+    assert.equal(typeof status.uptimeMs, 'number');
+    assert.equal(status.socket, s.socket);
+    const hosts = status.hosts as Record<string, unknown>[];
     assert.deepEqual(hosts.map((h) => h.name), ['anthropic', 'openai', 'gemini', 'openrouter', 'ollama']);
+    for (const host of hosts) for (const key of ['name', 'provider', 'baseUrl', 'health']) assert.equal(typeof host[key], 'string', `${String(host.name)}.${key}`);
     assert.equal(hosts.find((h) => h.name === 'anthropic')?.health, 'unconfigured');
+    const ollama = hosts.find((h) => h.name === 'ollama');
+    assert.equal(ollama?.provider, 'ollama');
+    assert.equal(ollama?.baseUrl, sim.url);
+    assert.equal(ollama?.health, 'up');
   });
 
   it('with AID_NO_AUTOSTART=1 and no daemon: exit 5, says how to start one, starts nothing', async () => {
     const s = sandbox();
     const result = await aic(['status'], s, { env: { AID_NO_AUTOSTART: '1' } });
     assert.equal(result.code, 5);
+    assert.equal(result.stdout, '');
     assert.match(result.stderr, /aid start/);
-    assert.ok(!fs.existsSync(s.socket));
+    assert.ok(!fs.existsSync(s.socket), 'no socket');
+    assert.ok(!fs.existsSync(`${s.socket}.lock`), 'no daemon took the lock');
   });
 
   it('answers --version and --help without a daemon', async () => {
     const s = sandbox();
-    for (const args of [['--version'], ['--help'], ['ask', '--help']]) {
-      const result = await aic(args, s, { env: { AID_SOCKET: '/nonexistent/dir/aid.sock' } });
-      assert.equal(result.code, 0);
+    const creatable = path.join(s.dir, 'elsewhere', 'aid.sock');
+    for (const socket of [s.socket, creatable, '/nonexistent/dir/aid.sock', 'not a path at all']) {
+      for (const args of [['--version'], ['--help'], ['ask', '--help']]) {
+        const result = await aic(args, s, { env: { AID_SOCKET: socket } });
+        assert.equal(result.code, 0, `${args.join(' ')} with ${socket}: ${result.stderr}`);
+        assert.equal(result.stderr, '');
+      }
     }
-    assert.match((await aic(['--version'], s)).stdout, /^aic \d+\.\d+\.\d+/);
+    assert.equal((await aic(['--version'], s)).stdout, `aic ${readPackageVersion()}\n`);
     assert.match((await aic(['--help'], s)).stdout, /Usage: aic/);
-    assert.ok(!fs.existsSync(s.socket));
+    assert.ok(!fs.existsSync(s.socket), 'no socket at the sandbox path');
+    assert.ok(!fs.existsSync(path.dirname(creatable)), 'nothing created at the other path');
+    assert.ok(!fs.existsSync(`${s.socket}.lock`), 'no daemon took the lock');
   });
 
   it('lists the Ollama host health and models, free', async () => {
@@ -82,15 +120,18 @@ describe('aic as a user types it', function () {
     const hosts = JSON.parse((await aic(['hosts', '--json'], s)).stdout) as { name: string; health: string; version?: string; latencyMs?: number }[];
     const ollama = hosts.find((h) => h.name === 'ollama');
     assert.equal(ollama?.health, 'up');
-    assert.equal(ollama?.version, '0.12.6');
+    assert.equal(ollama?.version, SIM_VERSION);
     assert.equal(typeof ollama?.latencyMs, 'number');
+    assert.ok(sim.requests.some((r) => r.path === '/api/version'));
     const models = JSON.parse((await aic(['models', '--json'], s)).stdout) as { ref: string; host: string; provider: string; model: string; price: unknown }[];
     assert.deepEqual(models, [
       { ref: 'ollama/llama3.2:latest', host: 'ollama', provider: 'ollama', model: 'llama3.2:latest', price: 'free' },
       { ref: 'ollama/qwen2.5-coder:7b', host: 'ollama', provider: 'ollama', model: 'qwen2.5-coder:7b', price: 'free' },
     ]);
     const table = await aic(['models'], s);
-    assert.match(table.stdout, /ollama\/llama3\.2:latest\s+-\s+free/);
+    assert.equal(table.code, 0, table.stderr);
+    assert.match(table.stdout, /^ollama\/llama3\.2:latest\s.*\bfree\b/m);
+    assert.match(table.stdout, /^ollama\/qwen2\.5-coder:7b\s.*\bfree\b/m);
     assert.ok(sim.requests.some((r) => r.path === '/api/tags'));
   });
 
@@ -106,8 +147,11 @@ describe('aic as a user types it', function () {
 
   it('--json gives delta lines and a done line with the contract fields', async () => {
     const s = sandbox({ ollamaUrl: sim.url });
+    const wire = tap();
     const result = await aic(['ask', '--json', '-m', 'ollama/llama3.2', 'one two three'], s);
     assert.equal(result.code, 0, result.stderr);
+    const [final] = wire.doneLines();
+    assert.equal(typeof final?.prompt_eval_count, 'number');
     const lines = jsonLines(result.stdout);
     const deltas = lines.filter((l) => l.type === 'delta').map((l) => l.text as string);
     assert.equal(deltas.join(''), 'Echo: one two three');
@@ -115,7 +159,8 @@ describe('aic as a user types it', function () {
     const done = lines.at(-1) as unknown as DoneLine;
     assert.equal(done.type, 'done');
     assert.equal(done.ref, 'ollama/llama3.2:latest');
-    assert.deepEqual(done.usage, { inputTokens: 7, outputTokens: deltas.length, cacheReadTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 });
+    assert.ok((done.usage.outputTokens ?? 0) > 0);
+    assert.deepEqual(done.usage, { inputTokens: final?.prompt_eval_count, outputTokens: final?.eval_count, cacheReadTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 });
     assert.equal(done.costUsd, 0);
     assert.equal(typeof done.latencyMs, 'number');
     assert.equal(typeof done.ttftMs, 'number');
@@ -125,23 +170,39 @@ describe('aic as a user types it', function () {
   it('prints text as it arrives, before the provider has finished', async () => {
     sim.setTokenDelay(100);
     const s = sandbox({ ollamaUrl: sim.url });
-    await aic(['status'], s);
-    const child = spawn(process.execPath, [AIC_BIN, 'ask', '-m', 'ollama/llama3.2', 'a b c d e f g h i j'], { env: s.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    assert.equal((await aic(['status'], s)).code, 0);
+    const words = Array.from({ length: 30 }, (_, i) => `w${i}`);
+    // The order things happen in, not how long they take.
+    const events: string[] = [];
+    tap((line) => {
+      if (line.done === true) events.push('simulator wrote done');
+    });
+    const child = spawn(process.execPath, [AIC_BIN, 'ask', '-m', 'ollama/llama3.2', words.join(' ')], { env: s.env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
-    let exited = false;
-    child.on('exit', () => (exited = true));
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    await waitFor(() => stdout.length > 0, 10000, () => 'first text on stdout');
-    const chunksSentSoFar = sim.requests.filter((r) => r.path === '/api/chat').length;
-    assert.equal(chunksSentSoFar, 1);
-    assert.ok(!exited, 'text appeared while the answer was still streaming');
-    assert.ok(!stdout.includes('j'), 'and before the last word');
-    await new Promise((resolve) => child.on('close', resolve));
-    assert.equal(stdout, 'Echo: a b c d e f g h i j\n');
+    let atFirstData = '';
+    child.stdout.on('data', (d: Buffer) => {
+      if (!stdout) {
+        events.push('first stdout data');
+        atFirstData = d.toString();
+      }
+      stdout += d.toString();
+    });
+    const closed = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    child.on('exit', () => events.push('aic exited'));
+    assert.equal(await closed, 0);
+    assert.equal(stdout, `Echo: ${words.join(' ')}\n`);
+    assert.deepEqual(events, ['first stdout data', 'simulator wrote done', 'aic exited']);
+    assert.ok(!atFirstData.includes(words.at(-1) as string), `the first write was not the whole answer: ${atFirstData}`);
   });
 
   it('reads the prompt from stdin when piped', async () => {
     const s = sandbox({ ollamaUrl: sim.url });
+    const echoed = await aic(['ask', '-m', 'ollama/llama3.2'], s, { input: 'question\n' });
+    assert.equal(echoed.code, 0, echoed.stderr);
+    const chat = sim.requests.find((r) => r.path === '/api/chat');
+    assert.deepEqual((chat?.body as { model: string; messages: unknown }).messages, [{ role: 'user', content: 'question' }]);
+    assert.equal((chat?.body as { model: string }).model, 'llama3.2:latest');
+    assert.equal(echoed.stdout, 'Echo: question\n');
     const result = await aic(['ask', '-m', 'ollama/qwen2.5-coder:7b'], s, { input: 'what does this do?\n' });
     assert.equal(result.code, 0, result.stderr);
     assert.equal(result.stdout, 'Echo: what does this do?\n');
@@ -150,15 +211,23 @@ describe('aic as a user types it', function () {
   });
 
   it('Ollama down: exit 3 with how to start it, and the daemon stays up', async () => {
-    const s = sandbox({ ollamaUrl: 'http://127.0.0.1:59996' });
+    const closedUrl = sim.url;
+    await sim.stop();
+    const s = sandbox({ ollamaUrl: closedUrl });
     const result = await aic(['ask', '-m', 'ollama/llama3.2', 'hi'], s);
     assert.equal(result.code, 3);
-    assert.match(result.stderr, /Ollama is not running at http:\/\/127\.0\.0\.1:59996 .*— start it with `ollama serve`/);
+    assert.equal(result.stdout, '');
+    assert.ok(result.stderr.includes(`Ollama is not running at ${closedUrl}`), result.stderr);
+    assert.match(result.stderr, /— start it with `ollama serve`/);
+    const pid = lockPid(s);
     const bare = await aic(['ask', 'hi'], s);
     assert.equal(bare.code, 3);
     assert.match(bare.stderr, /no model host is usable/);
     for (const what of ['ollama serve', 'ANTHROPIC_API_KEY', 'OPENAI_API_KEY', 'GEMINI_API_KEY', 'OPENROUTER_API_KEY']) assert.ok(bare.stderr.includes(what), what);
-    assert.equal((await aic(['status'], s, { env: { AID_NO_AUTOSTART: '1' } })).code, 0);
+    const after = await aic(['status', '--json'], s, { env: { AID_NO_AUTOSTART: '1' } });
+    assert.equal(after.code, 0, after.stderr);
+    assert.equal((JSON.parse(after.stdout) as { pid: number }).pid, pid, 'the same daemon is still serving');
+    assert.ok(isAlive(pid));
   });
 
   it('unknown models: exit 3 with the pull command or the closest names', async () => {

@@ -53,12 +53,16 @@ describe('config and durability', function () {
     const result = await aid(['start'], s);
     assert.equal(result.code, 1);
     assert.ok(result.stderr.includes(s.configFile), result.stderr);
-    assert.match(result.stderr, /hosts\.gpu\.provider: .*"ollama"/);
+    assert.match(result.stderr, /hosts\.gpu\.provider: .*expected one of .*"ollama"/);
+    assert.match(result.stderr, /then run `aid start`/, 'the daemon is not running, so reload would not help');
     assert.ok(!fs.existsSync(s.socket));
+    assert.ok(!fs.existsSync(`${s.socket}.lock`));
     writeConfig(s, '{ "logLevel": "info", }');
     const json = await aid(['start'], s);
     assert.equal(json.code, 1);
+    assert.ok(json.stderr.includes(s.configFile), json.stderr);
     assert.match(json.stderr, /invalid JSON/);
+    assert.ok(!fs.existsSync(s.socket));
     writeConfig(s, { healthIntervalSec: 'often', colour: true });
     const types = await aic(['status'], s);
     assert.equal(types.code, 1);
@@ -68,7 +72,12 @@ describe('config and durability', function () {
 
   it('a running daemon keeps its last good config, and follows file changes', async () => {
     const s = sandbox({ ollamaUrl: sim.url, config: { hosts: { 'gpu-box': { provider: 'ollama', baseUrl: sim.url } } } });
-    assert.ok((await hostNames(s)).includes('gpu-box'));
+    assert.equal((await aid(['start'], s)).code, 0);
+    const pid = (JSON.parse((await aic(['status', '--json'], s)).stdout) as { pid: number }).pid;
+    const listed = JSON.parse((await aic(['hosts', '--json'], s)).stdout) as HostRow[];
+    const gpu = listed.find((h) => h.name === 'gpu-box');
+    assert.equal(gpu?.baseUrl, sim.url);
+    assert.equal(gpu?.health, 'up');
     const models = JSON.parse((await aic(['models', '--json'], s)).stdout) as { ref: string }[];
     assert.ok(models.some((m) => m.ref === 'gpu-box/llama3.2:latest'));
 
@@ -77,7 +86,9 @@ describe('config and durability', function () {
     assert.equal(reload.code, 1);
     assert.match(reload.stderr, /hosts\.gpu-box\.baseUrl/);
     assert.match(reload.stderr, /keeps its last good config/);
-    const status = JSON.parse((await aic(['status', '--json'], s)).stdout) as { config: { error?: string } };
+    const status = JSON.parse((await aic(['status', '--json'], s)).stdout) as { pid: number; config: { error?: string } };
+    assert.equal(status.pid, pid, 'the same daemon is still up');
+    assert.ok(isAlive(pid));
     assert.match(status.config.error ?? '', /baseUrl/);
     assert.ok((await hostNames(s)).includes('gpu-box'), 'old host still served');
 
@@ -87,6 +98,7 @@ describe('config and durability', function () {
     assert.equal(after.config.error, undefined);
     assert.equal(after.config.loaded, true);
     assert.equal((await aid(['reload'], s)).code, 0);
+    assert.equal((JSON.parse((await aic(['status', '--json'], s)).stdout) as { pid: number }).pid, pid, 'changes applied without a restart');
   });
 
   it('a committed request survives kill -9 of the daemon', async () => {
@@ -94,10 +106,14 @@ describe('config and durability', function () {
     const daemon = await startForeground(s);
     const asked = await aic(['ask', '-m', 'ollama/llama3.2', 'remember me'], s);
     assert.equal(asked.code, 0, asked.stderr);
+    const before = JSON.parse((await aic(['status', '--json'], s)).stdout) as { pid: number; store: { requests: number } };
+    assert.equal(before.pid, daemon.pid);
+    assert.equal(before.store.requests, 1);
     daemon.child.kill('SIGKILL');
-    await daemon.exited;
+    assert.equal((await daemon.exited).signal, 'SIGKILL');
     assert.equal((await aid(['start'], s)).code, 0);
-    const status = JSON.parse((await aic(['status', '--json'], s)).stdout) as { store: { requests: number; schemaVersion: number } };
+    const status = JSON.parse((await aic(['status', '--json'], s)).stdout) as { pid: number; store: { requests: number; schemaVersion: number } };
+    assert.notEqual(status.pid, daemon.pid);
     assert.equal(status.store.requests, 1);
     assert.equal(status.store.schemaVersion, 1);
     assert.equal((await aid(['stop'], s)).code, 0);
@@ -109,7 +125,8 @@ describe('config and durability', function () {
       assert.equal(row.host, 'ollama');
       assert.equal(row.model, 'llama3.2:latest');
       assert.equal(row.outcome, 'ok');
-      assert.equal(row.usage.outputTokens, 3);
+      assert.ok(row.usage.outputTokens > 0);
+      assert.equal(row.usage.outputTokens, 3, 'eval_count of "Echo: remember me"');
       assert.equal(row.costUsd, 0);
     } finally {
       await root.close();
