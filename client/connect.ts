@@ -1,11 +1,10 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ResponseError } from 'vscode-jsonrpc/node';
 import { ShutdownRequest } from '../protocol/daemon';
 import { ErrorCodes, ExitCodes } from '../protocol/errors';
 import { lockPathFor, socketPathFromEnv } from '../protocol/paths';
-import { openSession, SocketUnreachableError, type Session } from '../protocol/transport';
+import { RpcError, SocketUnreachableError, openSession, type Session } from './rpc';
 import { PACKAGE_ROOT, clientVersion } from './version';
 
 /** A failure the CLI reports with this exit code and message, no stack trace. */
@@ -74,7 +73,7 @@ async function waitUntilGone(socket: string, pid: number): Promise<void> {
 
 async function tryOpen(socket: string): Promise<Session | 'absent' | { mismatch: string; pid?: number }> {
   try {
-    const session = await openSession(socket, clientVersion(), 'aic');
+    const session = await openSession(socket, clientVersion());
     if (session.daemon.daemonVersion !== clientVersion()) {
       const mismatch = `daemon ${session.daemon.daemonVersion}, client ${clientVersion()}`;
       if (autostartDisabled()) {
@@ -82,7 +81,7 @@ async function tryOpen(socket: string): Promise<Session | 'absent' | { mismatch:
         return { mismatch, pid: session.daemon.pid };
       }
       // Ask it to go; a new daemon of our build replaces it.
-      await session.connection.sendRequest(ShutdownRequest, { reason: `client ${clientVersion()} replaces daemon ${session.daemon.daemonVersion}` }).catch(() => undefined);
+      await session.rpc.request(ShutdownRequest, { reason: `client ${clientVersion()} replaces daemon ${session.daemon.daemonVersion}` }).catch(() => undefined);
       session.close();
       process.stderr.write(`aic: restarting aid (${mismatch})\n`);
       await waitUntilGone(socket, session.daemon.pid);
@@ -94,7 +93,7 @@ async function tryOpen(socket: string): Promise<Session | 'absent' | { mismatch:
       if (error.code === 'EACCES') throw new CliError(error.message, ExitCodes.daemonUnreachable);
       return 'absent';
     }
-    if (error instanceof ResponseError && error.code === ErrorCodes.VersionMismatch) {
+    if (error instanceof RpcError && error.code === ErrorCodes.VersionMismatch) {
       const data = error.data as { daemonVersion?: string } | undefined;
       return { mismatch: `daemon ${data?.daemonVersion ?? '?'} speaks another protocol` };
     }
@@ -110,7 +109,7 @@ export async function connectDaemon(): Promise<Session> {
   const socket = socketPath();
   for (let attempt = 0; attempt < 2; attempt++) {
     const result = await tryOpen(socket);
-    if (typeof result === 'object' && 'connection' in result) return result;
+    if (typeof result === 'object' && 'rpc' in result) return result;
     if (autostartDisabled()) {
       const why = result === 'absent' ? `no aid daemon answers on ${socket}` : `the running aid has another version (${result.mismatch})`;
       throw new CliError(

@@ -75,9 +75,9 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`aic: ${error.message}\n`);
       return error.exitCode;
     }
-    const { ResponseError } = require('vscode-jsonrpc') as typeof import('vscode-jsonrpc');
+    const { RpcError } = require('./rpc') as typeof import('./rpc');
     const { exitCodeFor } = require('../protocol/errors') as typeof import('../protocol/errors');
-    if (error instanceof ResponseError) {
+    if (error instanceof RpcError) {
       process.stderr.write(`aic: ${error.message}\n`);
       return exitCodeFor(error.code);
     }

@@ -1,11 +1,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { CancellationTokenSource, ResponseError } from 'vscode-jsonrpc/node';
 import { AskDeltaNotification, AskRequest, type AskParams, type AskResult } from '../../protocol/chat';
 import { ErrorCodes, exitCodeFor } from '../../protocol/errors';
 import { UsageError, parseArgs, stringFlag } from '../args';
 import { connectDaemon } from '../connect';
+import { RpcError } from '../rpc';
 import { formatDuration } from '../output';
 
 /** The git root above `dir`, else `dir` itself: the project a request belongs to. */
@@ -68,23 +68,23 @@ export async function run(argv: string[]): Promise<number> {
   };
 
   const session = await connectDaemon();
-  const cancel = new CancellationTokenSource();
+  const cancel = new AbortController();
   let interrupted = false;
   const onSigint = (): void => {
     if (interrupted) process.exit(130);
     interrupted = true;
-    cancel.cancel();
+    cancel.abort();
   };
   process.on('SIGINT', onSigint);
   let lastChar = '\n';
-  session.connection.onNotification(AskDeltaNotification, (delta) => {
+  session.rpc.onNotification(AskDeltaNotification, (delta) => {
     if (delta.streamToken !== params.streamToken || !delta.text) return;
     if (json) process.stdout.write(JSON.stringify({ type: 'delta', text: delta.text }) + '\n');
     else process.stdout.write(delta.text);
     lastChar = delta.text.slice(-1);
   });
   try {
-    const result = await session.connection.sendRequest(AskRequest, params, cancel.token);
+    const result = await session.rpc.request(AskRequest, params, cancel.signal);
     if (json) {
       const { ref, sessionId: sid, usage, costUsd, latencyMs, ttftMs } = result;
       process.stdout.write(JSON.stringify({ type: 'done', ref, sessionId: sid, usage, costUsd, latencyMs, ttftMs }) + '\n');
@@ -95,7 +95,7 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   } catch (error) {
     if (!json && lastChar !== '\n') process.stdout.write('\n');
-    const code = error instanceof ResponseError ? error.code : ErrorCodes.Internal;
+    const code = error instanceof RpcError ? error.code : ErrorCodes.Internal;
     const message = error instanceof Error ? error.message : String(error);
     if (json) process.stdout.write(JSON.stringify({ type: 'error', code, message }) + '\n');
     else process.stderr.write(`aic: ${message}\n`);

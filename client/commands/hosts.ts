@@ -8,7 +8,7 @@ export async function run(argv: string[]): Promise<number> {
   const args = parseArgs(argv, [{ name: 'json' }]);
   const session = await connectDaemon();
   try {
-    const hosts = await session.connection.sendRequest(HostsRequest, { refresh: true });
+    const hosts = await session.rpc.request(HostsRequest, { refresh: true });
     if (args.flags.has('json')) printJson(hosts);
     else process.stdout.write(table(HOST_HEADERS, hostRows(hosts)));
     return 0;

@@ -18,7 +18,7 @@ export async function run(argv: string[]): Promise<number> {
   const host = stringFlag(args, 'host');
   const session = await connectDaemon();
   try {
-    const result = await session.connection.sendRequest(ModelsRequest, { ...(host ? { host } : {}), refresh: args.flags.has('refresh') });
+    const result = await session.rpc.request(ModelsRequest, { ...(host ? { host } : {}), refresh: args.flags.has('refresh') });
     if (args.flags.has('json')) {
       printJson(result.models);
     } else if (result.models.length) {

@@ -21,7 +21,7 @@ export async function run(argv: string[]): Promise<number> {
   const args = parseArgs(argv, [{ name: 'json' }]);
   const session = await connectDaemon();
   try {
-    const status = await session.connection.sendRequest(StatusRequest);
+    const status = await session.rpc.request(StatusRequest);
     if (args.flags.has('json')) {
       printJson(status);
       return 0;
