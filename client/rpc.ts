@@ -158,10 +158,10 @@ export function openSession(socketPath: string, clientVersion: string, timeoutMs
           clearTimeout(timer);
           resolve({ rpc, daemon, close: () => rpc.close() });
         },
-        (error: unknown) => {
+        (error: RpcError) => {
           clearTimeout(timer);
           rpc.close();
-          reject(error instanceof RpcError && error.code === CONNECTION_CLOSED ? new SocketUnreachableError(socketPath, 'closed during handshake') : error);
+          reject(error.code === CONNECTION_CLOSED ? new SocketUnreachableError(socketPath, 'closed during handshake') : error);
         },
       );
     });
