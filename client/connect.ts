@@ -4,7 +4,8 @@ import * as path from 'node:path';
 import { ShutdownRequest } from '../protocol/daemon';
 import { ErrorCodes, ExitCodes } from '../protocol/errors';
 import { lockPathFor, socketPathFromEnv } from '../protocol/paths';
-import { RpcError, SocketUnreachableError, openSession, type Session } from './rpc';
+import { SocketUnreachableError } from '../protocol/unreachable';
+import { RpcError, openSession, type Session } from './rpc';
 import { PACKAGE_ROOT, clientVersion } from './version';
 
 /** A failure the CLI reports with this exit code and message, no stack trace. */

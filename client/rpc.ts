@@ -1,6 +1,7 @@
 import * as net from 'node:net';
 import type { NotificationType, RequestType, RequestType0 } from 'vscode-jsonrpc';
 import { HandshakeRequest, type HandshakeResult } from '../protocol/handshake';
+import { SocketUnreachableError } from '../protocol/unreachable';
 import { ALL_CAPABILITIES, PROTOCOL_VERSION } from '../protocol/version';
 
 /**
@@ -119,17 +120,6 @@ export class RpcConnection {
       this.pending.delete(id);
       pending.reject(new RpcError(CONNECTION_CLOSED, reason));
     }
-  }
-}
-
-/** Why the socket could not be reached, in terms a user can act on. */
-export class SocketUnreachableError extends Error {
-  constructor(
-    readonly socketPath: string,
-    readonly code: string,
-  ) {
-    super(code === 'EACCES' ? `permission denied on ${socketPath}; it belongs to another user` : `no aid daemon answers on ${socketPath} (${code})`);
-    this.name = 'SocketUnreachableError';
   }
 }
 

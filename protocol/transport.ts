@@ -1,22 +1,10 @@
 import * as net from 'node:net';
 import { createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node';
 import { HandshakeRequest, type HandshakeResult } from './handshake';
+import { SocketUnreachableError } from './unreachable';
 import { ALL_CAPABILITIES, PROTOCOL_VERSION } from './version';
 
-/** Why a socket could not be reached, in terms a user can act on. */
-export class SocketUnreachableError extends Error {
-  constructor(
-    readonly socketPath: string,
-    readonly code: string,
-  ) {
-    super(
-      code === 'EACCES'
-        ? `permission denied on ${socketPath}; it belongs to another user`
-        : `no aid daemon answers on ${socketPath} (${code})`,
-    );
-    this.name = 'SocketUnreachableError';
-  }
-}
+export { SocketUnreachableError };
 
 /** Connects to a daemon's Unix socket; rejects with SocketUnreachableError when nobody listens. */
 export function connectSocket(socketPath: string, timeoutMs = 2000): Promise<net.Socket> {
