@@ -10,11 +10,13 @@ export function table(headers: string[], rows: string[][]): string {
 }
 
 export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  const s = ms / 1000;
-  if (s < 60) return `${s.toFixed(1)} s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m}m${Math.round(s % 60)}s`;
+  // Round first, then split into units, so rounding carries over (never "1m60s" or "1000 ms").
+  if (Math.round(ms) < 1000) return `${Math.round(ms)} ms`;
+  const tenths = Math.round(ms / 100);
+  if (tenths < 600) return `${(tenths / 10).toFixed(1)} s`;
+  const seconds = Math.round(ms / 1000);
+  const m = Math.floor(seconds / 60);
+  if (m < 60) return `${m}m${seconds % 60}s`;
   return `${Math.floor(m / 60)}h${m % 60}m`;
 }
 

@@ -41,8 +41,9 @@ export function defineHosts(env: Env, config: AidConfig): HostDefinition[] {
     return { name: b.name, provider: b.name, baseUrl, builtIn: true, ...(key ? { apiKey: key } : {}), ...(b.keyEnv ? { keyEnv: b.keyEnv } : {}) };
   });
   for (const [name, host] of Object.entries(config.hosts)) {
-    const key = host.apiKeyEnv ? env[host.apiKeyEnv] : undefined;
+    // Without apiKeyEnv, the provider's own variable: the one the "set ..." hint names.
     const keyEnv = host.apiKeyEnv ? [host.apiKeyEnv] : BUILT_INS.find((b) => b.name === host.provider)?.keyEnv;
+    const key = keyEnv?.map((k) => env[k]).find((v) => v && v.trim());
     hosts.push({
       name,
       provider: host.provider,

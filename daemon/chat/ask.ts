@@ -26,7 +26,8 @@ export class AskService {
   async ask(params: AskParams, onDelta: (text: string) => void, signal: AbortSignal): Promise<AskResult> {
     const started = this.now();
     const resolved = await this.deps.registry.resolve(params.model, this.deps.defaultModel());
-    throwIfAborted(signal);
+    // Cancelled while the model was being resolved: nothing was called, nothing to record.
+    if (signal.aborted) throw new ResponseError(ErrorCodes.Cancelled, 'request cancelled', { host: resolved.host.name });
     const sessionId = params.sessionId ?? randomUUID();
     let ttftMs: number | null = null;
     let received = 0;

@@ -46,6 +46,8 @@ export type HostConfig = z.infer<typeof hostSchema>;
 export function formatIssues(error: z.ZodError): string[] {
   return error.issues.map((issue) => {
     const key = issue.path.map(String).join('.') || '(top level)';
-    return `${key}: ${issue.message}`;
+    // A bad record key carries its own reason (e.g. the host-name rule) one level down.
+    const message = issue.code === 'invalid_key' && issue.issues[0] ? issue.issues[0].message : issue.message;
+    return `${key}: ${message}`;
   });
 }

@@ -84,7 +84,7 @@ export class FileLogger implements Logger {
     if (this.options.stderr) process.stderr.write(line);
     try {
       this.open();
-      if (this.size + line.length > this.maxBytes && this.size > 0) this.rotate();
+      if (this.size + Buffer.byteLength(line) > this.maxBytes && this.size > 0) this.rotate();
       this.size += fs.writeSync(this.fd as number, line);
     } catch {
       // A full or read-only disk must not take the daemon down; the line is lost, the work is not.

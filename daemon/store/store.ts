@@ -25,15 +25,17 @@ export class Store {
     readonly path: string,
     private readonly root: RootDatabase,
     private readonly dbs: Map<DbName, Database>,
+    private readonly target: number,
   ) {}
 
-  static async open(dataDir: string, migrations: Migration[] = []): Promise<Store> {
+  /** `target` is this build's schema version; tests pass a later one to exercise a chain of migrations. */
+  static async open(dataDir: string, migrations: Migration[] = [], target = SCHEMA_VERSION): Promise<Store> {
     fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     const file = path.join(dataDir, 'aid.lmdb');
     const root = open({ path: file, encoding: 'msgpack', maxDbs: 32 });
     const dbs = new Map<DbName, Database>();
     for (const name of DB_NAMES) dbs.set(name, root.openDB({ name, encoding: 'msgpack' }));
-    const store = new Store(file, root, dbs);
+    const store = new Store(file, root, dbs, target);
     await store.migrate(migrations);
     return store;
   }
@@ -49,17 +51,17 @@ export class Store {
   /** Runs the migrations newer than the stored version, in order, recording each. */
   private async migrate(migrations: Migration[]): Promise<void> {
     const from = this.schemaVersion;
-    if (from > SCHEMA_VERSION) {
+    if (from > this.target) {
       throw new Error(
-        `the data in ${this.path} has schema version ${from}, newer than this aid understands (${SCHEMA_VERSION}); upgrade aid or point AID_DATA_DIR elsewhere`,
+        `the data in ${this.path} has schema version ${from}, newer than this aid understands (${this.target}); upgrade aid or point AID_DATA_DIR elsewhere`,
       );
     }
     for (const migration of [...migrations].sort((a, b) => a.to - b.to)) {
-      if (migration.to <= from || migration.to > SCHEMA_VERSION) continue;
+      if (migration.to <= from || migration.to > this.target) continue;
       await migration.run(this);
       await this.db('meta').put('schemaVersion', migration.to);
     }
-    if (this.schemaVersion < SCHEMA_VERSION) await this.db('meta').put('schemaVersion', SCHEMA_VERSION);
+    if (this.schemaVersion < this.target) await this.db('meta').put('schemaVersion', this.target);
   }
 
   /** Waits for pending writes to commit, then closes the environment. Idempotent. */

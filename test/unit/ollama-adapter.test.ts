@@ -1,86 +1,172 @@
 import { strict as assert } from 'node:assert';
+import * as net from 'node:net';
 import { OllamaAdapter } from '../../daemon/providers/ollama';
-import { ProviderError, type ChatEvent } from '../../daemon/providers/types';
+import { ProviderError, type ChatEvent, type ChatRequest } from '../../daemon/providers/types';
 import { OllamaSimulator } from '../fakes/ollama-simulator';
 
-async function collect(events: AsyncIterable<ChatEvent>): Promise<ChatEvent[]> {
-  const out: ChatEvent[] = [];
-  for await (const e of events) out.push(e);
-  return out;
+async function collect(events: AsyncIterable<ChatEvent>, seen: ChatEvent[] = []): Promise<ChatEvent[]> {
+  for await (const e of events) seen.push(e);
+  return seen;
 }
 
 async function providerError(promise: Promise<unknown>): Promise<ProviderError> {
   try {
     await promise;
   } catch (error) {
-    assert.ok(error instanceof ProviderError, String(error));
+    assert.ok(error instanceof ProviderError, `expected a ProviderError, got ${String(error)}`);
     return error;
   }
   assert.fail('expected a ProviderError');
 }
 
+const texts = (events: ChatEvent[]): string[] => events.flatMap((e) => (e.type === 'delta' ? [e.text] : []));
+const live = (): AbortSignal => new AbortController().signal;
+const ask = (content: string, extra: Partial<ChatRequest> = {}): ChatRequest => ({ model: 'llama3.2:latest', messages: [{ role: 'user', content }], ...extra });
+
+/** A port nothing listens on: bound, then released. */
+async function closedPort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
 describe('OllamaAdapter against the simulator', () => {
   let sim: OllamaSimulator;
   let adapter: OllamaAdapter;
-  const signal = (): AbortSignal => new AbortController().signal;
+  const chat = (content: string, extra: Partial<ChatRequest> = {}, signal = live()): Promise<ChatEvent[]> => collect(adapter.streamChat(ask(content, extra), signal));
+
   beforeEach(async () => {
-    sim = new OllamaSimulator();
-    adapter = new OllamaAdapter({ baseUrl: await sim.start(), hostName: 'ollama', keepAlive: '10m' });
+    sim = new OllamaSimulator({ version: '0.5.7' });
+    adapter = new OllamaAdapter({ baseUrl: await sim.start(), hostName: 'gpu-box', keepAlive: '10m' });
   });
   afterEach(() => sim.stop());
 
-  it('reads the version and the installed models', async () => {
-    assert.deepEqual(await adapter.health(signal()), { version: '0.12.6' });
-    const models = await adapter.listModels(signal());
-    assert.deepEqual(models.map((m) => m.id), ['llama3.2:latest', 'qwen2.5-coder:7b']);
-    assert.equal(models[0]?.details?.family, 'llama');
+  describe('health and models', () => {
+    it('reads the server version', async () => {
+      assert.deepEqual(await adapter.health(live()), { version: '0.5.7' });
+      assert.deepEqual(sim.requests.map((r) => `${r.method} ${r.path}`), ['GET /api/version']);
+    });
+
+    it('lists the installed models with their details', async () => {
+      const models = await adapter.listModels(live());
+      assert.deepEqual(models, [
+        { id: 'llama3.2:latest', details: { size: 2019393189, family: 'llama', parameters: '3.2B', quantization: 'Q4_K_M' } },
+        { id: 'qwen2.5-coder:7b', details: { size: 4683087332, family: 'qwen2', parameters: '7.6B', quantization: 'Q4_K_M' } },
+      ]);
+    });
   });
 
-  it('streams deltas, then usage from the done chunk, sending keep_alive', async () => {
-    const events = await collect(adapter.streamChat({ model: 'llama3.2:latest', messages: [{ role: 'user', content: 'one two' }], maxOutputTokens: 50 }, signal()));
-    assert.deepEqual(events.filter((e) => e.type === 'delta').map((e) => (e as { text: string }).text), ['Echo:', ' one', ' two']);
-    const done = events.at(-1);
-    assert.deepEqual(done, { type: 'done', usage: { inputTokens: 6, outputTokens: 3, cacheReadTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 }, finishReason: 'stop' });
-    const body = sim.requests.find((r) => r.path === '/api/chat')?.body as { stream: boolean; keep_alive: string; options: { num_predict: number } };
-    assert.equal(body.stream, true);
-    assert.equal(body.keep_alive, '10m');
-    assert.equal(body.options.num_predict, 50);
+  describe('streamChat', () => {
+    it('yields the deltas in order, then one done with the usage from the final chunk', async () => {
+      const events = await chat('one two three');
+      assert.deepEqual(texts(events), ['Echo:', ' one', ' two', ' three']);
+      assert.equal(events.filter((e) => e.type === 'done').length, 1);
+      // The simulator counts 4 tokens per message plus one per word (prompt_eval_count) and one per chunk (eval_count).
+      assert.deepEqual(events.at(-1), { type: 'done', usage: { inputTokens: 7, outputTokens: 4, cacheReadTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 }, finishReason: 'stop' });
+    });
+
+    it('sends the model, messages, stream and keep_alive; num_predict only when limited', async () => {
+      await chat('a');
+      const events = await chat('a b c d', { model: 'qwen2.5-coder:7b', maxOutputTokens: 2 });
+      assert.deepEqual(events.at(-1), { type: 'done', usage: { inputTokens: 8, outputTokens: 2, cacheReadTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 }, finishReason: 'length' });
+      const bodies = sim.requests.filter((r) => r.path === '/api/chat').map((r) => r.body);
+      assert.deepEqual(bodies, [
+        { model: 'llama3.2:latest', messages: [{ role: 'user', content: 'a' }], stream: true, keep_alive: '10m' },
+        { model: 'qwen2.5-coder:7b', messages: [{ role: 'user', content: 'a b c d' }], stream: true, keep_alive: '10m', options: { num_predict: 2 } },
+      ]);
+    });
   });
 
-  it('translates 404, 500, in-band errors and a dead server', async () => {
-    const missing = await providerError(collect(adapter.streamChat({ model: 'nope', messages: [{ role: 'user', content: 'x' }] }, signal())));
-    assert.equal(missing.kind, 'not_found');
-    assert.match(missing.message, /model 'nope' is not pulled on host ollama — run `ollama pull nope`/);
-    sim.failNext(500, 'boom');
-    const server = await providerError(collect(adapter.streamChat({ model: 'llama3.2:latest', messages: [{ role: 'user', content: 'x' }] }, signal())));
-    assert.equal(server.kind, 'server');
-    assert.equal(server.status, 500);
-    sim.failMidStream('runner died', 1);
-    const stream = await providerError(collect(adapter.streamChat({ model: 'llama3.2:latest', messages: [{ role: 'user', content: 'a b c' }] }, signal())));
-    assert.equal(stream.kind, 'stream');
-    assert.match(stream.message, /runner died/);
-    const url = sim.url;
-    await sim.stop();
-    const down = await providerError(new OllamaAdapter({ baseUrl: url, hostName: 'ollama' }).health(signal()));
-    assert.equal(down.kind, 'unreachable');
-    assert.match(down.message, /Ollama is not running at http:\/\/127\.0\.0\.1:\d+ \((ECONNREFUSED|UND_ERR_SOCKET)\) — start it with `ollama serve`/);
-    sim = new OllamaSimulator();
-    await sim.start();
+  describe('errors', () => {
+    it('a model that is not pulled → not_found with the `ollama pull` command', async () => {
+      const error = await providerError(chat('x', { model: 'mistral:7b' }));
+      assert.equal(error.kind, 'not_found');
+      assert.equal(error.status, 404);
+      assert.equal(error.message, "model 'mistral:7b' is not pulled on host gpu-box — run `ollama pull mistral:7b`");
+    });
+
+    it('HTTP errors → server, rate_limited, auth, bad_request with the status', async () => {
+      const cases: [number, string][] = [
+        [500, 'server'],
+        [503, 'server'],
+        [429, 'rate_limited'],
+        [401, 'auth'],
+        [400, 'bad_request'],
+      ];
+      for (const [status, kind] of cases) {
+        sim.failNext(status, `failure ${status}`);
+        const error = await providerError(chat('x'));
+        assert.equal(error.kind, kind, `status ${status}`);
+        assert.equal(error.status, status);
+        assert.equal(error.message, `Ollama at ${sim.url} answered ${status}: failure ${status}`);
+      }
+    });
+
+    it('an error inside the stream → stream, after the text before it', async () => {
+      sim.failMidStream('llama runner process has terminated', 2);
+      const seen: ChatEvent[] = [];
+      const error = await providerError(collect(adapter.streamChat(ask('a b c d'), live()), seen));
+      assert.equal(error.kind, 'stream');
+      assert.equal(error.message, `Ollama at ${sim.url} failed: llama runner process has terminated`);
+      assert.deepEqual(texts(seen), ['Echo:', ' a']);
+    });
+
+    it('nothing listening → unreachable, saying to run `ollama serve`', async () => {
+      const url = `http://127.0.0.1:${await closedPort()}`;
+      const down = new OllamaAdapter({ baseUrl: url, hostName: 'ollama' });
+      const expected = new RegExp(`^Ollama is not running at ${url.replace(/\./g, '\\.')} \\(ECONNREFUSED\\) — start it with \`ollama serve\` \\(or set OLLAMA_HOST to where it runs\\)$`);
+      for (const attempt of [down.health(live()), down.listModels(live()), collect(down.streamChat(ask('x'), live()))]) {
+        const error = await providerError(attempt);
+        assert.equal(error.kind, 'unreachable');
+        assert.match(error.message, expected);
+      }
+    });
   });
 
-  it('aborting the signal closes the upstream stream', async () => {
-    sim.setTokenDelay(30);
-    const controller = new AbortController();
-    const aborted = sim.waitForAbort();
-    const error = await providerError(
-      (async () => {
-        for await (const event of adapter.streamChat({ model: 'llama3.2:latest', messages: [{ role: 'user', content: 'a b c d e f g h' }] }, controller.signal)) {
-          if (event.type === 'delta') controller.abort();
-        }
-      })(),
-    );
-    assert.equal(error.kind, 'cancelled');
-    await aborted;
-    assert.equal(sim.abortedStreams, 1);
+  describe('cancellation', () => {
+    it('aborting mid-stream closes the upstream response and reports cancelled', async () => {
+      sim.setTokenDelay(30);
+      const controller = new AbortController();
+      const aborted = sim.waitForAbort();
+      const seen: string[] = [];
+      const error = await providerError(
+        (async () => {
+          for await (const event of adapter.streamChat(ask('a b c d e f g h'), controller.signal)) {
+            if (event.type === 'delta') {
+              seen.push(event.text);
+              controller.abort();
+            }
+          }
+        })(),
+      );
+      assert.equal(error.kind, 'cancelled');
+      assert.deepEqual(seen, ['Echo:']);
+      await aborted;
+      assert.equal(sim.abortedStreams, 1);
+    });
+
+    it('an already aborted signal sends nothing', async () => {
+      const controller = new AbortController();
+      controller.abort();
+      const error = await providerError(chat('x', {}, controller.signal));
+      assert.equal(error.kind, 'cancelled');
+      assert.equal(sim.requests.length, 0);
+    });
+
+    it('a ProviderError given as the abort reason is what the caller gets', async () => {
+      sim.setTokenDelay(30);
+      const controller = new AbortController();
+      const reason = new ProviderError('timeout', 'no first token within 5 s');
+      const aborted = sim.waitForAbort();
+      const error = await providerError(
+        (async () => {
+          for await (const event of adapter.streamChat(ask('a b c d'), controller.signal)) if (event.type === 'delta') controller.abort(reason);
+        })(),
+      );
+      assert.equal(error, reason);
+      await aborted;
+    });
   });
 });

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { spawn } from 'node:child_process';
 import { FileLogger } from '../../daemon/log/logger';
 import { Redactor } from '../../daemon/log/redact';
-import { FrameGuard } from '../../daemon/server/frame-guard';
+import { FrameError, FrameGuard } from '../../daemon/server/frame-guard';
 import { HandlerRegistry, defineHandler } from '../../daemon/server/handlers';
 import { PidLock } from '../../daemon/server/lock';
 import { readRegistration, removeRegistration, writeRegistration } from '../../daemon/server/registration';
@@ -36,21 +36,67 @@ describe('server room', () => {
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   describe('FrameGuard', () => {
-    it('passes valid frames unchanged, however the bytes are split', async () => {
-      const input = Buffer.concat([frame('{"a":1}'), frame('{"b":"é"}'), Buffer.from('Content-Type: x\r\nContent-Length: 2\r\n\r\n{}')]);
-      for (let cut = 1; cut < input.length; cut++) {
+    const input = Buffer.concat([
+      frame('{"a":1}'),
+      // A body that looks like headers must be passed as body, not parsed.
+      frame('{"text":"Content-Length: 99999999\r\n\r\nx"}'),
+      frame('{"b":"é€"}'),
+      Buffer.from('Content-Type: application/vscode-jsonrpc; charset=utf-8\r\ncontent-length: 2\r\n\r\n{}'),
+      Buffer.from('Content-Length: 0\r\n\r\n'),
+    ]);
+
+    it('passes valid frames unchanged, split in two at every byte boundary', async () => {
+      for (let cut = 0; cut <= input.length; cut++) {
         const { out, error } = await guard([input.subarray(0, cut), input.subarray(cut)]);
         assert.equal(error, undefined, `cut at ${cut}`);
-        assert.deepEqual(out, input);
+        assert.deepEqual(out, input, `cut at ${cut}`);
       }
     });
 
+    it('passes valid frames unchanged, one byte per chunk', async () => {
+      const { out, error } = await guard([...input].map((b) => Buffer.from([b])));
+      assert.equal(error, undefined);
+      assert.deepEqual(out, input);
+    });
+
+    it('accepts a body of exactly the limit, refuses one byte more', async () => {
+      const body = `"${'x'.repeat(1022)}"`;
+      assert.equal(Buffer.byteLength(body), 1024);
+      assert.equal((await guard([frame(body)])).error, undefined);
+      const over = await guard([frame(`"${'x'.repeat(1023)}"`)]);
+      assert.ok(over.error instanceof FrameError);
+      assert.equal(over.error.message, 'message of 1025 bytes exceeds the 1024-byte limit');
+    });
+
     it('fails on oversized, missing or non-numeric lengths and on endless headers', async () => {
-      assert.match((await guard([Buffer.from('Content-Length: 2048\r\n\r\n')])).error?.message ?? '', /exceeds the 1024-byte limit/);
-      assert.match((await guard([Buffer.from('X-Other: 1\r\n\r\n{}')])).error?.message ?? '', /without Content-Length/);
-      assert.match((await guard([Buffer.from('Content-Length: 1e3\r\n\r\n')])).error?.message ?? '', /not a number/);
-      assert.match((await guard([Buffer.from('garbage without colon\r\n\r\n')])).error?.message ?? '', /malformed header/);
-      assert.match((await guard([Buffer.alloc(9000, 0x41)])).error?.message ?? '', /header longer than/);
+      const cases: [string | Buffer, RegExp][] = [
+        ['Content-Length: 2048\r\n\r\n', /exceeds the 1024-byte limit/],
+        ['Content-Length: 104857600\r\n\r\n', /message of 104857600 bytes exceeds/],
+        ['X-Other: 1\r\n\r\n{}', /header without Content-Length/],
+        ['Content-Length: 1e3\r\n\r\n', /Content-Length is not a number: "1e3"/],
+        ['Content-Length: -5\r\n\r\n', /not a number/],
+        ['Content-Length: \r\n\r\n', /not a number/],
+        ['garbage without colon\r\n\r\n', /malformed header/],
+        [Buffer.alloc(9000, 0x41), /header longer than 8192 bytes/],
+      ];
+      for (const [bytes, expected] of cases) {
+        const { out, error } = await guard([Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes)]);
+        assert.ok(error instanceof FrameError, `${String(bytes).slice(0, 40)}: ${String(error)}`);
+        assert.match(error.message, expected);
+        assert.equal(out.length, 0, 'nothing of a bad frame reaches the reader');
+      }
+    });
+
+    it('notices an endless header even when it trickles in', async () => {
+      const chunks = Array.from({ length: 100 }, () => Buffer.alloc(100, 0x41));
+      assert.match((await guard(chunks)).error?.message ?? '', /header longer than/);
+    });
+
+    it('lets earlier good frames through before failing on a bad one', async () => {
+      const good = frame('{"ok":true}');
+      const { out, error } = await guard([good, Buffer.from('Content-Length: 5000\r\n\r\n')]);
+      assert.deepEqual(out, good);
+      assert.match(error?.message ?? '', /exceeds/);
     });
   });
 
@@ -95,12 +141,25 @@ describe('server room', () => {
       }
     });
 
-    it('takes over a lock whose holder is dead', () => {
+    it('takes over a lock whose holder is dead', async () => {
       const file = path.join(dir, 'aid.sock.lock');
-      fs.writeFileSync(file, '999999\n');
+      // The pid of an aid-looking process that has exited and been reaped.
+      const dead = spawn(process.execPath, ['-e', '0', 'aid-dead'], { stdio: 'ignore' });
+      await new Promise((r) => dead.on('exit', r));
+      fs.writeFileSync(file, `${dead.pid}\n`);
       const result = PidLock.acquire(file);
       assert.ok(result.acquired);
       assert.equal(PidLock.holder(file), process.pid);
+      result.lock.release();
+      assert.ok(!fs.existsSync(file));
+    });
+
+    it('takes over a lock file with no pid in it', () => {
+      const file = path.join(dir, 'aid.sock.lock');
+      fs.writeFileSync(file, 'not a pid\n');
+      assert.equal(PidLock.holder(file), undefined);
+      const result = PidLock.acquire(file);
+      assert.ok(result.acquired);
       result.lock.release();
     });
 
@@ -131,6 +190,7 @@ describe('server room', () => {
       });
       assert.equal(shutdown.started, false);
       const one = shutdown.run('first');
+      assert.equal(shutdown.started, true);
       const two = shutdown.run('second');
       assert.equal(one, two);
       await one;
@@ -160,6 +220,16 @@ describe('server room', () => {
       const file = path.join(dir, 'file');
       fs.writeFileSync(file, '');
       assert.throws(() => prepareSocketDir(file, uid), /cannot create|not a directory/);
+    });
+
+    it('accepts its own private directory again, refuses a symlink in its place', () => {
+      const uid = process.getuid?.() ?? 0;
+      const real = path.join(dir, 'real');
+      prepareSocketDir(real, uid);
+      assert.doesNotThrow(() => prepareSocketDir(real, uid));
+      const link = path.join(dir, 'link');
+      fs.symlinkSync(real, link);
+      assert.throws(() => prepareSocketDir(link, uid), /is not a directory/);
     });
 
     it('reads LISTEN_FDS only when LISTEN_PID is ours', () => {

@@ -1,0 +1,229 @@
+import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { ResponseError } from 'vscode-jsonrpc';
+import { AskService } from '../../daemon/chat/ask';
+import { defineHosts } from '../../daemon/catalog/hosts';
+import { HostRegistry } from '../../daemon/catalog/registry';
+import { configSchema } from '../../daemon/config/schema';
+import { Ledger, type RequestRecord } from '../../daemon/ledger/ledger';
+import { FileLogger } from '../../daemon/log/logger';
+import { Redactor } from '../../daemon/log/redact';
+import { ProviderError } from '../../daemon/providers/types';
+import { Store } from '../../daemon/store/store';
+import type { AskParams } from '../../protocol/chat';
+import { ErrorCodes } from '../../protocol/errors';
+import { ManualClock, ScriptedAdapter } from '../fakes/scripted-adapter';
+
+async function rejectsWith(promise: Promise<unknown>, code: number): Promise<ResponseError<unknown>> {
+  try {
+    await promise;
+  } catch (error) {
+    assert.ok(error instanceof ResponseError, `expected a ResponseError, got ${String(error)}`);
+    assert.equal(error.code, code, error.message);
+    return error;
+  }
+  assert.fail('expected a rejection');
+}
+
+const params = (extra: Partial<AskParams> = {}): AskParams => ({ prompt: 'hi', model: 'ollama/llama3.2', streamToken: 't1', ...extra });
+const live = (): AbortSignal => new AbortController().signal;
+
+describe('AskService', () => {
+  let dir: string;
+  let store: Store;
+  let logger: FileLogger;
+  let clock: ManualClock;
+  let adapter: ScriptedAdapter;
+  let ledger: Ledger;
+  let ask: AskService;
+  let defaultModel: string | undefined;
+
+  beforeEach(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aid-ask-'));
+    store = await Store.open(path.join(dir, 'data'));
+    logger = new FileLogger({ file: path.join(dir, 'aid.log'), level: 'info', redactor: new Redactor(), stderr: false });
+    clock = new ManualClock(1000);
+    defaultModel = undefined;
+    const registry = new HostRegistry({
+      createAdapter: (host) => {
+        if (host.provider !== 'ollama') return undefined;
+        adapter = new ScriptedAdapter(host.baseUrl, clock);
+        return adapter;
+      },
+      logger,
+      probeTimeoutMs: 2000,
+    });
+    registry.setHosts(defineHosts({}, configSchema.parse({})));
+    let ledgerTime = 5_000_000;
+    ledger = new Ledger(store, () => ledgerTime++);
+    ask = new AskService({ registry, ledger, logger, defaultModel: () => defaultModel, now: clock.now });
+  });
+  afterEach(async () => {
+    await store.close();
+    logger.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  const onlyRow = (): RequestRecord => {
+    assert.equal(ledger.count(), 1);
+    const [row] = ledger.recent(1);
+    assert.ok(row);
+    return row;
+  };
+
+  describe('a successful request', () => {
+    it('forwards the deltas in order and sends the prompt as a user message', async () => {
+      adapter.chunks = ['The', ' answer', ' is', ' 42', '.'];
+      const deltas: string[] = [];
+      await ask.ask(params({ prompt: 'what is it?' }), (text) => deltas.push(text), live());
+      assert.deepEqual(deltas, ['The', ' answer', ' is', ' 42', '.']);
+      assert.deepEqual(adapter.requests, [{ model: 'llama3.2:latest', messages: [{ role: 'user', content: 'what is it?' }] }]);
+    });
+
+    it('returns the usage, time to first token and latency from the clock', async () => {
+      adapter.chunkMs = 10;
+      adapter.usage = { inputTokens: 7, outputTokens: 2, cacheReadTokens: 1, cacheWriteTokens: 0, reasoningTokens: 0 };
+      const result = await ask.ask(params(), () => undefined, live());
+      assert.equal(result.ref, 'ollama/llama3.2:latest');
+      assert.deepEqual(result.usage, { inputTokens: 7, outputTokens: 2, cacheReadTokens: 1, cacheWriteTokens: 0, reasoningTokens: 0 });
+      assert.equal(result.costUsd, 0, 'Ollama is free');
+      assert.equal(result.ttftMs, 10, 'first chunk after 10 ms');
+      assert.equal(result.latencyMs, 30, 'two chunks and the done event, 10 ms each');
+      assert.equal(result.finishReason, 'stop');
+      assert.match(result.sessionId, /^[0-9a-f-]{36}$/);
+    });
+
+    it('records one ok row in the ledger', async () => {
+      adapter.chunkMs = 10;
+      const result = await ask.ask(params({ project: '/p', sessionId: 'session-1' }), () => undefined, live());
+      assert.equal(result.sessionId, 'session-1');
+      const row = onlyRow();
+      assert.deepEqual(row, {
+        id: row.id,
+        time: 5_000_000,
+        host: 'ollama',
+        provider: 'ollama',
+        model: 'llama3.2:latest',
+        sessionId: 'session-1',
+        project: '/p',
+        outcome: 'ok',
+        usage: result.usage,
+        costUsd: 0,
+        latencyMs: 30,
+        ttftMs: 10,
+      });
+    });
+
+    it('uses the default model when none is given', async () => {
+      defaultModel = 'ollama/qwen2.5-coder:7b';
+      const result = await ask.ask(params({ model: undefined }), () => undefined, live());
+      assert.equal(result.ref, 'ollama/qwen2.5-coder:7b');
+      assert.equal(adapter.requests[0]?.model, 'qwen2.5-coder:7b');
+    });
+
+    it('reports a null time to first token when no text came', async () => {
+      adapter.chunks = [];
+      const result = await ask.ask(params(), () => undefined, live());
+      assert.equal(result.ttftMs, null);
+      assert.equal(onlyRow().ttftMs, null);
+    });
+  });
+
+  describe('cancellation', () => {
+    it('aborting mid-stream stops the stream, answers Cancelled and records a cancelled row', async () => {
+      adapter.chunks = ['a', 'b', 'c', 'd'];
+      adapter.chunkMs = 5;
+      const controller = new AbortController();
+      const deltas: string[] = [];
+      const error = await rejectsWith(
+        ask.ask(params(), (text) => {
+          deltas.push(text);
+          controller.abort('cancelled');
+        }, controller.signal),
+        ErrorCodes.Cancelled,
+      );
+      assert.equal(error.message, 'request cancelled');
+      assert.deepEqual(deltas, ['a'], 'no text after the abort');
+      const row = onlyRow();
+      assert.equal(row.outcome, 'cancelled');
+      assert.equal(row.ttftMs, 5);
+      assert.equal(row.error, 'request cancelled');
+    });
+
+    it('a request cancelled before the provider is called answers Cancelled and calls nothing', async () => {
+      const controller = new AbortController();
+      controller.abort('cancelled');
+      const error = await rejectsWith(ask.ask(params(), () => undefined, controller.signal), ErrorCodes.Cancelled);
+      assert.equal(error.message, 'request cancelled');
+      assert.equal(adapter.requests.length, 0);
+      assert.equal(ledger.count(), 0);
+    });
+  });
+
+  describe('provider failures', () => {
+    it('unreachable → NoUsableHost, with the provider message', async () => {
+      adapter.failWith = new ProviderError('unreachable', 'Ollama is not running at http://127.0.0.1:11434 — start it with `ollama serve`');
+      const error = await rejectsWith(ask.ask(params(), () => undefined, live()), ErrorCodes.NoUsableHost);
+      assert.equal(error.message, 'Ollama is not running at http://127.0.0.1:11434 — start it with `ollama serve`');
+      assert.deepEqual(error.data, { host: 'ollama' });
+    });
+
+    it('not_found → UnknownModel with the ref', async () => {
+      adapter.failWith = new ProviderError('not_found', "model 'llama3.2:latest' is not pulled on host ollama — run `ollama pull llama3.2:latest`", 404);
+      const error = await rejectsWith(ask.ask(params(), () => undefined, live()), ErrorCodes.UnknownModel);
+      assert.match(error.message, /ollama pull llama3\.2:latest/);
+      assert.deepEqual(error.data, { ref: 'ollama/llama3.2:latest', suggestions: [] });
+    });
+
+    it('a 500 → ProviderError with host, provider and status', async () => {
+      adapter.failWith = new ProviderError('server', 'Ollama at http://127.0.0.1:11434 answered 500: boom', 500);
+      const error = await rejectsWith(ask.ask(params(), () => undefined, live()), ErrorCodes.ProviderError);
+      assert.equal(error.message, 'Ollama at http://127.0.0.1:11434 answered 500: boom');
+      assert.deepEqual(error.data, { host: 'ollama', provider: 'ollama', status: 500 });
+    });
+
+    it('rate limiting passes the retry delay on', async () => {
+      adapter.failWith = new ProviderError('rate_limited', 'slow down', 429, 1500);
+      const error = await rejectsWith(ask.ask(params(), () => undefined, live()), ErrorCodes.ProviderError);
+      assert.deepEqual(error.data, { host: 'ollama', provider: 'ollama', status: 429, retryAfterMs: 1500 });
+    });
+
+    it('a failure mid-stream says how much of the answer was received', async () => {
+      adapter.chunks = ['Hel', 'lo', ' there'];
+      adapter.failWith = new ProviderError('stream', 'runner crashed');
+      adapter.failAfter = 2;
+      const deltas: string[] = [];
+      const error = await rejectsWith(ask.ask(params(), (t) => deltas.push(t), live()), ErrorCodes.ProviderError);
+      assert.deepEqual(deltas, ['Hel', 'lo']);
+      assert.equal(error.message, 'runner crashed (after 5 characters of the answer were received)');
+    });
+
+    it('an unexpected error → Internal', async () => {
+      adapter.failWith = new TypeError('x is not a function');
+      const error = await rejectsWith(ask.ask(params(), () => undefined, live()), ErrorCodes.Internal);
+      assert.equal(error.message, 'unexpected failure: x is not a function');
+    });
+
+    it('records an error row for every failed call, with the message', async () => {
+      adapter.chunkMs = 10;
+      adapter.failWith = new ProviderError('server', 'answered 500', 500);
+      await rejectsWith(ask.ask(params({ project: '/p' }), () => undefined, live()), ErrorCodes.ProviderError);
+      adapter.failWith = new ProviderError('stream', 'runner crashed');
+      adapter.failAfter = 1;
+      await rejectsWith(ask.ask(params(), () => undefined, live()), ErrorCodes.ProviderError);
+      const [second, first] = ledger.recent(10);
+      assert.equal(ledger.count(), 2);
+      assert.deepEqual([first?.outcome, first?.error, first?.project, first?.ttftMs], ['error', 'answered 500', '/p', null]);
+      assert.deepEqual([second?.outcome, second?.error, second?.ttftMs], ['error', 'runner crashed', 10]);
+    });
+
+    it('a model no host serves fails before any call, and leaves no row', async () => {
+      const error = await rejectsWith(ask.ask(params({ model: 'ollama/nope' }), () => undefined, live()), ErrorCodes.UnknownModel);
+      assert.match(error.message, /ollama pull nope/);
+      assert.equal(adapter.requests.length, 0);
+      assert.equal(ledger.count(), 0);
+    });
+  });
+});
