@@ -36,7 +36,13 @@ export class Store {
     const dbs = new Map<DbName, Database>();
     for (const name of DB_NAMES) dbs.set(name, root.openDB({ name, encoding: 'msgpack' }));
     const store = new Store(file, root, dbs, target);
-    await store.migrate(migrations);
+    try {
+      await store.migrate(migrations);
+    } catch (error) {
+      // A refused or failed migration must not leave the environment open behind the error.
+      await root.close();
+      throw error;
+    }
     return store;
   }
 
