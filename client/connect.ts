@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { ShutdownRequest } from '../protocol/daemon';
 import { ErrorCodes, ExitCodes } from '../protocol/errors';
 import { lockPathFor, socketPathFromEnv } from '../protocol/paths';
-import { SocketUnreachableError } from '../protocol/unreachable';
+import { SocketUnreachableError } from '../protocol/socket';
 import { RpcError, openSession, type Session } from './rpc';
 import { PACKAGE_ROOT, clientVersion } from './version';
 

@@ -1,7 +1,7 @@
 import * as net from 'node:net';
 import type { NotificationType, RequestType, RequestType0 } from 'vscode-jsonrpc';
 import { HandshakeRequest, type HandshakeResult } from '../protocol/handshake';
-import { SocketUnreachableError } from '../protocol/unreachable';
+import { SocketUnreachableError, connectSocket } from '../protocol/socket';
 import { ALL_CAPABILITIES, PROTOCOL_VERSION } from '../protocol/version';
 
 /**
@@ -130,30 +130,18 @@ export interface Session {
 }
 
 /** Connects and handshakes; rejects with SocketUnreachableError when nobody answers in time. */
-export function openSession(socketPath: string, clientVersion: string, timeoutMs = 2000): Promise<Session> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(socketPath);
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new SocketUnreachableError(socketPath, 'ETIMEDOUT'));
-    }, timeoutMs);
-    socket.once('error', (error: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
-      reject(new SocketUnreachableError(socketPath, error.code ?? error.message));
-    });
-    socket.once('connect', () => {
-      const rpc = new RpcConnection(socket);
-      rpc.request(HandshakeRequest, { clientVersion, protocolVersion: PROTOCOL_VERSION, client: 'aic', capabilities: [...ALL_CAPABILITIES] }).then(
-        (daemon) => {
-          clearTimeout(timer);
-          resolve({ rpc, daemon, close: () => rpc.close() });
-        },
-        (error: RpcError) => {
-          clearTimeout(timer);
-          rpc.close();
-          reject(error.code === CONNECTION_CLOSED ? new SocketUnreachableError(socketPath, 'closed during handshake') : error);
-        },
-      );
-    });
-  });
+export async function openSession(socketPath: string, clientVersion: string, timeoutMs = 2000): Promise<Session> {
+  const rpc = new RpcConnection(await connectSocket(socketPath, timeoutMs));
+  const timer = setTimeout(() => rpc.close(), timeoutMs);
+  try {
+    const daemon = await rpc.request(HandshakeRequest, { clientVersion, protocolVersion: PROTOCOL_VERSION, client: 'aic', capabilities: [...ALL_CAPABILITIES] });
+    return { rpc, daemon, close: () => rpc.close() };
+  } catch (error) {
+    rpc.close();
+    // Closed before answering (or by our timer): nobody usable is there.
+    if (error instanceof RpcError && error.code === CONNECTION_CLOSED) throw new SocketUnreachableError(socketPath, 'no handshake answer');
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -1,30 +1,10 @@
 import * as net from 'node:net';
 import { createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node';
 import { HandshakeRequest, type HandshakeResult } from './handshake';
-import { SocketUnreachableError } from './unreachable';
+import { SocketUnreachableError, connectSocket } from './socket';
 import { ALL_CAPABILITIES, PROTOCOL_VERSION } from './version';
 
-export { SocketUnreachableError };
-
-/** Connects to a daemon's Unix socket; rejects with SocketUnreachableError when nobody listens. */
-export function connectSocket(socketPath: string, timeoutMs = 2000): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(socketPath);
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new SocketUnreachableError(socketPath, 'ETIMEDOUT'));
-    }, timeoutMs);
-    socket.once('connect', () => {
-      clearTimeout(timer);
-      socket.removeAllListeners('error');
-      resolve(socket);
-    });
-    socket.once('error', (error: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
-      reject(new SocketUnreachableError(socketPath, error.code ?? error.message));
-    });
-  });
-}
+export { SocketUnreachableError, connectSocket };
 
 export interface Session {
   connection: MessageConnection;
