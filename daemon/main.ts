@@ -84,16 +84,15 @@ export async function runDaemon(options: DaemonOptions): Promise<{ done: Promise
   }
   const lock = lockResult.lock;
   const shutdown = new Shutdown(logger);
-  let store: Store | undefined;
+  let store: Store;
   try {
-    if (listenFd === undefined) await removeStaleSocket(paths.socket).then((removed) => removed && logger.info('removed a stale socket', { socket: paths.socket }));
+    if (listenFd === undefined && (await removeStaleSocket(paths.socket))) logger.info('removed a stale socket', { socket: paths.socket });
     store = await Store.open(paths.dataDir);
   } catch (error) {
     lock.release();
     throw new StartupError((error as Error).message);
   }
-  const openedStore = store;
-  const ledger = new Ledger(openedStore);
+  const ledger = new Ledger(store);
 
   const hostsFrom = (c: AidConfig): HostDefinition[] => {
     const hosts = defineHosts(env, c);
@@ -115,6 +114,7 @@ export async function runDaemon(options: DaemonOptions): Promise<{ done: Promise
     config = result.config;
     configState = { file: paths.configFile, loaded: result.exists };
     logger.setLevel(config.logLevel);
+    registry.setProbeTimeout(config.probeTimeoutMs);
     registry.setHosts(hostsFrom(config));
     if (intervalChanged) registry.startHealthChecks(config.healthIntervalSec * 1000);
     logger.info('config loaded', { file: paths.configFile });
@@ -129,7 +129,7 @@ export async function runDaemon(options: DaemonOptions): Promise<{ done: Promise
     socket: paths.socket,
     hosts: registry.statuses(),
     config: configState,
-    store: { path: openedStore.path, schemaVersion: openedStore.schemaVersion, requests: ledger.count() },
+    store: { path: store.path, schemaVersion: store.schemaVersion, requests: ledger.count() },
     activation: listenFd === undefined ? 'self' : 'systemd',
   });
 
@@ -152,7 +152,7 @@ export async function runDaemon(options: DaemonOptions): Promise<{ done: Promise
     registry.stopHealthChecks();
     configWatch.close();
   });
-  shutdown.add('flush and close the store', () => openedStore.close());
+  shutdown.add('flush and close the store', () => store.close());
   shutdown.add('remove socket and registration', () => {
     if (listenFd === undefined) fs.rmSync(paths.socket, { force: true });
     removeRegistration(paths.registrationFile, process.pid);

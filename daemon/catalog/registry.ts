@@ -49,8 +49,16 @@ export class HostRegistry {
   private timer: NodeJS.Timeout | undefined;
   private readonly now: () => number;
 
+  private probeTimeoutMs: number;
+
   constructor(private readonly options: RegistryOptions) {
     this.now = options.now ?? Date.now;
+    this.probeTimeoutMs = options.probeTimeoutMs;
+  }
+
+  /** Applies a reloaded config's probe deadline to the next probes and listings. */
+  setProbeTimeout(ms: number): void {
+    this.probeTimeoutMs = ms;
   }
 
   /** Replaces the host set (start-up and config reload), keeping known health of unchanged hosts. */
@@ -103,14 +111,14 @@ export class HostRegistry {
     const adapter = entry.adapter;
     if (!adapter) return;
     const started = this.now();
-    const signal = AbortSignal.timeout(this.options.probeTimeoutMs);
+    const signal = AbortSignal.timeout(this.probeTimeoutMs);
     const base = { name: entry.definition.name, provider: entry.definition.provider, baseUrl: entry.definition.baseUrl };
     try {
       const report = await adapter.health(signal);
       entry.status = { ...base, health: 'up', latencyMs: this.now() - started, checkedAt: this.now(), ...(report.version ? { version: report.version } : {}) };
     } catch (error) {
       const message = signal.aborted
-        ? `no answer within ${this.options.probeTimeoutMs} ms from ${entry.definition.baseUrl}`
+        ? `no answer within ${this.probeTimeoutMs} ms from ${entry.definition.baseUrl}`
         : (error as Error).message;
       if (entry.status.health === 'up') this.options.logger.warn('host went down', { host: entry.definition.name, error: message });
       entry.status = { ...base, health: 'down', checkedAt: this.now(), error: message };
@@ -135,12 +143,12 @@ export class HostRegistry {
 
   private async discover(entry: HostEntry): Promise<DiscoveredModel[]> {
     if (!entry.adapter) throw new ProviderError('unreachable', entry.status.error ?? 'host not usable');
-    const signal = AbortSignal.timeout(this.options.probeTimeoutMs);
+    const signal = AbortSignal.timeout(this.probeTimeoutMs);
     try {
       const models = await entry.adapter.listModels(signal);
       return models;
     } catch (error) {
-      if (signal.aborted) throw new ProviderError('timeout', `no answer within ${this.options.probeTimeoutMs} ms from ${entry.definition.baseUrl}`);
+      if (signal.aborted) throw new ProviderError('timeout', `no answer within ${this.probeTimeoutMs} ms from ${entry.definition.baseUrl}`);
       throw error;
     }
   }

@@ -35,8 +35,9 @@ export class Ledger {
     return record;
   }
 
+  /** From lmdb's page statistics: O(1), where getCount walks every key (aid/status calls this). */
   count(): number {
-    return this.store.db<RequestRecord>('requests').getCount();
+    return (this.store.db<RequestRecord>('requests').getStats() as { entryCount: number }).entryCount;
   }
 
   recent(limit: number): RequestRecord[] {

@@ -227,6 +227,14 @@ describe('catalog', () => {
         assert.deepEqual(models.failures, [{ host: 'ollama', error: 'no answer within 50 ms from http://127.0.0.1:11434' }]);
       });
 
+      it('applies a new probe deadline from a reloaded config', async () => {
+        const { registry, fake } = registryWith({}, {}, 5000);
+        fake('ollama').hang = true;
+        registry.setProbeTimeout(30);
+        const ollama = byName(await registry.probeAll()).get('ollama');
+        assert.equal(ollama?.error, 'no answer within 30 ms from http://127.0.0.1:11434');
+      });
+
       it('keeps the health of unchanged hosts across setHosts, resets changed ones', async () => {
         const { registry } = registryWith({}, GPU_BOX);
         await registry.probeAll();
