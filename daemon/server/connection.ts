@@ -1,4 +1,4 @@
-import type * as net from 'node:net';
+import type { Duplex } from 'node:stream';
 import {
   createMessageConnection,
   ResponseError,
@@ -15,7 +15,8 @@ import type { HandlerRegistry } from './handlers';
 
 export interface ConnectionOptions {
   id: number;
-  socket: net.Socket;
+  /** A Unix socket in the daemon; any duplex byte stream in unit tests. */
+  socket: Duplex;
   registry: HandlerRegistry;
   logger: Logger;
   handshakeTimeoutMs: number;
