@@ -106,7 +106,7 @@ describe('ClientConnection over in-memory streams', () => {
     await client.sendRequest('test/hello', { clientVersion: '1' });
     const source = new CancellationTokenSource();
     const pending = client.sendRequest('test/wait', {}, source.token);
-    await new Promise((r) => setTimeout(r, 20));
+    await until(() => connection.activeRequests === 1);
     source.cancel();
     assert.equal(await codeOf(pending), ErrorCodes.Cancelled);
     assert.deepEqual(aborts, ['cancelled']);
@@ -116,7 +116,7 @@ describe('ClientConnection over in-memory streams', () => {
     start();
     await client.sendRequest('test/hello', { clientVersion: '1' });
     const pending = client.sendRequest('test/wait', {});
-    await new Promise((r) => setTimeout(r, 20));
+    await until(() => connection.activeRequests === 1);
     shuttingDown = true;
     connection.abortAll('shutdown');
     assert.equal(await codeOf(pending), ErrorCodes.ShuttingDown);
@@ -127,7 +127,7 @@ describe('ClientConnection over in-memory streams', () => {
     start();
     await client.sendRequest('test/hello', { clientVersion: '1' });
     void client.sendRequest('test/wait', {}).catch(() => undefined);
-    await new Promise((r) => setTimeout(r, 20));
+    await until(() => connection.activeRequests === 1);
     toServer.write('Content-Length: 999999\r\n\r\n');
     await until(() => closed);
     assert.deepEqual(aborts, ['disconnected']);
