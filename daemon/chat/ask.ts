@@ -32,8 +32,8 @@ export class AskService {
     let ttftMs: number | null = null;
     let received = 0;
     let usage: Usage = zeroUsage();
+    let finishReason = 'stop';
     try {
-      let finishReason = 'stop';
       const stream = resolved.adapter.streamChat({ model: resolved.model, messages: [{ role: 'user', content: params.prompt }] }, signal);
       for await (const event of stream) {
         if (event.type === 'delta') {
@@ -46,10 +46,6 @@ export class AskService {
         }
       }
       throwIfAborted(signal);
-      const latencyMs = this.now() - started;
-      const costUsd = resolved.host.provider === 'ollama' ? 0 : null;
-      await this.record(resolved, sessionId, params, { outcome: 'ok', usage, costUsd, latencyMs, ttftMs });
-      return { ref: resolved.ref, sessionId, usage, costUsd, latencyMs, ttftMs, finishReason };
     } catch (error) {
       const cancelled = signal.aborted || (error instanceof ProviderError && error.kind === 'cancelled');
       const message = (error as Error).message;
@@ -63,6 +59,14 @@ export class AskService {
       }).catch((recordError: unknown) => this.deps.logger.error('could not record a failed request', { error: recordError }));
       throw toResponseError(error, resolved, cancelled, received);
     }
+    const latencyMs = this.now() - started;
+    const costUsd = resolved.host.provider === 'ollama' ? 0 : null;
+    // The answer already reached the user: a ledger that cannot be written (disk full) is logged
+    // loudly but does not turn a delivered answer into an error.
+    await this.record(resolved, sessionId, params, { outcome: 'ok', usage, costUsd, latencyMs, ttftMs }).catch((error: unknown) =>
+      this.deps.logger.error('could not record a completed request', { error, host: resolved.host.name, model: resolved.model }),
+    );
+    return { ref: resolved.ref, sessionId, usage, costUsd, latencyMs, ttftMs, finishReason };
   }
 
   private async record(
