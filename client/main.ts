@@ -14,6 +14,9 @@ Usage: aic <command> [options]
   models [--host H] [--refresh] [--json] every model on every host, with context window and price
   ask [-m REF] [--json] PROMPT           stream an answer (prompt may be piped on stdin)
       options: --session ID | --new, --no-context, --project DIR, --max-cost USD
+  pull MODEL [--host H] [--json]         download an Ollama model, with a progress bar
+  rm MODEL [--host H]                    delete an Ollama model
+  ps [--host H] [--json]                 models loaded in memory on each Ollama host
 
 Model references: HOST/MODEL (ollama/llama3.2), or a bare MODEL routed to a healthy host.
 The daemon (aid) is started on first use; set AID_NO_AUTOSTART=1 to get an error instead.
@@ -29,10 +32,13 @@ const COMMANDS: Record<string, () => CommandModule> = {
   hosts: () => require('./commands/hosts') as CommandModule,
   models: () => require('./commands/models') as CommandModule,
   ask: () => require('./commands/ask') as CommandModule,
+  pull: () => require('./commands/pull') as CommandModule,
+  rm: () => require('./commands/rm') as CommandModule,
+  ps: () => require('./commands/ps') as CommandModule,
 };
 
 /** Commands of the contract that later releases implement; say so instead of "unknown". */
-const PLANNED = new Set(['chat', 'pull', 'rm', 'ps', 'cost', 'budget', 'sessions', 'context', 'recommend', 'login', 'logout', 'auth']);
+const PLANNED = new Set(['chat', 'cost', 'budget', 'sessions', 'context', 'recommend', 'login', 'logout', 'auth']);
 
 export async function main(argv: string[]): Promise<number> {
   // `aic models | head`: a closed pipe means the reader has what it wants, not a crash.

@@ -12,6 +12,7 @@ import { watchConfigFile } from './config/watch';
 import { catalogHandlers } from './handlers/catalog';
 import { chatHandlers } from './handlers/chat';
 import { daemonHandlers } from './handlers/daemon';
+import { ollamaHandlers } from './handlers/ollama';
 import { Ledger } from './ledger/ledger';
 import { FileLogger } from './log/logger';
 import { Redactor } from './log/redact';
@@ -137,6 +138,7 @@ export async function runDaemon(options: DaemonOptions): Promise<{ done: Promise
     ...daemonHandlers({ version, status, reload, requestShutdown: (reason) => void runShutdown(reason) }),
     ...catalogHandlers(registry),
     ...chatHandlers(ask),
+    ...ollamaHandlers(registry),
   );
   const server = new DaemonServer({ registry: handlers, logger, handshakeTimeoutMs: () => config.handshakeTimeoutMs, maxMessageBytes: MAX_MESSAGE_BYTES });
   const configWatch = watchConfigFile(paths.configFile, () => void reload());

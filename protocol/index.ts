@@ -5,3 +5,4 @@ export * from './daemon';
 export * from './hosts';
 export * from './models';
 export * from './chat';
+export * from './ollama';

@@ -11,6 +11,7 @@ export const Capabilities = {
   hosts: 'hosts',
   models: 'models',
   askStream: 'ask.stream',
+  modelManagement: 'models.manage',
   reload: 'reload',
   shutdown: 'shutdown',
 } as const;

@@ -3,8 +3,8 @@ import { ErrorCodes } from '../../protocol/errors';
 import type { HostStatus } from '../../protocol/hosts';
 import type { ModelInfo, ModelsResult } from '../../protocol/models';
 import type { Logger } from '../log/logger';
-import type { DiscoveredModel, ProviderAdapter } from '../providers/types';
-import { ProviderError } from '../providers/types';
+import type { DiscoveredModel, ModelManager, ProviderAdapter } from '../providers/types';
+import { ProviderError, isModelManager } from '../providers/types';
 import { isConfigured, type HostDefinition } from './hosts';
 import { closestNames } from './suggest';
 
@@ -192,6 +192,25 @@ export class HostRegistry {
       if (entry && !entry.adapter) result.failures.push({ host: hostName, error: entry.status.error ?? 'host not usable' });
     }
     return result;
+  }
+
+  /** Hosts that manage local models (Ollama), or the named one; explains why a name does not fit. */
+  managers(hostName?: string): { host: HostDefinition; manager: ModelManager }[] {
+    if (hostName !== undefined) {
+      const entry = this.entries.get(hostName);
+      if (!entry) {
+        throw new ResponseError(ErrorCodes.NotFound, `no host named '${hostName}'; known hosts: ${this.hostNames().join(', ')}`, { what: 'host', id: hostName });
+      }
+      if (!isModelManager(entry.adapter)) {
+        throw new ResponseError(ErrorCodes.InvalidParams, `host '${hostName}' (provider ${entry.definition.provider}) keeps no local models; pull, rm and ps manage Ollama hosts`, {
+          issues: ['host'],
+        });
+      }
+      return [{ host: entry.definition, manager: entry.adapter }];
+    }
+    const managers: { host: HostDefinition; manager: ModelManager }[] = [];
+    for (const entry of this.entries.values()) if (isModelManager(entry.adapter)) managers.push({ host: entry.definition, manager: entry.adapter });
+    return managers;
   }
 
   /**

@@ -1,5 +1,5 @@
 import { Ollama, type AbortableAsyncIterator, type ChatResponse } from 'ollama';
-import type { ChatEvent, ChatRequest, DiscoveredModel, HealthReport, ProviderAdapter } from './types';
+import type { ChatEvent, ChatRequest, DiscoveredModel, HealthReport, LoadedModelInfo, ModelManager, ProviderAdapter, PullProgress } from './types';
 import { ProviderError, isAbortError, isConnectionError, zeroUsage } from './types';
 
 export interface OllamaAdapterOptions {
@@ -11,7 +11,7 @@ export interface OllamaAdapterOptions {
 }
 
 /** Ollama through the official `ollama` library. Free, local, NDJSON streaming. */
-export class OllamaAdapter implements ProviderAdapter {
+export class OllamaAdapter implements ProviderAdapter, ModelManager {
   readonly provider = 'ollama' as const;
   readonly baseUrl: string;
 
@@ -51,6 +51,55 @@ export class OllamaAdapter implements ProviderAdapter {
           ...(m.details?.quantization_level ? { quantization: m.details.quantization_level } : {}),
         },
       }));
+    } catch (error) {
+      throw this.translate(error, signal);
+    }
+  }
+
+  /** Streams /api/pull progress; an in-band error (unknown model) ends it with a ProviderError. */
+  async pull(model: string, onProgress: (progress: PullProgress) => void, signal: AbortSignal): Promise<void> {
+    try {
+      const stream = await this.client(signal).pull({ model, stream: true });
+      for await (const part of stream) {
+        onProgress({
+          status: part.status,
+          ...(part.digest ? { digest: part.digest } : {}),
+          ...(part.total ? { total: part.total } : {}),
+          ...(part.completed ? { completed: part.completed } : {}),
+        });
+      }
+    } catch (error) {
+      const translated = this.translate(error, signal, model, true);
+      if (translated.kind === 'stream' && /file does not exist|not found/i.test(translated.message)) {
+        throw new ProviderError('not_found', `Ollama has no model named '${model}' to pull; check the name at https://ollama.com/library`, 404);
+      }
+      throw translated;
+    }
+  }
+
+  async remove(model: string, signal: AbortSignal): Promise<void> {
+    try {
+      await this.client(signal).delete({ model });
+    } catch (error) {
+      const translated = this.translate(error, signal, model);
+      if (translated.kind === 'not_found') throw new ProviderError('not_found', `model '${model}' is not on host ${this.options.hostName} (see \`aic models\`)`, 404);
+      throw translated;
+    }
+  }
+
+  async loaded(signal: AbortSignal): Promise<LoadedModelInfo[]> {
+    try {
+      const { models } = await this.client(signal).ps();
+      return models.map((m) => {
+        const contextLength = (m as { context_length?: unknown }).context_length;
+        return {
+          id: m.name,
+          sizeBytes: m.size,
+          vramBytes: m.size_vram,
+          expiresAt: String(m.expires_at),
+          ...(typeof contextLength === 'number' ? { contextLength } : {}),
+        };
+      });
     } catch (error) {
       throw this.translate(error, signal);
     }

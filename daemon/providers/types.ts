@@ -41,6 +41,32 @@ export interface ProviderAdapter {
   streamChat(request: ChatRequest, signal: AbortSignal): AsyncIterable<ChatEvent>;
 }
 
+export interface PullProgress {
+  status: string;
+  digest?: string;
+  total?: number;
+  completed?: number;
+}
+
+export interface LoadedModelInfo {
+  id: string;
+  sizeBytes: number;
+  vramBytes: number;
+  expiresAt: string;
+  contextLength?: number;
+}
+
+/** Hosts that hold models locally (Ollama) can also fetch, delete and list loaded models. */
+export interface ModelManager {
+  pull(model: string, onProgress: (progress: PullProgress) => void, signal: AbortSignal): Promise<void>;
+  remove(model: string, signal: AbortSignal): Promise<void>;
+  loaded(signal: AbortSignal): Promise<LoadedModelInfo[]>;
+}
+
+export function isModelManager(adapter: ProviderAdapter | undefined): adapter is ProviderAdapter & ModelManager {
+  return adapter !== undefined && 'pull' in adapter && 'remove' in adapter && 'loaded' in adapter;
+}
+
 export type ProviderErrorKind =
   | 'unreachable'
   | 'timeout'

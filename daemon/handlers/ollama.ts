@@ -1,0 +1,67 @@
+import { ResponseError } from 'vscode-jsonrpc';
+import { z } from 'zod';
+import { ErrorCodes } from '../../protocol/errors';
+import { PsRequest, PullProgressNotification, PullRequest, RemoveRequest, type PsResult } from '../../protocol/ollama';
+import type { HostRegistry } from '../catalog/registry';
+import { ProviderError } from '../providers/types';
+import { defineHandler, type Handler } from '../server/handlers';
+
+/** Translates a provider failure of a management call into the protocol's codes. */
+function failure(error: unknown, host: string): ResponseError<unknown> {
+  if (error instanceof ResponseError) return error;
+  if (error instanceof ProviderError) {
+    if (error.kind === 'unreachable' || error.kind === 'timeout') return new ResponseError(ErrorCodes.NoUsableHost, error.message, { host });
+    if (error.kind === 'not_found') return new ResponseError(ErrorCodes.UnknownModel, error.message, { host, suggestions: [] });
+    if (error.kind === 'cancelled') return new ResponseError(ErrorCodes.Cancelled, 'request cancelled', { host });
+    return new ResponseError(ErrorCodes.ProviderError, error.message, { host, provider: 'ollama', ...(error.status ? { status: error.status } : {}) });
+  }
+  return new ResponseError(ErrorCodes.Internal, `unexpected failure: ${(error as Error).message}`, { host });
+}
+
+/** The one host a pull or rm acts on: the named one, else the built-in `ollama`, else the only Ollama host. */
+function single(registry: HostRegistry, host: string | undefined): ReturnType<HostRegistry['managers']>[number] {
+  const managers = registry.managers(host);
+  const chosen = managers.find((m) => m.host.name === 'ollama') ?? managers[0];
+  if (!chosen) throw new ResponseError(ErrorCodes.NoUsableHost, 'no Ollama host is configured; set OLLAMA_HOST or add one in the config', {});
+  return chosen;
+}
+
+export function ollamaHandlers(registry: HostRegistry): Handler[] {
+  const model = z.string().min(1, 'name a model, e.g. llama3.2').max(300);
+  const host = z.string().min(1).optional();
+  return [
+    defineHandler(PullRequest, z.object({ model, host, streamToken: z.string().min(1).max(200) }), async (params, context) => {
+      const target = single(registry, params.host);
+      try {
+        await target.manager.pull(params.model, (progress) => context.notify(PullProgressNotification, { streamToken: params.streamToken, ...progress }), context.signal);
+      } catch (error) {
+        throw failure(error, target.host.name);
+      }
+      return { host: target.host.name, model: params.model };
+    }),
+    defineHandler(RemoveRequest, z.object({ model, host }), async (params, context) => {
+      const target = single(registry, params.host);
+      try {
+        await target.manager.remove(params.model, context.signal);
+      } catch (error) {
+        throw failure(error, target.host.name);
+      }
+      return { host: target.host.name, model: params.model };
+    }),
+    defineHandler(PsRequest, z.object({ host }), async (params, context): Promise<PsResult> => {
+      const result: PsResult = { models: [], failures: [] };
+      await Promise.all(
+        registry.managers(params.host).map(async ({ host: h, manager }) => {
+          try {
+            for (const m of await manager.loaded(context.signal)) {
+              result.models.push({ host: h.name, model: m.id, sizeBytes: m.sizeBytes, vramBytes: m.vramBytes, expiresAt: m.expiresAt, ...(m.contextLength ? { contextLength: m.contextLength } : {}) });
+            }
+          } catch (error) {
+            result.failures.push({ host: h.name, error: (error as Error).message });
+          }
+        }),
+      );
+      return result;
+    }),
+  ];
+}
