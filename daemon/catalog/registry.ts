@@ -4,6 +4,7 @@ import type { HostStatus } from '../../protocol/hosts';
 import type { ModelInfo, ModelsResult } from '../../protocol/models';
 import type { Logger } from '../log/logger';
 import type { DiscoveredModel, ModelManager, ProviderAdapter } from '../providers/types';
+import { pullCommand } from '../providers/ollama';
 import { ProviderError, isModelManager } from '../providers/types';
 import { isConfigured, type HostDefinition } from './hosts';
 import { closestNames } from './suggest';
@@ -33,7 +34,7 @@ export interface RegistryOptions {
 /** What to tell a user who has no usable host at all. */
 export const NO_HOST_HINT =
   'To configure a model host, use one of:\n' +
-  '  - Ollama (local, free): install it, run `ollama serve`, then `ollama pull llama3.2` (or set OLLAMA_HOST=host:port)\n' +
+  '  - Ollama (local, free): install it, run `ollama serve`, then `aic pull llama3.2` (or set OLLAMA_HOST=host:port)\n' +
   '  - Anthropic: export ANTHROPIC_API_KEY=...\n' +
   '  - OpenAI: export OPENAI_API_KEY=...\n' +
   '  - Gemini: export GEMINI_API_KEY=...\n' +
@@ -251,7 +252,7 @@ export class HostRegistry {
     const match = findModel(models, model);
     if (!match) {
       const suggestions = closestNames(model, models.map((m) => m.id));
-      const hint = entry.definition.provider === 'ollama' ? ` — run \`ollama pull ${model}\`` : '';
+      const hint = entry.definition.provider === 'ollama' ? ` — run \`${pullCommand(model, entry.definition.name)}\`` : '';
       throw new ResponseError(
         ErrorCodes.UnknownModel,
         `model '${model}' is not available on host ${entry.definition.name}${hint}${suggestions.length ? `; closest: ${suggestions.join(', ')}` : ''}`,
@@ -304,7 +305,7 @@ export class HostRegistry {
         const models = await this.discover(entry);
         const first = models[0];
         if (first) return { host: entry.definition, adapter: entry.adapter as ProviderAdapter, model: first.id, ref: `${entry.definition.name}/${first.id}` };
-        errors.push(`host ${entry.definition.name} has no models${entry.definition.provider === 'ollama' ? ' — run `ollama pull llama3.2`' : ''}`);
+        errors.push(`host ${entry.definition.name} has no models${entry.definition.provider === 'ollama' ? ` — run \`${pullCommand('llama3.2', entry.definition.name)}\`` : ''}`);
       } catch (error) {
         errors.push((error as Error).message);
       }

@@ -2,6 +2,11 @@ import { Ollama, type AbortableAsyncIterator, type ChatResponse } from 'ollama';
 import type { ChatEvent, ChatRequest, DiscoveredModel, HealthReport, LoadedModelInfo, ModelManager, ProviderAdapter, PullProgress } from './types';
 import { ProviderError, isAbortError, isConnectionError, zeroUsage } from './types';
 
+/** The command that fetches a model onto an Ollama host, for hints in error messages. */
+export function pullCommand(model: string, host: string): string {
+  return `aic pull ${model}${host === 'ollama' ? '' : ` --host ${host}`}`;
+}
+
 export interface OllamaAdapterOptions {
   baseUrl: string;
   hostName: string;
@@ -160,7 +165,7 @@ export class OllamaAdapter implements ProviderAdapter, ModelManager {
       if (status === 404 && model) {
         return new ProviderError(
           'not_found',
-          `model '${model}' is not pulled on host ${this.options.hostName} — run \`ollama pull ${model}\``,
+          `model '${model}' is not pulled on host ${this.options.hostName} — run \`${pullCommand(model, this.options.hostName)}\``,
           404,
         );
       }

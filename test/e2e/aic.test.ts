@@ -234,7 +234,7 @@ describe('aic as a user types it', function () {
     const s = sandbox({ ollamaUrl: sim.url });
     const missing = await aic(['ask', '-m', 'ollama/nope', 'hi'], s);
     assert.equal(missing.code, 3);
-    assert.match(missing.stderr, /ollama pull nope/);
+    assert.match(missing.stderr, /aic pull nope/);
     const typo = await aic(['ask', '-m', 'ollama/llama3.3', 'hi'], s);
     assert.equal(typo.code, 3);
     assert.match(typo.stderr, /closest: llama3\.2:latest/);

@@ -330,7 +330,7 @@ describe('catalog', () => {
         const { registry } = registryWith({}, GPU_BOX);
         assert.equal(ErrorCodes.UnknownModel, -33001);
         const onHost = await rejectsWith(registry.resolve('ollama/llama3.3', undefined), -33001);
-        assert.equal(onHost.message, "model 'llama3.3' is not available on host ollama — run `ollama pull llama3.3`; closest: llama3.2:latest");
+        assert.equal(onHost.message, "model 'llama3.3' is not available on host ollama — run `aic pull llama3.3`; closest: llama3.2:latest");
         assert.deepEqual(onHost.data, { ref: 'ollama/llama3.3', suggestions: ['llama3.2:latest'] });
         const bare = await rejectsWith(registry.resolve('qwen2.5-coder:14b', undefined), -33001);
         assert.match(bare.message, /^no host serves a model named 'qwen2\.5-coder:14b'; closest: (ollama|gpu-box)\/qwen2\.5-coder:7b.* \(see `aic models`\)$/);

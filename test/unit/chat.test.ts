@@ -171,9 +171,9 @@ describe('AskService', () => {
     });
 
     it('not_found → UnknownModel with the ref', async () => {
-      adapter.failWith = new ProviderError('not_found', "model 'llama3.2:latest' is not pulled on host ollama — run `ollama pull llama3.2:latest`", 404);
+      adapter.failWith = new ProviderError('not_found', "model 'llama3.2:latest' is not pulled on host ollama — run `aic pull llama3.2:latest`", 404);
       const error = await rejectsWith(ask.ask(params(), () => undefined, live()), ErrorCodes.UnknownModel);
-      assert.match(error.message, /ollama pull llama3\.2:latest/);
+      assert.match(error.message, /aic pull llama3\.2:latest/);
       assert.deepEqual(error.data, { ref: 'ollama/llama3.2:latest', suggestions: [] });
     });
 
@@ -221,7 +221,7 @@ describe('AskService', () => {
 
     it('a model no host serves fails before any call, and leaves no row', async () => {
       const error = await rejectsWith(ask.ask(params({ model: 'ollama/nope' }), () => undefined, live()), ErrorCodes.UnknownModel);
-      assert.match(error.message, /ollama pull nope/);
+      assert.match(error.message, /aic pull nope/);
       assert.equal(adapter.requests.length, 0);
       assert.equal(ledger.count(), 0);
     });

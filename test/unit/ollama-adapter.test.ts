@@ -80,11 +80,11 @@ describe('OllamaAdapter against the simulator', () => {
   });
 
   describe('errors', () => {
-    it('a model that is not pulled → not_found with the `ollama pull` command', async () => {
+    it('a model that is not pulled → not_found with the `aic pull` command', async () => {
       const error = await providerError(chat('x', { model: 'mistral:7b' }));
       assert.equal(error.kind, 'not_found');
       assert.equal(error.status, 404);
-      assert.equal(error.message, "model 'mistral:7b' is not pulled on host gpu-box — run `ollama pull mistral:7b`");
+      assert.equal(error.message, "model 'mistral:7b' is not pulled on host gpu-box — run `aic pull mistral:7b --host gpu-box`");
     });
 
     it('HTTP errors → server, rate_limited, auth, bad_request with the status', async () => {
