@@ -62,9 +62,12 @@ describe('ClientConnection over in-memory streams', () => {
     shuttingDown = false;
     aborts = [];
   });
-  afterEach(() => {
+  afterEach(async () => {
     client.dispose();
     connection.close();
+    // Let the last close events (and their log lines) happen before the directory goes.
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setTimeout(r, 10));
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
