@@ -40,7 +40,6 @@ export const configSchema = z.strictObject({
 });
 
 export type AidConfig = z.infer<typeof configSchema>;
-export type HostConfig = z.infer<typeof hostSchema>;
 
 /** Issues as "key: what was expected" lines, keys in dotted form. */
 export function formatIssues(error: z.ZodError): string[] {

@@ -1,6 +1,5 @@
 import * as fs from 'node:fs';
 import * as net from 'node:net';
-import * as path from 'node:path';
 
 /** sun_path is 108 bytes on Linux including the terminating NUL. */
 export const MAX_SOCKET_PATH_BYTES = 107;
@@ -105,8 +104,4 @@ export function listenOnFd(server: net.Server, fd: number): Promise<void> {
     server.once('error', reject);
     server.listen({ fd }, () => resolve());
   });
-}
-
-export function socketDir(socketPath: string): string {
-  return path.dirname(socketPath);
 }
