@@ -24,6 +24,8 @@ export interface ConnectionOptions {
   /** True once the daemon began shutting down: new requests are refused. */
   isShuttingDown: () => boolean;
   onClosed: (connection: ClientConnection) => void;
+  /** Called whenever one of this connection's requests has answered. */
+  onSettled?: () => void;
 }
 
 /** Why in-flight work is aborted; handlers' errors are translated with it. */
@@ -108,6 +110,7 @@ export class ClientConnection {
     } finally {
       cancel.dispose();
       this.inFlight.delete(controller);
+      this.options.onSettled?.();
     }
   }
 
@@ -130,7 +133,11 @@ export class ClientConnection {
     clearTimeout(this.handshakeTimer);
     this.abortAll('disconnected');
     this.rpc.dispose();
-    this.options.socket.destroy();
+    // end(), not destroy(): answers already written (a shutdown's -33006) still reach the client.
+    // A peer that never reads cannot hold the socket open: destroy follows shortly.
+    const socket = this.options.socket;
+    socket.end();
+    setTimeout(() => socket.destroy(), 1000).unref();
     this.options.onClosed(this);
   }
 }

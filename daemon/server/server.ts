@@ -45,6 +45,7 @@ export class DaemonServer {
       maxMessageBytes: this.options.maxMessageBytes,
       isShuttingDown: () => this.shuttingDown,
       onClosed: (c) => this.connections.delete(c),
+      onSettled: () => this.notifyIfIdle(),
     });
     this.connections.add(connection);
   }
@@ -72,12 +73,26 @@ export class DaemonServer {
     for (const c of this.connections) c.abortAll(reason);
   }
 
+  private idleWaiters: (() => void)[] = [];
+
+  private notifyIfIdle(): void {
+    if (this.activeRequests === 0) for (const wake of this.idleWaiters.splice(0)) wake();
+  }
+
   /** Waits until in-flight requests have answered (their errors reach the clients), or the deadline. */
   async drain(deadlineMs: number): Promise<void> {
-    const until = Date.now() + deadlineMs;
-    while (this.activeRequests > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
-    // Let the last responses leave the socket buffers before the connections close.
-    await new Promise((r) => setImmediate(r));
+    if (this.activeRequests > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, deadlineMs);
+        this.idleWaiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    // vscode-jsonrpc queues each answer behind a setImmediate before writing it: give the last
+    // answers a moment to reach the sockets before the connections close.
+    await new Promise((r) => setTimeout(r, 50));
   }
 
   closeConnections(): void {
