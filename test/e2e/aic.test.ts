@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { OllamaSimulator } from '../fakes/ollama-simulator';
-import { AIC_BIN, aic, isAlive, makeSandbox, readPackageVersion, socketAnswers, teardown, type Sandbox } from '../helpers/daemon';
+import { AIC_BIN, aic, isAlive, makeSandbox, readPackageVersion, socketAnswers, SandboxPool, type Sandbox } from '../helpers/daemon';
 import { ChatWireTap } from '../helpers/e2e-wire-tap';
 
 /** A version no real Ollama reports, so seeing it proves the value came from the simulator. */
@@ -34,12 +34,8 @@ function lockPid(s: Sandbox): number {
 describe('aic as a user types it', function () {
   this.timeout(30000);
   let sim: OllamaSimulator;
-  const sandboxes: Sandbox[] = [];
-  const sandbox = (options?: Parameters<typeof makeSandbox>[0]): Sandbox => {
-    const s = makeSandbox(options);
-    sandboxes.push(s);
-    return s;
-  };
+  const pool = new SandboxPool();
+  const sandbox = (options?: Parameters<typeof makeSandbox>[0]): Sandbox => pool.make(options);
   const taps: ChatWireTap[] = [];
   const tap = (onLine?: ConstructorParameters<typeof ChatWireTap>[1]): ChatWireTap => {
     const t = new ChatWireTap(sim.url, onLine);
@@ -52,7 +48,7 @@ describe('aic as a user types it', function () {
   });
   afterEach(async () => {
     for (const t of taps.splice(0)) t.close();
-    await Promise.all(sandboxes.splice(0).map((s) => teardown(s)));
+    await pool.teardownAll();
     await sim.stop();
   });
 

@@ -179,3 +179,18 @@ export async function teardown(sandbox: Sandbox): Promise<void> {
   }
   sandbox.cleanup();
 }
+
+/** Sandboxes made during a test, torn down together after it (`afterEach(() => pool.teardownAll())`). */
+export class SandboxPool {
+  private readonly made: Sandbox[] = [];
+
+  make(options?: Parameters<typeof makeSandbox>[0]): Sandbox {
+    const sandbox = makeSandbox(options);
+    this.made.push(sandbox);
+    return sandbox;
+  }
+
+  async teardownAll(): Promise<void> {
+    await Promise.all(this.made.splice(0).map((s) => teardown(s)));
+  }
+}

@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { open } from 'lmdb';
 import { OllamaSimulator } from '../fakes/ollama-simulator';
-import { ROOT, aic, aid, isAlive, makeSandbox, readPackageVersion, startForeground, teardown, waitFor, writeConfig, type Sandbox } from '../helpers/daemon';
+import { ROOT, aic, aid, isAlive, makeSandbox, readPackageVersion, startForeground, waitFor, writeConfig, SandboxPool, type Sandbox } from '../helpers/daemon';
 
 interface HostRow {
   name: string;
@@ -31,19 +31,15 @@ function packageCopy(version: string): string {
 describe('config and durability', function () {
   this.timeout(40000);
   let sim: OllamaSimulator;
-  const sandboxes: Sandbox[] = [];
+  const pool = new SandboxPool();
   const cleanups: string[] = [];
-  const sandbox = (options?: Parameters<typeof makeSandbox>[0]): Sandbox => {
-    const s = makeSandbox(options);
-    sandboxes.push(s);
-    return s;
-  };
+  const sandbox = (options?: Parameters<typeof makeSandbox>[0]): Sandbox => pool.make(options);
   beforeEach(async () => {
     sim = new OllamaSimulator();
     await sim.start();
   });
   afterEach(async () => {
-    await Promise.all(sandboxes.splice(0).map((s) => teardown(s)));
+    await pool.teardownAll();
     for (const dir of cleanups.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
     await sim.stop();
   });

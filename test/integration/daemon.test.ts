@@ -6,7 +6,7 @@ import { AskRequest, AskDeltaNotification } from '../../protocol/chat';
 import { StatusRequest } from '../../protocol/daemon';
 import { ErrorCodes } from '../../protocol/errors';
 import { OllamaSimulator } from '../fakes/ollama-simulator';
-import { AIC_BIN, aic, aid, connect, isAlive, makeSandbox, startForeground, teardown, waitFor, type Sandbox } from '../helpers/daemon';
+import { AIC_BIN, aic, aid, connect, isAlive, makeSandbox, startForeground, waitFor, SandboxPool, type Sandbox } from '../helpers/daemon';
 
 function lockPid(sandbox: Sandbox): number {
   return Number.parseInt(fs.readFileSync(`${sandbox.socket}.lock`, 'utf8'), 10);
@@ -18,14 +18,10 @@ function mode(file: string): number {
 
 describe('daemon lifecycle', function () {
   this.timeout(30000);
-  const sandboxes: Sandbox[] = [];
-  const sandbox = (options?: Parameters<typeof makeSandbox>[0]): Sandbox => {
-    const s = makeSandbox(options);
-    sandboxes.push(s);
-    return s;
-  };
+  const pool = new SandboxPool();
+  const sandbox = (options?: Parameters<typeof makeSandbox>[0]): Sandbox => pool.make(options);
   afterEach(async () => {
-    await Promise.all(sandboxes.splice(0).map((s) => teardown(s)));
+    await pool.teardownAll();
   });
 
   it('starts detached, prints the socket path, and a second start reports the running daemon', async () => {
