@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ShutdownRequest } from '../protocol/daemon';
+import { LogNotification, ShutdownRequest } from '../protocol/daemon';
 import { ErrorCodes, ExitCodes } from '../protocol/errors';
 import { lockPathFor, socketPathFromEnv } from '../protocol/paths';
 import { SocketUnreachableError } from '../protocol/socket';
@@ -110,7 +110,11 @@ export async function connectDaemon(): Promise<Session> {
   const socket = socketPath();
   for (let attempt = 0; attempt < 2; attempt++) {
     const result = await tryOpen(socket);
-    if (typeof result === 'object' && 'rpc' in result) return result;
+    if (typeof result === 'object' && 'rpc' in result) {
+      // What the daemon wants the user to know (a rejected config) while a command runs.
+      result.rpc.onNotification(LogNotification, (log) => process.stderr.write(`aid: ${log.level}: ${log.message}\n`));
+      return result;
+    }
     if (autostartDisabled()) {
       const why = result === 'absent' ? `no aid daemon answers on ${socket}` : `the running aid has another version (${result.mismatch})`;
       throw new CliError(

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { StatusResult } from '../protocol/daemon';
+import { LogNotification, type StatusResult } from '../protocol/daemon';
 import { PROTOCOL_VERSION } from '../protocol/version';
 import { AskService } from './chat/ask';
 import { defineHosts } from './catalog/hosts';
@@ -108,6 +108,8 @@ export async function runDaemon(options: DaemonOptions): Promise<{ done: Promise
     const result = loadConfig(paths.configFile);
     if (!result.ok) {
       logger.error('config rejected; keeping the last good one', { file: result.file, issues: result.issues.join('; ') });
+      // Editors and running aic commands learn of it now, not at the next `aic status`.
+      server.broadcast(LogNotification, { level: 'error', message: `config ${result.file} rejected, last good config kept: ${result.issues.join('; ')}` });
       configState = { file: paths.configFile, loaded: configState.loaded, error: result.issues.join('; ') };
       return { ok: false, file: result.file, issues: result.issues };
     }

@@ -11,6 +11,8 @@ export function watchConfigFile(file: string, onChange: () => void, debounceMs =
   let timer: NodeJS.Timeout | undefined;
   let watcher: fs.FSWatcher | undefined;
   try {
+    // A config written after start must be noticed too: its directory has to exist to be watched.
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     watcher = fs.watch(dir, { persistent: false }, (_event, name) => {
       if (name !== null && name !== base) return;
       if (timer) clearTimeout(timer);
@@ -18,7 +20,7 @@ export function watchConfigFile(file: string, onChange: () => void, debounceMs =
     });
     watcher.on('error', () => watcher?.close());
   } catch {
-    // No config directory yet: nothing to watch; `aid reload` still works.
+    // The directory cannot be made or watched (read-only home?): `aid reload` still works.
   }
   return {
     close() {

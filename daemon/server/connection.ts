@@ -119,6 +119,11 @@ export class ClientConnection {
     this.rpc.sendNotification(type.method, params).catch(() => undefined);
   }
 
+  /** Handshake done: the peer speaks our protocol and may receive notifications. */
+  get ready(): boolean {
+    return this.handshaken && !this.closed;
+  }
+
   get activeRequests(): number {
     return this.inFlight.size;
   }

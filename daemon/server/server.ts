@@ -1,4 +1,5 @@
 import * as net from 'node:net';
+import type { NotificationType } from 'vscode-jsonrpc';
 import type { Logger } from '../log/logger';
 import { ClientConnection, type AbortReason } from './connection';
 import type { HandlerRegistry } from './handlers';
@@ -93,6 +94,11 @@ export class DaemonServer {
     // vscode-jsonrpc queues each answer behind a setImmediate before writing it: give the last
     // answers a moment to reach the sockets before the connections close.
     await new Promise((r) => setTimeout(r, 50));
+  }
+
+  /** Sends a notification to every connected client that has completed its handshake. */
+  broadcast<P>(type: NotificationType<P>, params: P): void {
+    for (const c of this.connections) if (c.ready) c.notify(type, params);
   }
 
   closeConnections(): void {

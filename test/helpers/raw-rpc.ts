@@ -45,6 +45,11 @@ export class RawClient {
     }
   }
 
+  /** How many messages the daemon has sent on this connection. */
+  get received(): number {
+    return this.messages.length;
+  }
+
   writeRaw(data: string | Buffer): void {
     this.socket.write(data);
   }

@@ -1,10 +1,13 @@
 import { strict as assert } from 'node:assert';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { open } from 'lmdb';
 import { OllamaSimulator } from '../fakes/ollama-simulator';
-import { ROOT, aic, aid, isAlive, makeSandbox, readPackageVersion, startForeground, waitFor, writeConfig, SandboxPool, type Sandbox } from '../helpers/daemon';
+import { RawClient } from '../helpers/raw-rpc';
+import { LogNotification, type LogParams } from '../../protocol/daemon';
+import { AIC_BIN, ROOT, aic, aid, connect, isAlive, makeSandbox, readPackageVersion, startForeground, waitFor, writeConfig, SandboxPool, type Sandbox } from '../helpers/daemon';
 
 interface HostRow {
   name: string;
@@ -95,6 +98,46 @@ describe('config and durability', function () {
     assert.equal(after.config.loaded, true);
     assert.equal((await aid(['reload'], s)).code, 0);
     assert.equal((JSON.parse((await aic(['status', '--json'], s)).stdout) as { pid: number }).pid, pid, 'changes applied without a restart');
+  });
+
+  it('tells connected clients when the watched config is rejected (aid/log)', async () => {
+    const s = sandbox({ ollamaUrl: sim.url, config: { logLevel: 'info' } });
+    await startForeground(s);
+    const session = await connect(s);
+    // Connected but never handshaken: it must not be sent anything.
+    const silent = await RawClient.connect(s.socket);
+    try {
+      const logs: LogParams[] = [];
+      session.connection.onNotification(LogNotification, (log) => {
+        logs.push(log);
+      });
+      writeConfig(s, { logLevel: 'loud' });
+      await waitFor(() => logs.length > 0, 10000, () => 'an aid/log notification');
+      assert.equal(logs[0]?.level, 'error');
+      assert.ok(logs[0]?.message.includes(s.configFile));
+      assert.match(logs[0]?.message ?? '', /rejected, last good config kept: logLevel: /);
+      assert.equal(silent.received, 0);
+    } finally {
+      session.close();
+      silent.close();
+    }
+  });
+
+  it('aic shows the rejection on stderr while a command is running', async () => {
+    sim.setTokenDelay(100);
+    const s = sandbox({ ollamaUrl: sim.url });
+    await startForeground(s);
+    const child = spawn(process.execPath, [AIC_BIN, 'ask', '-m', 'ollama/llama3.2', 'one two three four five six seven eight'], { env: s.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    await waitFor(() => stdout.length > 0, 10000, () => 'the answer to start');
+    writeConfig(s, { probeTimeoutMs: 'soon' });
+    assert.equal(await exited, 0);
+    assert.match(stderr, /^aid: error: config .* rejected, last good config kept: probeTimeoutMs: /m);
+    assert.equal(stdout, 'Echo: one two three four five six seven eight\n');
   });
 
   it('a committed request survives kill -9 of the daemon', async () => {
