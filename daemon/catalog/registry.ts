@@ -15,7 +15,14 @@ interface HostEntry {
   definition: HostDefinition;
   adapter: ProviderAdapter | undefined;
   status: HostStatus;
+  /** Probes failed in a row; the periodic check backs off while it grows. */
+  failures: number;
+  /** Clock time before which the periodic check leaves this host alone. */
+  nextProbeAt: number;
 }
+
+/** Longest wait between periodic probes of a host that stays down. */
+export const MAX_BACKOFF_MS = 5 * 60 * 1000;
 
 export interface ResolvedModel {
   host: HostDefinition;
@@ -77,6 +84,8 @@ export class HostRegistry {
         definition,
         adapter,
         status: unchanged && previous ? previous.status : this.initialStatus(definition, adapter),
+        failures: unchanged && previous ? previous.failures : 0,
+        nextProbeAt: unchanged && previous ? previous.nextProbeAt : 0,
       });
     }
     this.entries = next;
@@ -117,20 +126,37 @@ export class HostRegistry {
     try {
       const report = await adapter.health(signal);
       entry.status = { ...base, health: 'up', latencyMs: this.now() - started, checkedAt: this.now(), ...(report.version ? { version: report.version } : {}) };
+      entry.failures = 0;
     } catch (error) {
       const message = signal.aborted
         ? `no answer within ${this.probeTimeoutMs} ms from ${entry.definition.baseUrl}`
         : (error as Error).message;
       if (entry.status.health === 'up') this.options.logger.warn('host went down', { host: entry.definition.name, error: message });
       entry.status = { ...base, health: 'down', checkedAt: this.now(), error: message };
+      entry.failures++;
     }
   }
 
   /** Periodic health checks; the first runs at once. */
+  /**
+   * One periodic round: probes the hosts that are due. A host that keeps failing is probed at
+   * doubling intervals up to MAX_BACKOFF_MS, so a dead box costs little; a success resets it.
+   * `aic hosts` (probeAll) still probes everything at once.
+   */
+  async probeDue(intervalMs: number): Promise<void> {
+    const now = this.now();
+    const due = [...this.entries.values()].filter((e) => e.adapter && e.nextProbeAt <= now);
+    await Promise.all(due.map((entry) => this.probe(entry)));
+    for (const entry of due) {
+      const wait = entry.failures === 0 ? intervalMs : Math.min(intervalMs * 2 ** entry.failures, Math.max(intervalMs, MAX_BACKOFF_MS));
+      entry.nextProbeAt = this.now() + wait;
+    }
+  }
+
   startHealthChecks(intervalMs: number): void {
     this.stopHealthChecks();
     const tick = (): void => {
-      this.probeAll().catch((error: unknown) => this.options.logger.error('health check failed', { error }));
+      this.probeDue(intervalMs).catch((error: unknown) => this.options.logger.error('health check failed', { error }));
     };
     tick();
     this.timer = setInterval(tick, intervalMs);

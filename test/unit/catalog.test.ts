@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { ResponseError } from 'vscode-jsonrpc';
 import { defineHosts, isConfigured, normalizeOllamaUrl, type HostDefinition } from '../../daemon/catalog/hosts';
-import { HostRegistry, NO_HOST_HINT, findModel } from '../../daemon/catalog/registry';
+import { HostRegistry, MAX_BACKOFF_MS, NO_HOST_HINT, findModel } from '../../daemon/catalog/registry';
 import { closestNames } from '../../daemon/catalog/suggest';
 import { configSchema } from '../../daemon/config/schema';
 import { FileLogger } from '../../daemon/log/logger';
@@ -225,6 +225,41 @@ describe('catalog', () => {
         const models = await registry.listModels();
         assert.deepEqual(models.models, []);
         assert.deepEqual(models.failures, [{ host: 'ollama', error: 'no answer within 50 ms from http://127.0.0.1:11434' }]);
+      });
+
+      it('backs off from a host that stays down, and returns to the interval once it is up', async () => {
+        const { registry, fake } = registryWith({}, GPU_BOX);
+        const dead = fake('gpu-box');
+        dead.down = new ProviderError('unreachable', 'gone');
+        const interval = 1000;
+        const probesAt: number[] = [];
+        // Tick every interval for 20 intervals and record when the dead host was probed.
+        for (let i = 0; i < 20; i++) {
+          const before = dead.healthCalls;
+          await registry.probeDue(interval);
+          if (dead.healthCalls > before) probesAt.push(i);
+          clock.advance(interval);
+        }
+        assert.deepEqual(probesAt, [0, 2, 6, 14], 'waits of 2, 4 and 8 intervals after 1, 2 and 3 failures');
+        assert.ok(fake('ollama').healthCalls >= 20, 'a healthy host is probed every interval');
+        dead.down = undefined;
+        clock.advance(16 * interval);
+        await registry.probeDue(interval);
+        assert.equal(byName(registry.statuses()).get('gpu-box')?.health, 'up');
+        const after = dead.healthCalls;
+        clock.advance(interval);
+        await registry.probeDue(interval);
+        assert.equal(dead.healthCalls, after + 1, 'back to every interval');
+      });
+
+      it('never waits longer than MAX_BACKOFF_MS between probes of a dead host', async () => {
+        const { registry, fake } = registryWith({}, GPU_BOX);
+        fake('gpu-box').down = new ProviderError('unreachable', 'gone');
+        for (let i = 0; i < 12; i++) {
+          await registry.probeDue(60_000);
+          clock.advance(MAX_BACKOFF_MS);
+        }
+        assert.ok(fake('gpu-box').healthCalls >= 10, `probed ${fake('gpu-box').healthCalls} times in 12 max-backoff periods`);
       });
 
       it('applies a new probe deadline from a reloaded config', async () => {
