@@ -5,6 +5,7 @@ import { PROTOCOL_VERSION } from '../protocol/version';
 import { AskService } from './chat/ask';
 import { defineHosts } from './catalog/hosts';
 import { HostRegistry } from './catalog/registry';
+import { DiscoveryCache, type CachedList } from './catalog/discovery';
 import { describeConfigError, loadConfig } from './config/load';
 import type { AidPaths } from './config/paths';
 import type { AidConfig } from './config/schema';
@@ -100,7 +101,8 @@ export async function runDaemon(options: DaemonOptions): Promise<{ done: Promise
     for (const h of hosts) redactor.add(h.apiKey);
     return hosts;
   };
-  const registry = new HostRegistry({ createAdapter: createAdapter(() => config), logger, probeTimeoutMs: config.probeTimeoutMs });
+  const discoveryCache = new DiscoveryCache(store.db<CachedList>('discovery'), (error) => logger.warn('could not persist a model list', { error }));
+  const registry = new HostRegistry({ createAdapter: createAdapter(() => config), cache: discoveryCache, logger, probeTimeoutMs: config.probeTimeoutMs });
   registry.setHosts(hostsFrom(config));
   const ask = new AskService({ registry, ledger, logger, defaultModel: () => config.defaultModel });
 

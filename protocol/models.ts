@@ -26,5 +26,10 @@ export interface ModelsResult {
   models: ModelInfo[];
   /** Hosts that could not be listed, with why; their models are missing from `models`. */
   failures: { host: string; error: string }[];
+  /**
+   * Hosts whose models come from an older list: being refreshed in the background, or kept
+   * because the host did not answer now (then `error` says why).
+   */
+  stale: { host: string; ageMs: number; error?: string }[];
 }
 export const ModelsRequest = new RequestType<ModelsParams, ModelsResult, void>('aid/models');

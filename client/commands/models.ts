@@ -13,6 +13,14 @@ function context(tokens: number | undefined): string {
   return tokens >= 1000 ? `${Math.round(tokens / 1000)}k` : String(tokens);
 }
 
+function age(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 120) return `${s}s`;
+  if (s < 7200) return `${Math.round(s / 60)}m`;
+  if (s < 172800) return `${Math.round(s / 3600)}h`;
+  return `${Math.round(s / 86400)}d`;
+}
+
 export async function run(argv: string[]): Promise<number> {
   const args = parseArgs(argv, [{ name: 'json' }, { name: 'host', value: true }, { name: 'refresh' }]);
   const host = stringFlag(args, 'host');
@@ -27,6 +35,11 @@ export async function run(argv: string[]): Promise<number> {
       process.stderr.write('no models found on any usable host (see `aic hosts`)\n');
     }
     for (const failure of result.failures) process.stderr.write(`aic: ${failure.host}: ${failure.error}\n`);
+    // Older daemons (same protocol version) may not send `stale`.
+    for (const stale of result.stale ?? []) {
+      const why = stale.error ? `host did not answer (${stale.error})` : 'refreshing in the background';
+      process.stderr.write(`aic: ${stale.host}: list is ${age(stale.ageMs)} old, ${why}; \`aic models --refresh\` asks it now\n`);
+    }
     return 0;
   } finally {
     session.close();

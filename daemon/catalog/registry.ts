@@ -7,6 +7,7 @@ import type { DiscoveredModel, ModelManager, ProviderAdapter } from '../provider
 import { pullCommand } from '../providers/ollama';
 import { ProviderError, isModelManager } from '../providers/types';
 import { isConfigured, type HostDefinition } from './hosts';
+import { DiscoveryCache } from './discovery';
 import { closestNames } from './suggest';
 
 export type AdapterFactory = (host: HostDefinition) => ProviderAdapter | undefined;
@@ -33,6 +34,10 @@ export interface ResolvedModel {
 
 export interface RegistryOptions {
   createAdapter: AdapterFactory;
+  /** Model lists by host; in memory only when not given. */
+  cache?: DiscoveryCache;
+  /** A list younger than this is served without asking the host (default 60 s). */
+  freshMs?: number;
   logger: Logger;
   probeTimeoutMs: number;
   now?: () => number;
@@ -58,10 +63,16 @@ export class HostRegistry {
   private readonly now: () => number;
 
   private probeTimeoutMs: number;
+  private readonly cache: DiscoveryCache;
+  private readonly freshMs: number;
+  /** One background refresh per host at a time. */
+  private readonly refreshing = new Map<string, Promise<void>>();
 
   constructor(private readonly options: RegistryOptions) {
     this.now = options.now ?? Date.now;
     this.probeTimeoutMs = options.probeTimeoutMs;
+    this.cache = options.cache ?? new DiscoveryCache();
+    this.freshMs = options.freshMs ?? 60_000;
   }
 
   /** Applies a reloaded config's probe deadline to the next probes and listings. */
@@ -148,6 +159,9 @@ export class HostRegistry {
     const due = [...this.entries.values()].filter((e) => e.adapter && e.nextProbeAt <= now);
     await Promise.all(due.map((entry) => this.probe(entry)));
     for (const entry of due) {
+      // Keep lists of live hosts fresh, so an `aic models` seldom even serves an old one.
+      const cached = this.cache.get(entry.definition);
+      if (entry.failures === 0 && (!cached || now - cached.fetchedAt >= this.freshMs)) this.refreshInBackground(entry);
       const wait = entry.failures === 0 ? intervalMs : Math.min(intervalMs * 2 ** entry.failures, Math.max(intervalMs, MAX_BACKOFF_MS));
       entry.nextProbeAt = this.now() + wait;
     }
@@ -168,16 +182,55 @@ export class HostRegistry {
     this.timer = undefined;
   }
 
-  private async discover(entry: HostEntry): Promise<DiscoveredModel[]> {
+  /** Asks the host for its models now, within the probe deadline, and caches the answer. */
+  private async fetchList(entry: HostEntry): Promise<DiscoveredModel[]> {
     if (!entry.adapter) throw new ProviderError('unreachable', entry.status.error ?? 'host not usable');
     const signal = AbortSignal.timeout(this.probeTimeoutMs);
+    let models: DiscoveredModel[];
     try {
-      const models = await entry.adapter.listModels(signal);
-      return models;
+      models = await entry.adapter.listModels(signal);
     } catch (error) {
       if (signal.aborted) throw new ProviderError('timeout', `no answer within ${this.probeTimeoutMs} ms from ${entry.definition.baseUrl}`);
       throw error;
     }
+    await this.cache.put(entry.definition, models, this.now());
+    return models;
+  }
+
+  private refreshInBackground(entry: HostEntry): void {
+    const name = entry.definition.name;
+    if (this.refreshing.has(name)) return;
+    const job = this.fetchList(entry)
+      .then(() => undefined)
+      .catch((error: unknown) => this.options.logger.debug('background model refresh failed', { host: name, error }))
+      .finally(() => this.refreshing.delete(name));
+    this.refreshing.set(name, job);
+  }
+
+  /**
+   * A host's models without making the caller wait on the host when a list is known
+   * (stale-while-revalidate): a fresh list is served as is, an old one is served and refreshed
+   * in the background, none (or `refresh`) means asking now. When asking fails, an old list is
+   * still better than nothing and is returned with the error.
+   */
+  private async discover(entry: HostEntry, refresh = false): Promise<{ models: DiscoveredModel[]; ageMs: number; error?: string }> {
+    const cached = this.cache.get(entry.definition);
+    if (cached && !refresh) {
+      const ageMs = this.now() - cached.fetchedAt;
+      if (ageMs >= this.freshMs) this.refreshInBackground(entry);
+      return { models: cached.models, ageMs };
+    }
+    try {
+      return { models: await this.fetchList(entry), ageMs: 0 };
+    } catch (error) {
+      if (!cached) throw error;
+      return { models: cached.models, ageMs: this.now() - cached.fetchedAt, error: (error as Error).message };
+    }
+  }
+
+  /** Forgets a host's list (after a pull or rm changed it). */
+  async invalidateModels(hostName: string): Promise<void> {
+    await this.cache.invalidate(hostName);
   }
 
   private toModelInfo(entry: HostEntry, model: DiscoveredModel): ModelInfo {
@@ -192,7 +245,7 @@ export class HostRegistry {
     };
   }
 
-  async listModels(hostName?: string): Promise<ModelsResult> {
+  async listModels(hostName?: string, refresh = false): Promise<ModelsResult> {
     if (hostName !== undefined && !this.entries.has(hostName)) {
       throw new ResponseError(ErrorCodes.NotFound, `no host named '${hostName}'; known hosts: ${this.hostNames().join(', ')}`, {
         what: 'host',
@@ -200,19 +253,26 @@ export class HostRegistry {
       });
     }
     const targets = [...this.entries.values()].filter((e) => e.adapter && (hostName === undefined || e.definition.name === hostName));
-    const result: ModelsResult = { models: [], failures: [] };
+    const result: ModelsResult = { models: [], failures: [], stale: [] };
     const listed = await Promise.all(
       targets.map(async (entry) => {
         try {
-          return { entry, models: await this.discover(entry) };
+          return { entry, list: await this.discover(entry, refresh) };
         } catch (error) {
           return { entry, error: (error as Error).message };
         }
       }),
     );
     for (const item of listed) {
-      if (item.models) result.models.push(...item.models.map((m) => this.toModelInfo(item.entry, m)));
-      else result.failures.push({ host: item.entry.definition.name, error: item.error ?? 'unknown error' });
+      const name = item.entry.definition.name;
+      if (!item.list) {
+        result.failures.push({ host: name, error: item.error ?? 'unknown error' });
+        continue;
+      }
+      result.models.push(...item.list.models.map((m) => this.toModelInfo(item.entry, m)));
+      if (item.list.error !== undefined || item.list.ageMs >= this.freshMs) {
+        result.stale.push({ host: name, ageMs: item.list.ageMs, ...(item.list.error !== undefined ? { error: item.list.error } : {}) });
+      }
     }
     if (hostName !== undefined) {
       const entry = this.entries.get(hostName);
@@ -264,9 +324,9 @@ export class HostRegistry {
     return entry.adapter;
   }
 
-  private async listOrExplain(entry: HostEntry): Promise<DiscoveredModel[]> {
+  private async listOrExplain(entry: HostEntry, refresh = false): Promise<DiscoveredModel[]> {
     try {
-      return await this.discover(entry);
+      return (await this.discover(entry, refresh)).models;
     } catch (error) {
       throw new ResponseError(ErrorCodes.NoUsableHost, (error as Error).message, { host: entry.definition.name });
     }
@@ -274,7 +334,9 @@ export class HostRegistry {
 
   private async resolveOnHost(entry: HostEntry, model: string): Promise<ResolvedModel> {
     const adapter = this.usable(entry);
-    const models = await this.listOrExplain(entry);
+    let models = await this.listOrExplain(entry);
+    // Not in the known list: it may have been pulled since; ask the host once before refusing.
+    if (!findModel(models, model)) models = await this.listOrExplain(entry, true);
     const match = findModel(models, model);
     if (!match) {
       const suggestions = closestNames(model, models.map((m) => m.id));
@@ -302,7 +364,7 @@ export class HostRegistry {
     for (const entry of candidates) {
       let models: DiscoveredModel[];
       try {
-        models = await this.discover(entry);
+        models = (await this.discover(entry)).models;
       } catch (error) {
         errors.push((error as Error).message);
         continue;
@@ -328,7 +390,7 @@ export class HostRegistry {
     const errors: string[] = [];
     for (const entry of this.callable()) {
       try {
-        const models = await this.discover(entry);
+        const { models } = await this.discover(entry);
         const first = models[0];
         if (first) return { host: entry.definition, adapter: entry.adapter as ProviderAdapter, model: first.id, ref: `${entry.definition.name}/${first.id}` };
         errors.push(`host ${entry.definition.name} has no models${entry.definition.provider === 'ollama' ? ` — run \`${pullCommand('llama3.2', entry.definition.name)}\`` : ''}`);

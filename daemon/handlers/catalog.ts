@@ -10,7 +10,7 @@ export function catalogHandlers(registry: HostRegistry): Handler[] {
       params.refresh ? registry.probeAll() : registry.statuses(),
     ),
     defineHandler(ModelsRequest, z.object({ host: z.string().min(1).optional(), refresh: z.boolean().optional() }), (params) =>
-      registry.listModels(params.host),
+      registry.listModels(params.host, params.refresh ?? false),
     ),
   ];
 }

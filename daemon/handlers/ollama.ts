@@ -36,6 +36,9 @@ export function ollamaHandlers(registry: HostRegistry): Handler[] {
         await target.manager.pull(params.model, (progress) => context.notify(PullProgressNotification, { streamToken: params.streamToken, ...progress }), context.signal);
       } catch (error) {
         throw failure(error, target.host.name);
+      } finally {
+        // The host's model set changed (or may have, if the pull was cut): list it afresh next time.
+        await registry.invalidateModels(target.host.name);
       }
       return { host: target.host.name, model: params.model };
     }),
@@ -45,6 +48,8 @@ export function ollamaHandlers(registry: HostRegistry): Handler[] {
         await target.manager.remove(params.model, context.signal);
       } catch (error) {
         throw failure(error, target.host.name);
+      } finally {
+        await registry.invalidateModels(target.host.name);
       }
       return { host: target.host.name, model: params.model };
     }),

@@ -6,6 +6,7 @@ import { ResponseError } from 'vscode-jsonrpc';
 import { defineHosts, isConfigured, normalizeOllamaUrl, type HostDefinition } from '../../daemon/catalog/hosts';
 import { HostRegistry, MAX_BACKOFF_MS, NO_HOST_HINT, findModel } from '../../daemon/catalog/registry';
 import { closestNames } from '../../daemon/catalog/suggest';
+import { DiscoveryCache, type CachedList, type ListStore } from '../../daemon/catalog/discovery';
 import { configSchema } from '../../daemon/config/schema';
 import { FileLogger } from '../../daemon/log/logger';
 import { Redactor } from '../../daemon/log/redact';
@@ -151,7 +152,7 @@ describe('catalog', () => {
     });
 
     /** A registry whose Ollama-provider hosts are scripted adapters; other providers have no adapter, as in this build. */
-    function registryWith(env: Record<string, string>, cfg: unknown = {}, probeTimeoutMs = 2000): { registry: HostRegistry; fake: (name: string) => ScriptedAdapter; created: string[] } {
+    function registryWith(env: Record<string, string>, cfg: unknown = {}, probeTimeoutMs = 2000, cache?: DiscoveryCache): { registry: HostRegistry; fake: (name: string) => ScriptedAdapter; created: string[] } {
       const adapters = new Map<string, ScriptedAdapter>();
       const created: string[] = [];
       const registry = new HostRegistry({
@@ -165,6 +166,7 @@ describe('catalog', () => {
         logger,
         probeTimeoutMs,
         now: clock.now,
+        ...(cache ? { cache } : {}),
       });
       registry.setHosts(defineHosts(env, config(cfg)));
       const fake = (name: string): ScriptedAdapter => {
@@ -298,9 +300,101 @@ describe('catalog', () => {
 
       it('explains a host it cannot list, and an unknown host name', async () => {
         const { registry } = registryWith({});
-        assert.deepEqual(await registry.listModels('anthropic'), { models: [], failures: [{ host: 'anthropic', error: 'set ANTHROPIC_API_KEY' }] });
+        assert.deepEqual(await registry.listModels('anthropic'), { models: [], failures: [{ host: 'anthropic', error: 'set ANTHROPIC_API_KEY' }], stale: [] });
         const error = await rejectsWith(registry.listModels('nope'), ErrorCodes.NotFound, /no host named 'nope'; known hosts: anthropic, openai, gemini, openrouter, ollama/);
         assert.deepEqual(error.data, { what: 'host', id: 'nope' });
+      });
+    });
+
+    describe('discovery cache (stale-while-revalidate)', () => {
+      /** What lmdb would hold: survives the registry, as the database survives a restart. */
+      class MapStore implements ListStore {
+        readonly rows = new Map<string, CachedList>();
+        get(key: string): CachedList | undefined {
+          return this.rows.get(key);
+        }
+        async put(key: string, value: CachedList): Promise<void> {
+          this.rows.set(key, structuredClone(value));
+        }
+        async remove(key: string): Promise<void> {
+          this.rows.delete(key);
+        }
+      }
+      const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+      it('serves a fresh list without asking the host, an old one at once while refreshing it behind', async () => {
+        const { registry, fake } = registryWith({});
+        await registry.listModels('ollama');
+        assert.equal(fake('ollama').listCalls, 1);
+        clock.advance(30_000);
+        const fresh = await registry.listModels('ollama');
+        assert.equal(fake('ollama').listCalls, 1, 'a list younger than a minute is served as is');
+        assert.deepEqual(fresh.stale, []);
+        fake('ollama').models = [{ id: 'new:1b' }];
+        clock.advance(40_000);
+        const old = await registry.listModels('ollama');
+        assert.deepEqual(old.models.map((m) => m.model), ['llama3.2:latest', 'qwen2.5-coder:7b'], 'the old list answers at once');
+        assert.deepEqual(old.stale, [{ host: 'ollama', ageMs: 70_000 }]);
+        await settle();
+        assert.equal(fake('ollama').listCalls, 2, 'and one background refresh ran');
+        assert.deepEqual((await registry.listModels('ollama')).models.map((m) => m.model), ['new:1b']);
+      });
+
+      it('--refresh asks the host now; a host that fails keeps its last list, with the age and the error', async () => {
+        const { registry, fake } = registryWith({});
+        await registry.listModels();
+        fake('ollama').models = [{ id: 'pulled:7b' }];
+        assert.deepEqual((await registry.listModels(undefined, true)).models.map((m) => m.model), ['pulled:7b']);
+        clock.advance(5000);
+        fake('ollama').down = new ProviderError('unreachable', 'Ollama is not running at http://127.0.0.1:11434');
+        const result = await registry.listModels(undefined, true);
+        assert.deepEqual(result.models.map((m) => m.model), ['pulled:7b']);
+        assert.deepEqual(result.failures, []);
+        assert.deepEqual(result.stale, [{ host: 'ollama', ageMs: 5000, error: 'Ollama is not running at http://127.0.0.1:11434' }]);
+      });
+
+      it('never waits on a hanging host longer than the probe deadline when it has nothing cached', async () => {
+        const { registry, fake } = registryWith({}, GPU_BOX, 50);
+        fake('gpu-box').hang = true;
+        const result = await registry.listModels();
+        assert.deepEqual(result.models.map((m) => m.host), ['ollama', 'ollama']);
+        assert.deepEqual(result.failures, [{ host: 'gpu-box', error: 'no answer within 50 ms from http://gpu:11434' }]);
+      });
+
+      it('persists lists, so a new registry (a restarted daemon) answers from them with the host down', async () => {
+        const store = new MapStore();
+        const first = registryWith({}, {}, 2000, new DiscoveryCache(store));
+        await first.registry.listModels();
+        assert.ok(store.rows.has('ollama'));
+        clock.advance(3_600_000);
+        const second = registryWith({}, {}, 2000, new DiscoveryCache(store));
+        second.fake('ollama').down = new ProviderError('unreachable', 'Ollama is not running');
+        const result = await second.registry.listModels();
+        assert.deepEqual(result.models.map((m) => m.model), ['llama3.2:latest', 'qwen2.5-coder:7b']);
+        assert.deepEqual(result.stale, [{ host: 'ollama', ageMs: 3_600_000 }]);
+        await settle();
+        assert.equal(second.fake('ollama').listCalls, 1, 'the refresh was tried in the background');
+      });
+
+      it('ignores a list fetched from another base URL, and forgets a host on invalidate', async () => {
+        const store = new MapStore();
+        const first = registryWith({}, {}, 2000, new DiscoveryCache(store));
+        await first.registry.listModels();
+        const moved = registryWith({ OLLAMA_HOST: 'elsewhere:11434' }, {}, 2000, new DiscoveryCache(store));
+        moved.fake('ollama').models = [{ id: 'other:1b' }];
+        assert.deepEqual((await moved.registry.listModels()).models.map((m) => m.model), ['other:1b']);
+        await moved.registry.invalidateModels('ollama');
+        assert.equal(store.rows.has('ollama'), false);
+        moved.fake('ollama').models = [{ id: 'after-rm:1b' }];
+        assert.deepEqual((await moved.registry.listModels()).models.map((m) => m.model), ['after-rm:1b']);
+      });
+
+      it('a model missing from the cached list is looked up once more before the request is refused', async () => {
+        const { registry, fake } = registryWith({});
+        await registry.listModels();
+        fake('ollama').models = [{ id: 'llama3.2:latest' }, { id: 'fresh:3b' }];
+        const resolved = await registry.resolve('ollama/fresh:3b', undefined);
+        assert.equal(resolved.ref, 'ollama/fresh:3b');
       });
     });
 
@@ -336,7 +430,8 @@ describe('catalog', () => {
         await registry.probeAll();
         assert.equal((await registry.resolve('shared', undefined)).host.name, 'gpu-box', 'the up host first');
         fake('gpu-box').down = new ProviderError('unreachable', 'gone');
-        assert.equal((await registry.resolve('shared', undefined)).host.name, 'ollama', 'a stale "down" host is still tried');
+        await registry.probeAll();
+        assert.equal((await registry.resolve('shared', undefined)).host.name, 'ollama', 'both down: host order, still tried');
       });
 
       it('uses the configured default model, unless a model is given', async () => {
@@ -358,6 +453,7 @@ describe('catalog', () => {
         fake('ollama').down = undefined;
         fake('ollama').models = [];
         await registry.probeAll();
+        await registry.listModels(undefined, true);
         assert.equal((await registry.resolve(undefined, undefined)).ref, 'gpu-box/big:70b', 'a host without models is skipped');
       });
 
