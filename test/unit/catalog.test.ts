@@ -313,11 +313,13 @@ describe('catalog', () => {
         get(key: string): CachedList | undefined {
           return this.rows.get(key);
         }
-        async put(key: string, value: CachedList): Promise<void> {
+        put(key: string, value: CachedList): Promise<void> {
           this.rows.set(key, structuredClone(value));
+          return Promise.resolve();
         }
-        async remove(key: string): Promise<void> {
+        remove(key: string): Promise<void> {
           this.rows.delete(key);
+          return Promise.resolve();
         }
       }
       const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
