@@ -17,7 +17,10 @@ import { ollamaHandlers } from './handlers/ollama';
 import { Ledger } from './ledger/ledger';
 import { FileLogger } from './log/logger';
 import { Redactor } from './log/redact';
+import { AnthropicAdapter } from './providers/anthropic';
+import { GeminiAdapter } from './providers/gemini';
 import { OllamaAdapter } from './providers/ollama';
+import { OpenAICompatibleAdapter } from './providers/openai-compatible';
 import type { ProviderAdapter } from './providers/types';
 import { HandlerRegistry } from './server/handlers';
 import { PidLock } from './server/lock';
@@ -49,16 +52,23 @@ export class StartupError extends Error {
 /** Largest JSON-RPC message accepted from a client; prompts with attached context fit easily. */
 const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 
+/** One adapter per configured host, through its provider's official SDK (Gemini: its REST API). */
 function createAdapter(config: () => AidConfig): (host: HostDefinition) => ProviderAdapter | undefined {
   return (host) => {
+    if (host.provider === 'ollama') {
+      const { keepAlive, numCtx } = config().ollama;
+      return new OllamaAdapter({ baseUrl: host.baseUrl, hostName: host.name, ...(keepAlive !== undefined ? { keepAlive } : {}), ...(numCtx !== undefined ? { numCtx } : {}) });
+    }
+    if (!host.apiKey) return undefined;
+    const options = { hostName: host.name, baseUrl: host.baseUrl, apiKey: host.apiKey, connectTimeoutMs: config().connectTimeoutMs, ...(host.keyEnv ? { keyEnv: host.keyEnv } : {}) };
     switch (host.provider) {
-      case 'ollama': {
-        const keepAlive = config().ollama.keepAlive;
-        return new OllamaAdapter({ baseUrl: host.baseUrl, hostName: host.name, ...(keepAlive !== undefined ? { keepAlive } : {}) });
-      }
-      default:
-        // The cloud adapters arrive with the providers work; until then such hosts show as down.
-        return undefined;
+      case 'anthropic':
+        return new AnthropicAdapter(options);
+      case 'openai':
+      case 'openrouter':
+        return new OpenAICompatibleAdapter(host.provider, options);
+      case 'gemini':
+        return new GeminiAdapter(options);
     }
   };
 }
@@ -104,7 +114,13 @@ export async function runDaemon(options: DaemonOptions): Promise<{ done: Promise
   const discoveryCache = new DiscoveryCache(store.db<CachedList>('discovery'), (error) => logger.warn('could not persist a model list', { error }));
   const registry = new HostRegistry({ createAdapter: createAdapter(() => config), cache: discoveryCache, logger, probeTimeoutMs: config.probeTimeoutMs });
   registry.setHosts(hostsFrom(config));
-  const ask = new AskService({ registry, ledger, logger, defaultModel: () => config.defaultModel });
+  const ask = new AskService({
+    registry,
+    ledger,
+    logger,
+    defaultModel: () => config.defaultModel,
+    limits: () => ({ idleTimeoutMs: config.idleTimeoutMs, maxRetryWaitMs: config.maxRetryWaitMs }),
+  });
 
   const reload = (): { ok: boolean; file: string; issues?: string[] } => {
     const result = loadConfig(paths.configFile);

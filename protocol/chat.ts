@@ -6,7 +6,11 @@ export interface Usage {
   inputTokens: number;
   outputTokens: number;
   cacheReadTokens: number;
+  /** Tokens written to the provider's prompt cache (all lifetimes). */
   cacheWriteTokens: number;
+  /** The part of cacheWriteTokens written with a 1-hour lifetime (Anthropic prices it higher). */
+  cacheWrite1hTokens?: number;
+  /** Thinking tokens billed as output but not shown; outputTokens excludes them. */
   reasoningTokens: number;
 }
 
@@ -36,6 +40,10 @@ export interface AskResult {
   latencyMs: number;
   ttftMs: number | null;
   finishReason: string;
+  /** Output tokens per second of generation (the host's own measure when it gives one). */
+  tokensPerSecond?: number;
+  /** What the user should know about this answer (a truncated prompt, hosts that failed first). */
+  warnings?: string[];
 }
 
 export interface AskDeltaParams {
@@ -44,8 +52,24 @@ export interface AskDeltaParams {
 }
 
 /**
+ * Told to the client while an ask runs, before or beside the text: `failover` (a host failed
+ * before any text; the request moves to the next host serving the model), `retry` (the host asked
+ * to wait; the daemon waits and retries), `warning` (the answer continues, but read this).
+ */
+export interface AskNoticeParams {
+  streamToken: string;
+  kind: 'failover' | 'retry' | 'warning';
+  message: string;
+  /** The host that failed or warned, and for a failover the ref tried next. */
+  host?: string;
+  next?: string;
+  waitMs?: number;
+}
+
+/**
  * Streams an answer: the daemon sends `aid/ask/delta` notifications as text arrives, then answers
  * the request with the usage summary. `$/cancelRequest` aborts the upstream call.
  */
 export const AskRequest = new RequestType<AskParams, AskResult, void>('aid/ask');
 export const AskDeltaNotification = new NotificationType<AskDeltaParams>('aid/ask/delta');
+export const AskNoticeNotification = new NotificationType<AskNoticeParams>('aid/ask/notice');

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { AskDeltaNotification, AskRequest, type AskParams, type AskResult } from '../../protocol/chat';
+import { AskDeltaNotification, AskNoticeNotification, AskRequest, type AskParams, type AskResult } from '../../protocol/chat';
 import { ErrorCodes, exitCodeFor } from '../../protocol/errors';
 import { UsageError, parseArgs, stringFlag } from '../args';
 import { connectDaemon } from '../connect';
@@ -30,10 +30,13 @@ function readPipedStdin(): string | undefined {
 function summary(result: AskResult): string {
   const u = result.usage;
   const cached = u.cacheReadTokens + u.cacheWriteTokens;
-  const tokens = `${u.inputTokens + cached} in${cached ? ` (${u.cacheReadTokens} cached)` : ''} / ${u.outputTokens} out tokens`;
+  const cacheNote = [u.cacheReadTokens ? `${u.cacheReadTokens} cached` : '', u.cacheWriteTokens ? `${u.cacheWriteTokens} cache-written` : ''].filter(Boolean).join(', ');
+  const out = u.reasoningTokens ? `${u.outputTokens} out + ${u.reasoningTokens} reasoning` : `${u.outputTokens} out`;
+  const tokens = `${u.inputTokens + cached} in${cacheNote ? ` (${cacheNote})` : ''} / ${out} tokens`;
   const cost = result.costUsd === null ? 'unpriced' : result.costUsd === 0 ? 'free' : `$${result.costUsd.toFixed(6)}`;
   const ttft = result.ttftMs !== null ? `, first token ${formatDuration(result.ttftMs)}` : '';
-  return `${result.ref} · ${tokens} · ${cost} · ${formatDuration(result.latencyMs)}${ttft}`;
+  const speed = result.tokensPerSecond !== undefined ? `, ${result.tokensPerSecond.toFixed(1)} tok/s` : '';
+  return `${result.ref} · ${tokens} · ${cost} · ${formatDuration(result.latencyMs)}${ttft}${speed}`;
 }
 
 export async function run(argv: string[]): Promise<number> {
@@ -83,11 +86,17 @@ export async function run(argv: string[]): Promise<number> {
     else process.stdout.write(delta.text);
     lastChar = delta.text.slice(-1);
   });
+  // Failovers, retries and warnings go to stderr as they happen, so the answer on stdout stays clean.
+  session.rpc.onNotification(AskNoticeNotification, (notice) => {
+    if (notice.streamToken !== params.streamToken) return;
+    if (json) process.stdout.write(JSON.stringify({ type: 'notice', kind: notice.kind, message: notice.message }) + '\n');
+    else process.stderr.write(`${lastChar !== '\n' ? '\n' : ''}aic: ${notice.kind === 'warning' ? 'warning: ' : ''}${notice.message}\n`);
+  });
   try {
     const result = await session.rpc.request(AskRequest, params, cancel.signal);
     if (json) {
-      const { ref, sessionId: sid, usage, costUsd, latencyMs, ttftMs } = result;
-      process.stdout.write(JSON.stringify({ type: 'done', ref, sessionId: sid, usage, costUsd, latencyMs, ttftMs }) + '\n');
+      const { ref, sessionId: sid, usage, costUsd, latencyMs, ttftMs, tokensPerSecond } = result;
+      process.stdout.write(JSON.stringify({ type: 'done', ref, sessionId: sid, usage, costUsd, latencyMs, ttftMs, ...(tokensPerSecond !== undefined ? { tokensPerSecond } : {}) }) + '\n');
     } else {
       if (lastChar !== '\n') process.stdout.write('\n');
       process.stderr.write(summary(result) + '\n');

@@ -30,6 +30,7 @@ export interface ResolvedModel {
   adapter: ProviderAdapter;
   model: string;
   ref: string;
+  price: ModelInfo['price'];
 }
 
 export interface RegistryOptions {
@@ -51,7 +52,7 @@ export const NO_HOST_HINT =
   '  - OpenAI: export OPENAI_API_KEY=...\n' +
   '  - Gemini: export GEMINI_API_KEY=...\n' +
   '  - OpenRouter: export OPENROUTER_API_KEY=...\n' +
-  'then check with `aic hosts`. (This build streams through Ollama; the cloud providers are listed but not yet callable.)';
+  'then check with `aic hosts` (after exporting a key, run `aid restart` so the daemon sees it).';
 
 /**
  * Provider → Model → Host: which hosts exist, how healthy they are, what they serve, and which
@@ -240,8 +241,8 @@ export class HostRegistry {
       provider: entry.definition.provider,
       model: model.id,
       ...(model.contextWindow ? { contextWindow: model.contextWindow } : {}),
-      // Local models cost nothing; cloud prices arrive with the pricing room.
-      price: entry.definition.provider === 'ollama' ? 'free' : 'unpriced',
+      // Local models cost nothing; listed prices (OpenRouter) are shown; the rest arrive with the pricing room.
+      price: this.priceOf(entry, model),
     };
   }
 
@@ -301,27 +302,35 @@ export class HostRegistry {
   }
 
   /**
-   * Turns `HOST/MODEL`, a bare `MODEL` or nothing into one host and model. Only the first `/`
-   * splits, and only when what precedes it names a host: OpenRouter ids contain slashes.
+   * Turns `HOST/MODEL`, a bare `MODEL` or nothing into one host and model: the first of route().
    */
   async resolve(ref: string | undefined, defaultModel: string | undefined): Promise<ResolvedModel> {
+    return (await this.route(ref, defaultModel))[0];
+  }
+
+  /**
+   * Every host a request may go to, in the order to try them (never empty). `HOST/MODEL` is that
+   * host only: the user chose it. A bare `MODEL` is every host serving it, healthy first, then
+   * cheapest (free, then by listed price, then unpriced). Only the first `/` splits, and only when
+   * what precedes it names a host: OpenRouter ids contain slashes.
+   */
+  async route(ref: string | undefined, defaultModel: string | undefined): Promise<ResolvedModel[]> {
     const wanted = ref?.trim() || defaultModel?.trim();
-    if (!wanted) return this.resolveDefault();
+    if (!wanted) return this.routeDefault();
     const slash = wanted.indexOf('/');
     const hostName = slash > 0 ? wanted.slice(0, slash) : undefined;
     if (hostName !== undefined && this.entries.has(hostName)) {
-      return this.resolveOnHost(this.entries.get(hostName) as HostEntry, wanted.slice(slash + 1));
+      return [await this.resolveOnHost(this.entries.get(hostName) as HostEntry, wanted.slice(slash + 1))];
     }
-    return this.resolveBare(wanted);
+    return this.routeBare(wanted);
   }
 
-  private usable(entry: HostEntry): ProviderAdapter {
+  private usable(entry: HostEntry): void {
     if (!entry.adapter) {
       throw new ResponseError(ErrorCodes.NoUsableHost, `host '${entry.definition.name}' is not usable: ${entry.status.error ?? 'not configured'}`, {
         host: entry.definition.name,
       });
     }
-    return entry.adapter;
   }
 
   private async listOrExplain(entry: HostEntry, refresh = false): Promise<DiscoveredModel[]> {
@@ -333,7 +342,7 @@ export class HostRegistry {
   }
 
   private async resolveOnHost(entry: HostEntry, model: string): Promise<ResolvedModel> {
-    const adapter = this.usable(entry);
+    this.usable(entry);
     let models = await this.listOrExplain(entry);
     // Not in the known list: it may have been pulled since; ask the host once before refusing.
     if (!findModel(models, model)) models = await this.listOrExplain(entry, true);
@@ -347,32 +356,51 @@ export class HostRegistry {
         { ref: `${entry.definition.name}/${model}`, suggestions },
       );
     }
-    return { host: entry.definition, adapter, model: match.id, ref: `${entry.definition.name}/${match.id}` };
+    return this.resolved(entry, match);
   }
 
-  private callable(): HostEntry[] {
-    // Hosts known to be up first; unknown/down ones are still tried (the probe may be stale).
+  private resolved(entry: HostEntry, model: DiscoveredModel): ResolvedModel {
+    return { host: entry.definition, adapter: entry.adapter as ProviderAdapter, model: model.id, ref: `${entry.definition.name}/${model.id}`, price: this.priceOf(entry, model) };
+  }
+
+  private priceOf(entry: HostEntry, model: DiscoveredModel): ModelInfo['price'] {
+    if (entry.definition.provider === 'ollama') return 'free';
+    return model.price ?? 'unpriced';
+  }
+
+  /** Hosts with an adapter, in config order; each one's list (or why there is none), fetched in parallel. */
+  private async discoverAll(): Promise<{ entry: HostEntry; models?: DiscoveredModel[]; error?: string }[]> {
     const entries = [...this.entries.values()].filter((e) => e.adapter);
-    return entries.sort((a, b) => Number(b.status.health === 'up') - Number(a.status.health === 'up'));
+    return Promise.all(
+      entries.map(async (entry) => {
+        try {
+          return { entry, models: (await this.discover(entry)).models };
+        } catch (error) {
+          return { entry, error: (error as Error).message };
+        }
+      }),
+    );
   }
 
-  private async resolveBare(model: string): Promise<ResolvedModel> {
-    const candidates = this.callable();
-    if (candidates.length === 0) throw new ResponseError(ErrorCodes.NoUsableHost, `no model host is usable\n${NO_HOST_HINT}`, { hint: NO_HOST_HINT });
-    const errors: string[] = [];
-    const seen: string[] = [];
-    for (const entry of candidates) {
-      let models: DiscoveredModel[];
-      try {
-        models = (await this.discover(entry)).models;
-      } catch (error) {
-        errors.push((error as Error).message);
-        continue;
-      }
-      const match = findModel(models, model);
-      if (match) return { host: entry.definition, adapter: entry.adapter as ProviderAdapter, model: match.id, ref: `${entry.definition.name}/${match.id}` };
-      seen.push(...models.map((m) => `${entry.definition.name}/${m.id}`));
+  private async routeBare(model: string): Promise<ResolvedModel[]> {
+    const listed = await this.discoverAll();
+    if (listed.length === 0) throw new ResponseError(ErrorCodes.NoUsableHost, `no model host is usable\n${NO_HOST_HINT}`, { hint: NO_HOST_HINT });
+    const found: { entry: HostEntry; model: DiscoveredModel; order: number }[] = [];
+    listed.forEach((item, order) => {
+      const match = item.models && findModel(item.models, model);
+      if (match) found.push({ entry: item.entry, model: match, order });
+    });
+    if (found.length > 0) {
+      const rank = (f: (typeof found)[number]): [number, number, number] => [
+        f.entry.status.health === 'up' ? 0 : 1,
+        costRank(this.priceOf(f.entry, f.model)),
+        f.order,
+      ];
+      found.sort((a, b) => compareTuples(rank(a), rank(b)));
+      return found.map((f) => this.resolved(f.entry, f.model));
     }
+    const errors = listed.filter((l) => l.error !== undefined).map((l) => l.error as string);
+    const seen = listed.flatMap((l) => (l.models ?? []).map((m) => `${l.entry.definition.name}/${m.id}`));
     if (seen.length === 0 && errors.length > 0) {
       throw new ResponseError(ErrorCodes.NoUsableHost, `no host could serve '${model}':\n  ${errors.join('\n  ')}`, { hint: NO_HOST_HINT });
     }
@@ -386,21 +414,39 @@ export class HostRegistry {
     );
   }
 
-  private async resolveDefault(): Promise<ResolvedModel> {
+  /** No model asked for: the first model of the first healthy host, then other hosts serving it. */
+  private async routeDefault(): Promise<ResolvedModel[]> {
+    const listed = await this.discoverAll();
+    // Hosts known to be up first; unknown/down ones are still tried (the probe may be stale).
+    const ordered = [...listed].sort((a, b) => Number(b.entry.status.health === 'up') - Number(a.entry.status.health === 'up'));
     const errors: string[] = [];
-    for (const entry of this.callable()) {
-      try {
-        const { models } = await this.discover(entry);
-        const first = models[0];
-        if (first) return { host: entry.definition, adapter: entry.adapter as ProviderAdapter, model: first.id, ref: `${entry.definition.name}/${first.id}` };
-        errors.push(`host ${entry.definition.name} has no models${entry.definition.provider === 'ollama' ? ` — run \`${pullCommand('llama3.2', entry.definition.name)}\`` : ''}`);
-      } catch (error) {
-        errors.push((error as Error).message);
+    for (const item of ordered) {
+      const first = item.models?.[0];
+      if (first) {
+        const others = ordered.filter((o) => o !== item && o.models && findModel(o.models, first.id));
+        return [this.resolved(item.entry, first), ...others.map((o) => this.resolved(o.entry, findModel(o.models ?? [], first.id) as DiscoveredModel))];
       }
+      if (item.error !== undefined) errors.push(item.error);
+      else errors.push(`host ${item.entry.definition.name} has no models${item.entry.definition.provider === 'ollama' ? ` — run \`${pullCommand('llama3.2', item.entry.definition.name)}\`` : ''}`);
     }
     const detail = errors.length ? `:\n${errors.map((e) => `  - ${e}`).join('\n')}` : '';
     throw new ResponseError(ErrorCodes.NoUsableHost, `no model host is usable${detail}\n${NO_HOST_HINT}`, { hint: NO_HOST_HINT });
   }
+}
+
+/** Free first, then by the listed price of a typical call (input and output), unpriced last. */
+function costRank(price: ModelInfo['price']): number {
+  if (price === 'free') return 0;
+  if (price === 'unpriced') return Number.POSITIVE_INFINITY;
+  return price.inputPerMTok + price.outputPerMTok;
+}
+
+function compareTuples(a: number[], b: number[]): number {
+  for (let i = 0; i < a.length; i++) {
+    const d = (a[i]) - (b[i]);
+    if (d !== 0 && !Number.isNaN(d)) return d;
+  }
+  return 0;
 }
 
 /** Exact id, else `name` matching `name:latest` (Ollama's default tag), case-insensitive. */

@@ -1,72 +1,251 @@
 import { randomUUID } from 'node:crypto';
 import { ResponseError } from 'vscode-jsonrpc';
-import type { AskParams, AskResult, Usage } from '../../protocol/chat';
+import type { AskNoticeParams, AskParams, AskResult, Usage } from '../../protocol/chat';
 import { ErrorCodes } from '../../protocol/errors';
 import type { HostRegistry, ResolvedModel } from '../catalog/registry';
 import type { Ledger } from '../ledger/ledger';
 import type { Logger } from '../log/logger';
-import { ProviderError, zeroUsage } from '../providers/types';
+import { ProviderError, zeroUsage, type ChatEvent } from '../providers/types';
+
+export interface AskLimits {
+  /** Longest silence in a stream (and before its first event) before the attempt is abandoned. */
+  idleTimeoutMs: number;
+  /** Longest retry-after the daemon waits out before retrying the same host. */
+  maxRetryWaitMs: number;
+}
 
 export interface AskDeps {
   registry: HostRegistry;
   ledger: Ledger;
   logger: Logger;
   defaultModel: () => string | undefined;
+  limits?: () => AskLimits;
   now?: () => number;
+  /** Waits, abortably; injected so tests need not sleep through retry-after. */
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
 }
 
-/** A request's life: resolve the model, stream the answer, record the call whatever happens. */
+export type Notice = Omit<AskNoticeParams, 'streamToken'>;
+
+/** Retries of one host before giving up on it (when no other host can take the request). */
+const MAX_RETRIES = 2;
+/** Ollama may load a model from disk before its first token. */
+const OLLAMA_FIRST_EVENT_MS = 300_000;
+
+const DEFAULT_LIMITS: AskLimits = { idleTimeoutMs: 120_000, maxRetryWaitMs: 20_000 };
+
+/** A failed attempt, with how far it got: after text has streamed there is no silent retry. */
+class AttemptFailure extends Error {
+  constructor(
+    readonly failure: unknown,
+    readonly received: number,
+  ) {
+    super((failure as Error).message);
+  }
+}
+
+function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(new ProviderError('cancelled', 'request cancelled'));
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(new ProviderError('cancelled', 'request cancelled'));
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** Failures worth another host: the host, not the request, is the problem. */
+function movesToNextHost(error: unknown): boolean {
+  return error instanceof ProviderError && ['unreachable', 'timeout', 'server', 'rate_limited', 'quota'].includes(error.kind);
+}
+
+/** Failures the same host may get over after a wait (a 429/529 or a passing 5xx). */
+function retryable(error: unknown): error is ProviderError {
+  return error instanceof ProviderError && (error.kind === 'rate_limited' || error.kind === 'server');
+}
+
+/**
+ * A request's life: route the model to its hosts, stream the answer from the first that works,
+ * and record every call whatever happens. Before any text has arrived, a host that is down,
+ * overloaded or rate limiting hands the request to the next host serving the model (the client is
+ * told); after text has arrived the error is reported with what was received, never hidden.
+ */
 export class AskService {
   private readonly now: () => number;
+  private readonly sleep: (ms: number, signal: AbortSignal) => Promise<void>;
 
   constructor(private readonly deps: AskDeps) {
     this.now = deps.now ?? Date.now;
+    this.sleep = deps.sleep ?? abortableSleep;
   }
 
-  async ask(params: AskParams, onDelta: (text: string) => void, signal: AbortSignal): Promise<AskResult> {
+  async ask(params: AskParams, onDelta: (text: string) => void, signal: AbortSignal, onNotice: (notice: Notice) => void = () => undefined): Promise<AskResult> {
     const started = this.now();
-    const resolved = await this.deps.registry.resolve(params.model, this.deps.defaultModel());
+    const candidates = await this.deps.registry.route(params.model, this.deps.defaultModel());
+    const first = candidates[0];
     // Cancelled while the model was being resolved: nothing was called, nothing to record.
-    if (signal.aborted) throw new ResponseError(ErrorCodes.Cancelled, 'request cancelled', { host: resolved.host.name });
+    if (signal.aborted) throw new ResponseError(ErrorCodes.Cancelled, 'request cancelled', { host: first.host.name });
     const sessionId = params.sessionId ?? randomUUID();
+    const warnings: string[] = [];
+    const notice = (n: Notice): void => {
+      if (n.kind !== 'retry') warnings.push(n.message);
+      onNotice(n);
+    };
+    for (let index = 0; index < candidates.length; index++) {
+      const target = candidates[index];
+      const next = candidates[index + 1];
+      for (let retry = 0; ; retry++) {
+        try {
+          const result = await this.attempt(target, params, sessionId, started, onDelta, notice, signal);
+          return { ...result, ...(warnings.length ? { warnings } : {}) };
+        } catch (failure) {
+          const { failure: cause, received } = failure as AttemptFailure;
+          const cancelled = signal.aborted || (cause instanceof ProviderError && cause.kind === 'cancelled');
+          if (cancelled || received > 0) throw toResponseError(cause, target, cancelled, received);
+          if (next && movesToNextHost(cause)) {
+            notice({ kind: 'failover', message: `${target.ref} failed before answering (${(cause as Error).message}); trying ${next.ref}`, host: target.host.name, next: next.ref });
+            break;
+          }
+          if (!retryable(cause)) throw toResponseError(cause, target, false, 0);
+          const wait = this.retryWait(cause, retry);
+          if (wait === undefined) throw toResponseError(cause, target, false, 0);
+          notice({ kind: 'retry', message: `${target.ref}: ${cause.message}; retrying in ${(wait / 1000).toFixed(1)} s`, host: target.host.name, waitMs: wait });
+          try {
+            await this.sleep(wait, signal);
+          } catch {
+            throw new ResponseError(ErrorCodes.Cancelled, 'request cancelled', { host: target.host.name });
+          }
+        }
+      }
+    }
+    // Unreachable: the last candidate either returns or throws.
+    throw new ResponseError(ErrorCodes.Internal, 'no host was tried', {});
+  }
+
+  /** How long to wait before retry number `retry + 1`, or undefined when not worth it. */
+  private retryWait(error: ProviderError, retry: number): number | undefined {
+    if (retry >= MAX_RETRIES) return undefined;
+    const limit = this.limits().maxRetryWaitMs;
+    // The server's own delay when it gave one; else a short exponential backoff.
+    const wait = error.retryAfterMs ?? 500 * 2 ** retry;
+    return wait <= limit ? wait : undefined;
+  }
+
+  private limits(): AskLimits {
+    return this.deps.limits?.() ?? DEFAULT_LIMITS;
+  }
+
+  /** One call to one host, recorded in the ledger whatever its outcome. */
+  private async attempt(
+    target: ResolvedModel,
+    params: AskParams,
+    sessionId: string,
+    started: number,
+    onDelta: (text: string) => void,
+    notice: (n: Notice) => void,
+    signal: AbortSignal,
+  ): Promise<AskResult> {
+    const attemptStarted = this.now();
     let ttftMs: number | null = null;
     let received = 0;
     let usage: Usage = zeroUsage();
     let finishReason = 'stop';
+    let providerCostUsd: number | undefined;
+    let tokensPerSecond: number | undefined;
     try {
-      const stream = resolved.adapter.streamChat({ model: resolved.model, messages: [{ role: 'user', content: params.prompt }] }, signal);
-      for await (const event of stream) {
+      const events = this.watched(target, target.adapter.streamChat.bind(target.adapter), { model: target.model, messages: [{ role: 'user', content: params.prompt }] }, signal);
+      for await (const event of events) {
         if (event.type === 'delta') {
           if (ttftMs === null) ttftMs = this.now() - started;
           received += event.text.length;
           onDelta(event.text);
+        } else if (event.type === 'warning') {
+          notice({ kind: 'warning', message: event.message, host: target.host.name });
         } else {
           usage = event.usage;
           finishReason = event.finishReason;
+          providerCostUsd = event.providerCostUsd;
+          tokensPerSecond = event.tokensPerSecond;
         }
       }
-      throwIfAborted(signal);
+      if (signal.aborted) throw new ProviderError('cancelled', 'request cancelled');
     } catch (error) {
       const cancelled = signal.aborted || (error instanceof ProviderError && error.kind === 'cancelled');
-      const message = (error as Error).message;
-      await this.record(resolved, sessionId, params, {
+      await this.record(target, sessionId, params, {
         outcome: cancelled ? 'cancelled' : 'error',
-        error: message,
+        error: (error as Error).message,
         usage,
-        costUsd: resolved.host.provider === 'ollama' ? 0 : null,
-        latencyMs: this.now() - started,
+        costUsd: target.price === 'free' ? 0 : null,
+        latencyMs: this.now() - attemptStarted,
         ttftMs,
       }).catch((recordError: unknown) => this.deps.logger.error('could not record a failed request', { error: recordError }));
-      throw toResponseError(error, resolved, cancelled, received);
+      throw new AttemptFailure(error, received);
     }
     const latencyMs = this.now() - started;
-    const costUsd = resolved.host.provider === 'ollama' ? 0 : null;
+    const costUsd = target.price === 'free' ? 0 : (providerCostUsd ?? null);
+    if (tokensPerSecond === undefined && ttftMs !== null && usage.outputTokens > 1) {
+      const generatingMs = latencyMs - ttftMs;
+      if (generatingMs > 0) tokensPerSecond = ((usage.outputTokens + usage.reasoningTokens - 1) * 1000) / generatingMs;
+    }
     // The answer already reached the user: a ledger that cannot be written (disk full) is logged
     // loudly but does not turn a delivered answer into an error.
-    await this.record(resolved, sessionId, params, { outcome: 'ok', usage, costUsd, latencyMs, ttftMs }).catch((error: unknown) =>
-      this.deps.logger.error('could not record a completed request', { error, host: resolved.host.name, model: resolved.model }),
+    await this.record(target, sessionId, params, { outcome: 'ok', usage, costUsd, latencyMs: this.now() - attemptStarted, ttftMs }).catch((error: unknown) =>
+      this.deps.logger.error('could not record a completed request', { error, host: target.host.name, model: target.model }),
     );
-    return { ref: resolved.ref, sessionId, usage, costUsd, latencyMs, ttftMs, finishReason };
+    return {
+      ref: target.ref,
+      sessionId,
+      usage,
+      costUsd,
+      latencyMs,
+      ttftMs,
+      finishReason,
+      ...(tokensPerSecond !== undefined ? { tokensPerSecond: Math.round(tokensPerSecond * 10) / 10 } : {}),
+    };
+  }
+
+  /**
+   * The adapter's stream with an idle watchdog: silence longer than idleTimeoutMs (Ollama: at
+   * least 5 minutes before the first event, to load the model) aborts the call with a timeout.
+   * There is no limit on the whole request: a long answer that keeps streaming is never cut.
+   */
+  private async *watched(
+    target: ResolvedModel,
+    stream: (request: { model: string; messages: { role: 'user'; content: string }[] }, signal: AbortSignal) => AsyncIterable<ChatEvent>,
+    request: { model: string; messages: { role: 'user'; content: string }[] },
+    signal: AbortSignal,
+  ): AsyncGenerator<ChatEvent> {
+    const idleMs = this.limits().idleTimeoutMs;
+    const firstMs = target.host.provider === 'ollama' ? Math.max(idleMs, OLLAMA_FIRST_EVENT_MS) : idleMs;
+    const watchdog = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    let timedOut: ProviderError | undefined;
+    const arm = (ms: number): void => {
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        timedOut = new ProviderError('timeout', `host ${target.host.name} sent nothing for ${Math.round(ms / 1000)} s; abandoned the request`);
+        watchdog.abort(timedOut);
+      }, ms);
+    };
+    const combined = AbortSignal.any([signal, watchdog.signal]);
+    arm(firstMs);
+    try {
+      for await (const event of stream(request, combined)) {
+        arm(idleMs);
+        yield event;
+      }
+    } catch (error) {
+      if (timedOut && !signal.aborted) throw timedOut;
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+    if (timedOut && !signal.aborted) throw timedOut;
   }
 
   private async record(
@@ -84,10 +263,6 @@ export class AskService {
       ...outcome,
     });
   }
-}
-
-function throwIfAborted(signal: AbortSignal): void {
-  if (signal.aborted) throw new ProviderError('cancelled', 'request cancelled');
 }
 
 function toResponseError(error: unknown, resolved: ResolvedModel, cancelled: boolean, received: number): ResponseError<unknown> {

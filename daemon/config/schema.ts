@@ -36,7 +36,23 @@ export const configSchema = z.strictObject({
   probeTimeoutMs: z.number().int().min(50).max(60000).default(2000),
   /** A connection that has not sent `aid/handshake` by then is closed. */
   handshakeTimeoutMs: z.number().int().min(50).max(600000).default(10000),
-  ollama: z.strictObject({ keepAlive: z.union([z.string(), z.number()]).optional() }).default({}),
+  /** Deadline for a provider's response headers; a stream's body is governed by idleTimeoutMs. */
+  connectTimeoutMs: z.number().int().min(100).max(600000).default(30000),
+  /**
+   * Longest silence inside a stream before the request is abandoned. Never a whole-request
+   * limit: a long answer that keeps streaming is never cut. (Ollama gets at least 5 minutes for
+   * its first token, time for loading a model.)
+   */
+  idleTimeoutMs: z.number().int().min(100).max(3600000).default(120000),
+  /** Longest wait a 429/529's retry-after may impose before a retry; longer ones fail at once. */
+  maxRetryWaitMs: z.number().int().min(0).max(300000).default(20000),
+  ollama: z
+    .strictObject({
+      keepAlive: z.union([z.string(), z.number()]).optional(),
+      /** A fixed context window for every Ollama request; otherwise sized to each prompt. */
+      numCtx: z.number().int().min(256).max(2097152).optional(),
+    })
+    .default({}),
 });
 
 export type AidConfig = z.infer<typeof configSchema>;

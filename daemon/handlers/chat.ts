@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AskDeltaNotification, AskRequest } from '../../protocol/chat';
+import { AskDeltaNotification, AskNoticeNotification, AskRequest } from '../../protocol/chat';
 import type { AskService } from '../chat/ask';
 import { defineHandler, type Handler } from '../server/handlers';
 
@@ -17,7 +17,12 @@ const askParams = z.object({
 export function chatHandlers(ask: AskService): Handler[] {
   return [
     defineHandler(AskRequest, askParams, (params, context) =>
-      ask.ask(params, (text) => context.notify(AskDeltaNotification, { streamToken: params.streamToken, text }), context.signal),
+      ask.ask(
+        params,
+        (text) => context.notify(AskDeltaNotification, { streamToken: params.streamToken, text }),
+        context.signal,
+        (notice) => context.notify(AskNoticeNotification, { streamToken: params.streamToken, ...notice }),
+      ),
     ),
   ];
 }

@@ -11,6 +11,8 @@ export interface OllamaAdapterOptions {
   baseUrl: string;
   hostName: string;
   keepAlive?: string | number;
+  /** A fixed context window for every request; otherwise sized to each prompt. */
+  numCtx?: number;
   /** Injected for tests; defaults to the global fetch. */
   fetch?: typeof fetch;
 }
@@ -19,6 +21,8 @@ export interface OllamaAdapterOptions {
 export class OllamaAdapter implements ProviderAdapter, ModelManager {
   readonly provider = 'ollama' as const;
   readonly baseUrl: string;
+
+  private readonly shown = new Map<string, { contextLength?: number; capabilities: string[] }>();
 
   constructor(private readonly options: OllamaAdapterOptions) {
     this.baseUrl = options.baseUrl;
@@ -44,25 +48,60 @@ export class OllamaAdapter implements ProviderAdapter, ModelManager {
     }
   }
 
+  /** /api/tags, then /api/show per model for its context window and capabilities. */
   async listModels(signal: AbortSignal): Promise<DiscoveredModel[]> {
+    let tags: Awaited<ReturnType<Ollama['list']>>['models'];
     try {
-      const { models } = await this.client(signal).list();
-      return models.map((m) => ({
-        id: m.name,
-        details: {
-          size: m.size,
-          ...(m.details?.family ? { family: m.details.family } : {}),
-          ...(m.details?.parameter_size ? { parameters: m.details.parameter_size } : {}),
-          ...(m.details?.quantization_level ? { quantization: m.details.quantization_level } : {}),
-        },
-      }));
+      tags = (await this.client(signal).list()).models;
     } catch (error) {
       throw this.translate(error, signal);
+    }
+    return Promise.all(
+      tags.map(async (m) => {
+        const shown = await this.show(m.name, signal);
+        return {
+          id: m.name,
+          ...(shown?.contextLength ? { contextWindow: shown.contextLength } : {}),
+          details: {
+            size: m.size,
+            ...(m.details?.family ? { family: m.details.family } : {}),
+            ...(m.details?.parameter_size ? { parameters: m.details.parameter_size } : {}),
+            ...(m.details?.quantization_level ? { quantization: m.details.quantization_level } : {}),
+            ...(shown?.capabilities.length ? { capabilities: shown.capabilities.join(',') } : {}),
+          },
+        };
+      }),
+    );
+  }
+
+  /**
+   * A model's context length (model_info["<arch>.context_length"]) and capabilities from
+   * /api/show, remembered per model: they only change when the model is re-pulled. Undefined
+   * when the host cannot say; the caller then does without.
+   */
+  private async show(model: string, signal: AbortSignal): Promise<{ contextLength?: number; capabilities: string[] } | undefined> {
+    const known = this.shown.get(model);
+    if (known) return known;
+    try {
+      const info = await this.client(signal).show({ model });
+      const modelInfo = (info.model_info ?? {}) as unknown as Record<string, unknown>;
+      const arch = modelInfo['general.architecture'];
+      const length = typeof arch === 'string' ? modelInfo[`${arch}.context_length`] : undefined;
+      const capabilities = (info as { capabilities?: unknown }).capabilities;
+      const result = {
+        ...(typeof length === 'number' && length > 0 ? { contextLength: length } : {}),
+        capabilities: Array.isArray(capabilities) ? capabilities.filter((c): c is string => typeof c === 'string') : [],
+      };
+      this.shown.set(model, result);
+      return result;
+    } catch {
+      return undefined;
     }
   }
 
   /** Streams /api/pull progress; an in-band error (unknown model) ends it with a ProviderError. */
   async pull(model: string, onProgress: (progress: PullProgress) => void, signal: AbortSignal): Promise<void> {
+    this.forget(model);
     try {
       const stream = await this.client(signal).pull({ model, stream: true });
       for await (const part of stream) {
@@ -83,6 +122,7 @@ export class OllamaAdapter implements ProviderAdapter, ModelManager {
   }
 
   async remove(model: string, signal: AbortSignal): Promise<void> {
+    this.forget(model);
     try {
       await this.client(signal).delete({ model });
     } catch (error) {
@@ -90,6 +130,12 @@ export class OllamaAdapter implements ProviderAdapter, ModelManager {
       if (translated.kind === 'not_found') throw new ProviderError('not_found', `model '${model}' is not on host ${this.options.hostName} (see \`aic models\`)`, 404);
       throw translated;
     }
+  }
+
+  private forget(model: string): void {
+    const withTag = model.includes(':') ? model : `${model}:latest`;
+    this.shown.delete(model);
+    this.shown.delete(withTag);
   }
 
   async loaded(signal: AbortSignal): Promise<LoadedModelInfo[]> {
@@ -112,14 +158,19 @@ export class OllamaAdapter implements ProviderAdapter, ModelManager {
 
   async *streamChat(request: ChatRequest, signal: AbortSignal): AsyncIterable<ChatEvent> {
     const client = this.client(signal);
+    const contextLength = this.options.numCtx === undefined ? (await this.show(request.model, signal))?.contextLength : undefined;
+    const numCtx = this.options.numCtx ?? chooseNumCtx(estimateTokens(request), request.maxOutputTokens, contextLength);
     let stream: AbortableAsyncIterator<ChatResponse>;
     try {
       stream = await client.chat({
         model: request.model,
         messages: request.messages,
+        // Always streamed: headers then arrive with the first token, so no header timeout can cut a
+        // long generation (ollama-js's non-streaming calls die at undici's 300 s).
         stream: true,
         ...(this.options.keepAlive !== undefined ? { keep_alive: this.options.keepAlive } : {}),
-        ...(request.maxOutputTokens ? { options: { num_predict: request.maxOutputTokens } } : {}),
+        // Without num_ctx Ollama silently cuts long prompts to its small default window.
+        options: { num_ctx: numCtx, ...(request.maxOutputTokens ? { num_predict: request.maxOutputTokens } : {}) },
       });
     } catch (error) {
       throw this.translate(error, signal, request.model);
@@ -133,7 +184,16 @@ export class OllamaAdapter implements ProviderAdapter, ModelManager {
           const usage = zeroUsage();
           usage.inputTokens = part.prompt_eval_count ?? 0;
           usage.outputTokens = part.eval_count ?? 0;
-          yield { type: 'done', usage, finishReason: part.done_reason || 'stop' };
+          // Ollama keeps only the last num_ctx tokens of a longer prompt; a count at the window's
+          // edge is the only trace of that.
+          if (usage.inputTokens >= numCtx * 0.98) {
+            yield {
+              type: 'warning',
+              message: `the prompt filled the ${numCtx}-token context window of ${request.model} on host ${this.options.hostName}, so Ollama dropped its beginning; use a model with a larger context${this.options.numCtx !== undefined ? ' or raise ollama.numCtx in the config' : ''}`,
+            };
+          }
+          const seconds = (part.eval_duration ?? 0) / 1e9;
+          yield { type: 'done', usage, finishReason: part.done_reason || 'stop', ...(seconds > 0 && usage.outputTokens > 0 ? { tokensPerSecond: usage.outputTokens / seconds } : {}) };
           return;
         }
       }
@@ -174,4 +234,25 @@ export class OllamaAdapter implements ProviderAdapter, ModelManager {
     }
     return new ProviderError(midStream ? 'stream' : 'server', `Ollama at ${this.baseUrl} failed: ${message}`);
   }
+}
+
+/** Rough token count of a request (about 3.5 characters a token, erring high), for sizing num_ctx. */
+export function estimateTokens(request: ChatRequest): number {
+  const chars = request.messages.reduce((sum, m) => sum + m.content.length, 0);
+  return Math.ceil(chars / 3.5) + 8 * request.messages.length;
+}
+
+/** Ollama's own default window; smaller would only cost reloads for nothing. */
+const MIN_NUM_CTX = 4096;
+
+/**
+ * A window that holds the prompt and the answer, rounded up to a power of two so that similar
+ * requests share one size (each new num_ctx makes Ollama reload the model), and never beyond
+ * what the model was trained for.
+ */
+export function chooseNumCtx(promptTokens: number, maxOutputTokens: number | undefined, contextLength: number | undefined): number {
+  const needed = promptTokens + (maxOutputTokens ?? 2048);
+  let size = MIN_NUM_CTX;
+  while (size < needed) size *= 2;
+  return contextLength ? Math.min(size, Math.max(contextLength, 1)) : size;
 }

@@ -1,4 +1,5 @@
 import type { Usage } from '../../protocol/chat';
+import type { Price } from '../../protocol/models';
 import type { ProviderKind } from '../../protocol/hosts';
 
 export interface ChatMessage {
@@ -15,11 +16,23 @@ export interface ChatRequest {
 /** What a streaming chat yields: text as it arrives, then exactly one `done`. */
 export type ChatEvent =
   | { type: 'delta'; text: string }
-  | { type: 'done'; usage: Usage; finishReason: string; providerCostUsd?: number };
+  /** Something the user should know that does not stop the answer (a truncated prompt). */
+  | { type: 'warning'; message: string }
+  | {
+      type: 'done';
+      usage: Usage;
+      finishReason: string;
+      /** What the provider itself billed (OpenRouter's usage.cost), in USD. */
+      providerCostUsd?: number;
+      /** Generation speed as the host measured it (Ollama's eval_duration), when it says. */
+      tokensPerSecond?: number;
+    };
 
 export interface DiscoveredModel {
   id: string;
   contextWindow?: number;
+  /** USD per million tokens, when the listing carries prices (OpenRouter). */
+  price?: Price;
   /** Extra facts worth showing (size, family, quantisation). */
   details?: Record<string, string | number>;
 }
@@ -73,10 +86,23 @@ export type ProviderErrorKind =
   | 'not_found'
   | 'auth'
   | 'rate_limited'
+  | 'quota'
   | 'bad_request'
   | 'server'
   | 'cancelled'
   | 'stream';
+
+/** Everything a cloud adapter needs to reach one host. */
+export interface CloudAdapterOptions {
+  hostName: string;
+  baseUrl: string;
+  apiKey: string;
+  keyEnv?: string[];
+  /** Deadline for the response headers of a call; a stream's body is watched by the caller. */
+  connectTimeoutMs: number;
+  /** Injected for tests; defaults to the global fetch. */
+  fetch?: typeof fetch;
+}
 
 /** A provider failure already translated into what the user should know and do. */
 export class ProviderError extends Error {

@@ -121,12 +121,12 @@ describe('aic as a user types it', function () {
     assert.ok(sim.requests.some((r) => r.path === '/api/version'));
     const models = JSON.parse((await aic(['models', '--json'], s)).stdout) as { ref: string; host: string; provider: string; model: string; price: unknown }[];
     assert.deepEqual(models, [
-      { ref: 'ollama/llama3.2:latest', host: 'ollama', provider: 'ollama', model: 'llama3.2:latest', price: 'free' },
-      { ref: 'ollama/qwen2.5-coder:7b', host: 'ollama', provider: 'ollama', model: 'qwen2.5-coder:7b', price: 'free' },
+      { ref: 'ollama/llama3.2:latest', host: 'ollama', provider: 'ollama', model: 'llama3.2:latest', contextWindow: 131072, price: 'free' },
+      { ref: 'ollama/qwen2.5-coder:7b', host: 'ollama', provider: 'ollama', model: 'qwen2.5-coder:7b', contextWindow: 32768, price: 'free' },
     ]);
     const table = await aic(['models'], s);
     assert.equal(table.code, 0, table.stderr);
-    assert.match(table.stdout, /^ollama\/llama3\.2:latest\s.*\bfree\b/m);
+    assert.match(table.stdout, /^ollama\/llama3\.2:latest\s+131k\s.*\bfree\b/m);
     assert.match(table.stdout, /^ollama\/qwen2\.5-coder:7b\s.*\bfree\b/m);
     assert.ok(sim.requests.some((r) => r.path === '/api/tags'));
   });
@@ -241,10 +241,12 @@ describe('aic as a user types it', function () {
 
   it('provider errors: the status before any text, the partial text kept after', async () => {
     const s = sandbox({ ollamaUrl: sim.url });
-    sim.failNext(500, 'CUDA error: out of memory');
+    // A 500 is retried twice (after 0.5 s and 1 s), each retry announced; the third failure is final.
+    sim.failNext(500, 'CUDA error: out of memory', 3);
     const failed = await aic(['ask', '-m', 'ollama/llama3.2', 'hi'], s);
     assert.equal(failed.code, 1);
-    assert.match(failed.stderr, /answered 500: CUDA error: out of memory/);
+    assert.equal(failed.stderr.match(/retrying in/g)?.length, 2, failed.stderr);
+    assert.match(failed.stderr, /aic: Ollama at http:\/\/127\.0\.0\.1:\d+ answered 500: CUDA error: out of memory\n/);
     sim.failMidStream('model runner crashed', 2);
     const partial = await aic(['ask', '-m', 'ollama/llama3.2', 'one two three four'], s);
     assert.equal(partial.code, 1);

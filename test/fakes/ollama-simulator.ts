@@ -36,7 +36,7 @@ interface ChatBody {
   model?: unknown;
   messages?: unknown;
   stream?: unknown;
-  options?: { num_predict?: unknown };
+  options?: { num_predict?: unknown; num_ctx?: unknown };
 }
 
 const DEFAULT_MODELS: SimModel[] = [
@@ -284,7 +284,11 @@ export class OllamaSimulator {
     const limit = typeof body.options?.num_predict === 'number' ? body.options.num_predict : undefined;
     const doneReason = limit !== undefined && chunks.length > limit ? 'length' : 'stop';
     if (limit !== undefined) chunks = chunks.slice(0, limit);
-    const promptCount = countTokens(messages);
+    // Like Ollama: a prompt longer than the window (num_ctx, else the 4096 default, never beyond
+    // the model's trained length) is cut to fit, and prompt_eval_count shows only what was kept.
+    const requested = typeof body.options?.num_ctx === 'number' ? body.options.num_ctx : 4096;
+    const numCtx = Math.min(requested, model.contextLength ?? 4096);
+    const promptCount = Math.min(countTokens(messages), numCtx);
     const final = {
       model: model.name,
       message: { role: 'assistant', content: '' },

@@ -30,6 +30,10 @@ export class ScriptedAdapter implements ProviderAdapter {
   /** Thrown before the first chunk, or before chunk `failAfter`. */
   failWith: Error | undefined;
   failAfter: number | undefined;
+  /** How many calls fail with failWith before the next ones succeed; every call when undefined. */
+  failCount: number | undefined;
+  /** After this many chunks, go silent until the signal aborts (a stalled stream). */
+  stallAfter: number | undefined;
   /** Clock time each chunk (and the done event) takes to arrive. */
   chunkMs = 0;
   /** Clock time a health probe takes. */
@@ -43,8 +47,8 @@ export class ScriptedAdapter implements ProviderAdapter {
     private readonly clock?: ManualClock,
   ) {}
 
-  private async hangUntilAborted(signal: AbortSignal): Promise<void> {
-    if (!this.hang) return;
+  private async hangUntilAborted(signal: AbortSignal, always = false): Promise<void> {
+    if (!this.hang && !always) return;
     await new Promise<never>((_, reject) => {
       const fail = (): void => reject(new ProviderError('cancelled', 'aborted by the caller'));
       if (signal.aborted) fail();
@@ -70,8 +74,10 @@ export class ScriptedAdapter implements ProviderAdapter {
 
   async *streamChat(request: ChatRequest, signal: AbortSignal): AsyncIterable<ChatEvent> {
     this.requests.push(request);
+    const fails = this.failWith !== undefined && (this.failCount === undefined || this.failCount-- > 0);
     for (let i = 0; i < this.chunks.length; i++) {
-      if (this.failWith && (this.failAfter ?? 0) === i) throw this.failWith;
+      if (fails && this.failWith && (this.failAfter ?? 0) === i) throw this.failWith;
+      if (this.stallAfter === i) await this.hangUntilAborted(signal, true);
       // A real adapter stops reading when its signal fires; so does this one.
       if (signal.aborted) throw new ProviderError('cancelled', 'request cancelled');
       await new Promise((resolve) => setImmediate(resolve));

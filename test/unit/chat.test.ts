@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ResponseError } from 'vscode-jsonrpc';
-import { AskService } from '../../daemon/chat/ask';
+import { AskService, type AskLimits, type Notice } from '../../daemon/chat/ask';
 import { defineHosts } from '../../daemon/catalog/hosts';
 import { HostRegistry } from '../../daemon/catalog/registry';
 import { configSchema } from '../../daemon/config/schema';
@@ -58,7 +58,7 @@ describe('AskService', () => {
     registry.setHosts(defineHosts({}, configSchema.parse({})));
     let ledgerTime = 5_000_000;
     ledger = new Ledger(store, () => ledgerTime++);
-    ask = new AskService({ registry, ledger, logger, defaultModel: () => defaultModel, now: clock.now });
+    ask = new AskService({ registry, ledger, logger, defaultModel: () => defaultModel, now: clock.now, sleep: () => Promise.resolve() });
   });
   afterEach(async () => {
     await store.close();
@@ -208,14 +208,14 @@ describe('AskService', () => {
 
     it('records an error row for every failed call, with the message', async () => {
       adapter.chunkMs = 10;
-      adapter.failWith = new ProviderError('server', 'answered 500', 500);
+      adapter.failWith = new ProviderError('bad_request', 'answered 400', 400);
       await rejectsWith(ask.ask(params({ project: '/p' }), () => undefined, live()), ErrorCodes.ProviderError);
       adapter.failWith = new ProviderError('stream', 'runner crashed');
       adapter.failAfter = 1;
       await rejectsWith(ask.ask(params(), () => undefined, live()), ErrorCodes.ProviderError);
       const [second, first] = ledger.recent(10);
       assert.equal(ledger.count(), 2);
-      assert.deepEqual([first?.outcome, first?.error, first?.project, first?.ttftMs], ['error', 'answered 500', '/p', null]);
+      assert.deepEqual([first?.outcome, first?.error, first?.project, first?.ttftMs], ['error', 'answered 400', '/p', null]);
       assert.deepEqual([second?.outcome, second?.error, second?.ttftMs], ['error', 'runner crashed', 10]);
     });
 
@@ -224,6 +224,141 @@ describe('AskService', () => {
       assert.match(error.message, /aic pull nope/);
       assert.equal(adapter.requests.length, 0);
       assert.equal(ledger.count(), 0);
+    });
+  });
+
+  describe('retries, failover and timeouts', () => {
+    const waits: number[] = [];
+    const notices: Notice[] = [];
+    let adapters: Map<string, ScriptedAdapter>;
+    let limits: AskLimits;
+
+    /** Two Ollama hosts serving the same models, and a service whose sleeps are recorded, not slept. */
+    function twoHosts(): AskService {
+      adapters = new Map();
+      const registry = new HostRegistry({
+        createAdapter: (host) => {
+          const a = new ScriptedAdapter(host.baseUrl, clock);
+          adapters.set(host.name, a);
+          return host.provider === 'ollama' ? a : undefined;
+        },
+        logger,
+        probeTimeoutMs: 2000,
+      });
+      registry.setHosts(defineHosts({}, configSchema.parse({ hosts: { 'gpu-box': { provider: 'ollama', baseUrl: 'http://gpu:11434' } } })));
+      return new AskService({
+        registry,
+        ledger,
+        logger,
+        defaultModel: () => undefined,
+        now: clock.now,
+        limits: () => limits,
+        sleep: (ms) => {
+          waits.push(ms);
+          return Promise.resolve();
+        },
+      });
+    }
+    const host = (name: string): ScriptedAdapter => adapters.get(name) as ScriptedAdapter;
+    beforeEach(() => {
+      waits.length = 0;
+      notices.length = 0;
+      limits = { idleTimeoutMs: 120_000, maxRetryWaitMs: 20_000 };
+    });
+    const collect = (n: Notice): void => void notices.push(n);
+
+    it('a host that fails before any text hands the request to the next host serving the model, and says so', async () => {
+      const service = twoHosts();
+      host('ollama').failWith = new ProviderError('unreachable', 'Ollama is not running at http://127.0.0.1:11434');
+      const deltas: string[] = [];
+      const result = await service.ask(params({ model: 'llama3.2' }), (t) => deltas.push(t), live(), collect);
+      assert.equal(result.ref, 'gpu-box/llama3.2:latest');
+      assert.equal(deltas.join(''), 'Hello');
+      assert.deepEqual(notices.map((n) => [n.kind, n.host, n.next]), [['failover', 'ollama', 'gpu-box/llama3.2:latest']]);
+      assert.match(notices[0]?.message ?? '', /ollama\/llama3.2:latest failed before answering \(Ollama is not running/);
+      assert.deepEqual(result.warnings, [notices[0]?.message]);
+      assert.deepEqual(ledger.recent(2).map((r) => [r.host, r.outcome]), [['gpu-box', 'ok'], ['ollama', 'error']]);
+    });
+
+    it('after text has streamed, never switches hosts: the error says what was received', async () => {
+      const service = twoHosts();
+      host('ollama').failWith = new ProviderError('server', 'runner crashed', 500);
+      host('ollama').failAfter = 1;
+      const error = await rejectsWith(service.ask(params({ model: 'llama3.2' }), () => undefined, live(), collect), ErrorCodes.ProviderError);
+      assert.match(error.message, /runner crashed \(after 3 characters of the answer were received\)/);
+      assert.equal(host('gpu-box').requests.length, 0);
+      assert.deepEqual(notices, []);
+    });
+
+    it('an explicit HOST/MODEL is not moved to another host', async () => {
+      const service = twoHosts();
+      host('ollama').failWith = new ProviderError('unreachable', 'Ollama is not running');
+      await rejectsWith(service.ask(params({ model: 'ollama/llama3.2' }), () => undefined, live(), collect), ErrorCodes.NoUsableHost);
+      assert.equal(host('gpu-box').requests.length, 0);
+    });
+
+    it('honours retry-after on a 429 from the last host, within maxRetryWaitMs', async () => {
+      const service = twoHosts();
+      host('ollama').failWith = new ProviderError('rate_limited', 'slow down', 429, 1500);
+      host('ollama').failCount = 1;
+      const result = await service.ask(params({ model: 'ollama/llama3.2' }), () => undefined, live(), collect);
+      assert.equal(result.ref, 'ollama/llama3.2:latest');
+      assert.deepEqual(waits, [1500]);
+      assert.deepEqual(notices.map((n) => [n.kind, n.waitMs]), [['retry', 1500]]);
+      assert.equal(result.warnings, undefined, 'a retry that worked is not a warning');
+    });
+
+    it('backs off on 5xx without retry-after, and gives up after two retries', async () => {
+      const service = twoHosts();
+      host('ollama').failWith = new ProviderError('server', 'overloaded', 529);
+      const error = await rejectsWith(service.ask(params({ model: 'ollama/llama3.2' }), () => undefined, live(), collect), ErrorCodes.ProviderError);
+      assert.match(error.message, /overloaded/);
+      assert.deepEqual(waits, [500, 1000]);
+      assert.equal(host('ollama').requests.length, 3);
+      assert.deepEqual((error.data as { status?: number }).status, 529);
+    });
+
+    it('does not wait out a retry-after longer than maxRetryWaitMs', async () => {
+      const service = twoHosts();
+      limits.maxRetryWaitMs = 10_000;
+      host('ollama').failWith = new ProviderError('rate_limited', 'quota window', 429, 60_000);
+      const error = await rejectsWith(service.ask(params({ model: 'ollama/llama3.2' }), () => undefined, live(), collect), ErrorCodes.ProviderError);
+      assert.deepEqual(waits, []);
+      assert.deepEqual((error.data as { retryAfterMs?: number }).retryAfterMs, 60_000);
+    });
+
+    it('a stream that goes silent is abandoned after idleTimeoutMs, and the next host takes it if nothing was shown', async () => {
+      const service = twoHosts();
+      limits.idleTimeoutMs = 30;
+      host('ollama').stallAfter = 1;
+      const stalled = await rejectsWith(service.ask(params({ model: 'llama3.2' }), () => undefined, live(), collect), ErrorCodes.ProviderError);
+      assert.match(stalled.message, /host ollama sent nothing for 0 s; abandoned the request \(after 3 characters/);
+      // A timeout before any text is the host's fault: the request moves on.
+      host('ollama').stallAfter = undefined;
+      host('ollama').failWith = new ProviderError('timeout', 'no answer');
+      const moved = await service.ask(params({ model: 'llama3.2' }), () => undefined, live(), collect);
+      assert.equal(moved.ref, 'gpu-box/llama3.2:latest');
+    });
+
+    it('cancellation while waiting to retry stops at once', async () => {
+      adapters = new Map();
+      const registry = new HostRegistry({ createAdapter: (h) => (h.provider === 'ollama' ? (adapters.set(h.name, new ScriptedAdapter(h.baseUrl, clock)), adapters.get(h.name)) : undefined), logger, probeTimeoutMs: 2000 });
+      registry.setHosts(defineHosts({}, configSchema.parse({})));
+      const service = new AskService({ registry, ledger, logger, defaultModel: () => undefined, now: clock.now, limits: () => limits });
+      host('ollama').failWith = new ProviderError('rate_limited', 'slow down', 429, 10_000);
+      const controller = new AbortController();
+      const pending = service.ask(params(), () => undefined, controller.signal, () => setTimeout(() => controller.abort(), 5));
+      await rejectsWith(pending, ErrorCodes.Cancelled);
+      assert.equal(host('ollama').requests.length, 1);
+    });
+
+    it('reports tokens per second from the stream timing when the host does not measure it', async () => {
+      const service = twoHosts();
+      host('ollama').chunkMs = 100;
+      host('ollama').usage = { ...host('ollama').usage, outputTokens: 11 };
+      const result = await service.ask(params({ model: 'ollama/llama3.2' }), () => undefined, live(), collect);
+      // 11 tokens; the first arrived after 100 ms, the rest over the next 200 ms (one chunk, then done).
+      assert.equal(result.tokensPerSecond, 50);
     });
   });
 });

@@ -98,7 +98,10 @@ describe('config', () => {
         healthIntervalSec: 10,
         probeTimeoutMs: 500,
         handshakeTimeoutMs: 1000,
-        ollama: { keepAlive: '10m' },
+        connectTimeoutMs: 5000,
+        idleTimeoutMs: 60000,
+        maxRetryWaitMs: 1000,
+        ollama: { keepAlive: '10m', numCtx: 16384 },
       };
       write(config);
       const result = loadConfig(file());

@@ -49,12 +49,14 @@ describe('OllamaAdapter against the simulator', () => {
       assert.deepEqual(sim.requests.map((r) => `${r.method} ${r.path}`), ['GET /api/version']);
     });
 
-    it('lists the installed models with their details', async () => {
+    it('lists the installed models with their details, context window and capabilities from /api/show', async () => {
       const models = await adapter.listModels(live());
       assert.deepEqual(models, [
-        { id: 'llama3.2:latest', details: { size: 2019393189, family: 'llama', parameters: '3.2B', quantization: 'Q4_K_M' } },
-        { id: 'qwen2.5-coder:7b', details: { size: 4683087332, family: 'qwen2', parameters: '7.6B', quantization: 'Q4_K_M' } },
+        { id: 'llama3.2:latest', contextWindow: 131072, details: { size: 2019393189, family: 'llama', parameters: '3.2B', quantization: 'Q4_K_M', capabilities: 'completion,tools' } },
+        { id: 'qwen2.5-coder:7b', contextWindow: 32768, details: { size: 4683087332, family: 'qwen2', parameters: '7.6B', quantization: 'Q4_K_M', capabilities: 'completion,tools' } },
       ]);
+      await adapter.listModels(live());
+      assert.equal(sim.requests.filter((r) => r.path === '/api/show').length, 2, '/api/show is asked once per model');
     });
   });
 
@@ -64,18 +66,47 @@ describe('OllamaAdapter against the simulator', () => {
       assert.deepEqual(texts(events), ['Echo:', ' one', ' two', ' three']);
       assert.equal(events.filter((e) => e.type === 'done').length, 1);
       // The simulator counts 4 tokens per message plus one per word (prompt_eval_count) and one per chunk (eval_count).
-      assert.deepEqual(events.at(-1), { type: 'done', usage: { inputTokens: 7, outputTokens: 4, cacheReadTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 }, finishReason: 'stop' });
+      // tokens/s from eval_count over eval_duration (the simulator reports 30 ms a token).
+      assert.deepEqual(events.at(-1), { type: 'done', usage: { inputTokens: 7, outputTokens: 4, cacheReadTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 }, finishReason: 'stop', tokensPerSecond: 4 / 0.12 });
     });
 
-    it('sends the model, messages, stream and keep_alive; num_predict only when limited', async () => {
+    it('sends the model, messages, stream, keep_alive and num_ctx; num_predict only when limited', async () => {
       await chat('a');
       const events = await chat('a b c d', { model: 'qwen2.5-coder:7b', maxOutputTokens: 2 });
-      assert.deepEqual(events.at(-1), { type: 'done', usage: { inputTokens: 8, outputTokens: 2, cacheReadTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 }, finishReason: 'length' });
+      assert.deepEqual(events.at(-1), { type: 'done', usage: { inputTokens: 8, outputTokens: 2, cacheReadTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 }, finishReason: 'length', tokensPerSecond: 2 / 0.06 });
       const bodies = sim.requests.filter((r) => r.path === '/api/chat').map((r) => r.body);
       assert.deepEqual(bodies, [
-        { model: 'llama3.2:latest', messages: [{ role: 'user', content: 'a' }], stream: true, keep_alive: '10m' },
-        { model: 'qwen2.5-coder:7b', messages: [{ role: 'user', content: 'a b c d' }], stream: true, keep_alive: '10m', options: { num_predict: 2 } },
+        { model: 'llama3.2:latest', messages: [{ role: 'user', content: 'a' }], stream: true, keep_alive: '10m', options: { num_ctx: 4096 } },
+        { model: 'qwen2.5-coder:7b', messages: [{ role: 'user', content: 'a b c d' }], stream: true, keep_alive: '10m', options: { num_ctx: 4096, num_predict: 2 } },
       ]);
+    });
+
+    it('sizes num_ctx to the prompt, so a long prompt is not cut to the 4096 default', async () => {
+      const long = 'word '.repeat(20000);
+      const events = await chat(long);
+      const body = sim.requests.filter((r) => r.path === '/api/chat').at(-1)?.body as { options: { num_ctx: number } };
+      assert.equal(body.options.num_ctx, 32768);
+      const done = events.at(-1);
+      assert.ok(done?.type === 'done');
+      assert.equal(done.usage.inputTokens, 20004, 'the whole prompt was evaluated');
+      assert.equal(events.filter((e) => e.type === 'warning').length, 0);
+    });
+
+    it('never asks beyond the model window, and warns when Ollama had to cut the prompt', async () => {
+      const events = await chat('word '.repeat(40000), { model: 'qwen2.5-coder:7b' });
+      const body = sim.requests.filter((r) => r.path === '/api/chat').at(-1)?.body as { options: { num_ctx: number } };
+      assert.equal(body.options.num_ctx, 32768, "qwen2.5-coder's trained window");
+      const warnings = events.filter((e) => e.type === 'warning');
+      assert.equal(warnings.length, 1);
+      assert.match(warnings[0]?.type === 'warning' ? warnings[0].message : '', /the prompt filled the 32768-token context window of qwen2.5-coder:7b on host gpu-box, so Ollama dropped its beginning/);
+    });
+
+    it('a configured ollama.numCtx is sent as is', async () => {
+      const fixed = new OllamaAdapter({ baseUrl: sim.url, hostName: 'gpu-box', numCtx: 8192 });
+      await collect(fixed.streamChat(ask('a'), live()));
+      const body = sim.requests.filter((r) => r.path === '/api/chat').at(-1)?.body as { options: { num_ctx: number } };
+      assert.equal(body.options.num_ctx, 8192);
+      assert.equal(sim.requests.filter((r) => r.path === '/api/show').length, 0, 'no need to ask the model window');
     });
   });
 

@@ -1,0 +1,186 @@
+import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
+import type { Price } from '../../protocol/models';
+import type { ChatEvent, ChatRequest, CloudAdapterOptions, DiscoveredModel, HealthReport, ProviderAdapter } from './types';
+import { ProviderError, zeroUsage } from './types';
+import { causeCode, connectTimeout, httpFailure, unreachable, type ErrorContext } from './http-errors';
+
+/** OpenAI's usage object with the fields OpenRouter adds; all optional, as they arrive. */
+interface WireUsage {
+  prompt_tokens?: number;
+  completion_tokens?: number;
+  prompt_tokens_details?: { cached_tokens?: number | null; cache_write_tokens?: number | null } | null;
+  completion_tokens_details?: { reasoning_tokens?: number | null } | null;
+  cost?: number | null;
+}
+
+/**
+ * Normalised usage from an OpenAI-style usage object. prompt_tokens includes cached (and, on
+ * OpenRouter, cache-written) tokens and completion_tokens includes reasoning: each is counted once.
+ */
+export function usageFromOpenAI(wire: WireUsage): { usage: ReturnType<typeof zeroUsage>; costUsd?: number } {
+  const usage = zeroUsage();
+  const cached = wire.prompt_tokens_details?.cached_tokens ?? 0;
+  const written = wire.prompt_tokens_details?.cache_write_tokens ?? 0;
+  const reasoning = wire.completion_tokens_details?.reasoning_tokens ?? 0;
+  usage.cacheReadTokens = cached;
+  usage.cacheWriteTokens = written;
+  usage.inputTokens = Math.max(0, (wire.prompt_tokens ?? 0) - cached - written);
+  usage.reasoningTokens = reasoning;
+  usage.outputTokens = Math.max(0, (wire.completion_tokens ?? 0) - reasoning);
+  return { usage, ...(typeof wire.cost === 'number' ? { costUsd: wire.cost } : {}) };
+}
+
+/** OpenRouter prices are USD per token as decimal strings; ours are per million tokens. */
+function perMTok(value: unknown): number | undefined {
+  if (typeof value !== 'string' && typeof value !== 'number') return undefined;
+  const perToken = Number(value);
+  // Negative sentinels mark router meta-models whose price depends on the pick.
+  if (!Number.isFinite(perToken) || perToken < 0) return undefined;
+  // Round away binary noise (0.000003 × 1e6 = 2.9999999999999996).
+  return Math.round(perToken * 1e6 * 1e6) / 1e6;
+}
+
+function openRouterPrice(pricing: Record<string, unknown> | undefined): Price | undefined {
+  if (!pricing) return undefined;
+  const input = perMTok(pricing.prompt);
+  const output = perMTok(pricing.completion);
+  if (input === undefined || output === undefined) return undefined;
+  const cacheRead = perMTok(pricing.input_cache_read);
+  const cacheWrite = perMTok(pricing.input_cache_write);
+  return { inputPerMTok: input, outputPerMTok: output, ...(cacheRead !== undefined ? { cacheReadPerMTok: cacheRead } : {}), ...(cacheWrite !== undefined ? { cacheWritePerMTok: cacheWrite } : {}) };
+}
+
+/** OpenAI's list mixes in embedding, audio, image and moderation models that cannot chat. */
+const NOT_CHAT = /embedding|whisper|tts|dall-e|moderation|davinci|babbage|transcribe|realtime|audio|image|search|computer-use|sora/i;
+
+export type OpenAIFlavour = 'openai' | 'openrouter';
+
+/**
+ * OpenAI Chat Completions through the official `openai` SDK; OpenRouter speaks the same protocol
+ * at its own base URL, with attribution headers, priced model listings and a reported cost.
+ */
+export class OpenAICompatibleAdapter implements ProviderAdapter {
+  readonly provider: OpenAIFlavour;
+  readonly baseUrl: string;
+  private readonly client: OpenAI;
+  private readonly context: ErrorContext;
+
+  constructor(
+    flavour: OpenAIFlavour,
+    private readonly options: CloudAdapterOptions,
+  ) {
+    this.provider = flavour;
+    this.baseUrl = options.baseUrl;
+    this.client = new OpenAI({
+      apiKey: options.apiKey,
+      baseURL: options.baseUrl,
+      maxRetries: 0,
+      timeout: options.connectTimeoutMs,
+      // Never an ambient OPENAI_ORG_ID/PROJECT_ID meant for another host.
+      organization: null,
+      project: null,
+      ...(flavour === 'openrouter' ? { defaultHeaders: { 'HTTP-Referer': 'https://github.com/aid-dev/aid', 'X-OpenRouter-Title': 'aid', 'X-Title': 'aid' } } : {}),
+      ...(options.fetch ? { fetch: options.fetch } : {}),
+    });
+    this.context = {
+      label: flavour === 'openrouter' ? 'OpenRouter' : 'OpenAI',
+      hostName: options.hostName,
+      baseUrl: options.baseUrl,
+      apiKey: options.apiKey,
+      ...(options.keyEnv ? { keyEnv: options.keyEnv } : {}),
+    };
+  }
+
+  /**
+   * Free probes that prove the key: OpenRouter's /key (its /models needs no key at all), OpenAI's
+   * model list.
+   */
+  async health(signal: AbortSignal): Promise<HealthReport> {
+    try {
+      if (this.provider === 'openrouter') await this.client.get('/key', { signal });
+      else await this.client.models.list({ signal });
+      return {};
+    } catch (error) {
+      throw this.translate(error, signal);
+    }
+  }
+
+  async listModels(signal: AbortSignal): Promise<DiscoveredModel[]> {
+    const models: DiscoveredModel[] = [];
+    try {
+      for await (const model of this.client.models.list({ signal })) {
+        if (this.provider === 'openai' && NOT_CHAT.test(model.id)) continue;
+        // OpenRouter's listing carries context length and prices; the SDK passes them through.
+        const extra = model as unknown as { context_length?: number; pricing?: Record<string, unknown>; name?: string };
+        const price = openRouterPrice(extra.pricing);
+        models.push({
+          id: model.id,
+          ...(typeof extra.context_length === 'number' ? { contextWindow: extra.context_length } : {}),
+          ...(price ? { price } : {}),
+          ...(extra.name ? { details: { name: extra.name } } : {}),
+        });
+      }
+    } catch (error) {
+      throw this.translate(error, signal);
+    }
+    return models;
+  }
+
+  async *streamChat(request: ChatRequest, signal: AbortSignal): AsyncIterable<ChatEvent> {
+    let finishReason: string | undefined;
+    let wireUsage: WireUsage | undefined;
+    try {
+      const stream = await this.client.chat.completions.create(
+        {
+          model: request.model,
+          messages: request.messages,
+          stream: true,
+          // Without it OpenAI sends no usage at all in a stream.
+          stream_options: { include_usage: true },
+          ...(request.maxOutputTokens ? { max_completion_tokens: request.maxOutputTokens } : {}),
+        },
+        { signal },
+      );
+      for await (const chunk of stream) {
+        const choice = chunk.choices[0];
+        const text = choice?.delta?.content;
+        if (text) yield { type: 'delta', text };
+        if (choice?.finish_reason) finishReason = choice.finish_reason;
+        // Taken from whichever chunk has it: some compatible servers put it on the last content chunk.
+        if (chunk.usage) wireUsage = chunk.usage;
+      }
+    } catch (error) {
+      throw this.translate(error, signal, request.model);
+    }
+    if (signal.aborted) throw new ProviderError('cancelled', 'request cancelled');
+    // A cut stream ends quietly in the SDK; a finish_reason is what says the answer is whole.
+    if (!finishReason) throw new ProviderError('stream', `${this.context.label} (host ${this.options.hostName}) ended the stream before the answer was complete`);
+    if (!wireUsage) {
+      yield { type: 'warning', message: `${this.context.label} (host ${this.options.hostName}) reported no token usage for this answer; its cost is unknown` };
+    }
+    const { usage, costUsd } = usageFromOpenAI(wireUsage ?? {});
+    yield { type: 'done', usage, finishReason, ...(costUsd !== undefined ? { providerCostUsd: costUsd } : {}) };
+  }
+
+  private translate(error: unknown, signal: AbortSignal, model?: string): ProviderError {
+    if (error instanceof ProviderError) return error;
+    if (signal.aborted || error instanceof APIUserAbortError) return new ProviderError('cancelled', 'request cancelled');
+    if (error instanceof APIConnectionTimeoutError) return connectTimeout(this.context, this.options.connectTimeoutMs);
+    if (error instanceof APIConnectionError) return unreachable(this.context, causeCode(error) ?? error.message);
+    if (error instanceof APIError) {
+      // instanceof widens the SDK's generic parameters to any; these are what the SDK sets.
+      const status = error.status as number | undefined;
+      const headers = error.headers as Headers | undefined;
+      const body = error.error as { message?: string; code?: string | number; type?: string } | undefined;
+      if (status === undefined) {
+        // An error chunk inside a 200 stream (OpenRouter: the upstream provider failed mid-answer).
+        const code = body?.code;
+        const server = typeof code === 'number' ? code >= 500 : code === 'server_error';
+        return new ProviderError(server ? 'server' : 'stream', `${this.context.label} (host ${this.options.hostName}) reported mid-stream: ${body?.message ?? error.message}`, typeof code === 'number' ? code : undefined);
+      }
+      const code = body?.code !== undefined && body.code !== null ? String(body.code) : body?.type;
+      return httpFailure({ status, headers, message: body?.message ?? error.message, code, model }, this.context);
+    }
+    return new ProviderError('server', `${this.context.label} (host ${this.options.hostName}) failed: ${(error as Error).message}`);
+  }
+}
