@@ -1,0 +1,202 @@
+import { strict as assert } from 'node:assert';
+import { CloudSimulator, type CloudKind } from '../fakes/cloud-simulator';
+import { OllamaSimulator } from '../fakes/ollama-simulator';
+import { aic, aid, SandboxPool, type Sandbox } from '../helpers/daemon';
+
+const KEYS: Record<CloudKind, string> = {
+  anthropic: 'sk-ant-e2e-key-0000000000000001',
+  openai: 'sk-proj-e2e-key-000000000000002',
+  openrouter: 'sk-or-v1-e2e-key-0000000000003',
+  gemini: 'AIzaE2eKey00000000000000000000004',
+};
+
+interface ModelRow {
+  ref: string;
+  host: string;
+  provider: string;
+  model: string;
+  contextWindow?: number;
+  price: unknown;
+}
+
+describe('every provider through the daemon, as a user types it', function () {
+  this.timeout(30000);
+  const pool = new SandboxPool();
+  const sims: { stop(): Promise<void> }[] = [];
+  afterEach(async () => {
+    await pool.teardownAll();
+    await Promise.all(sims.splice(0).map((s) => s.stop()));
+  });
+
+  async function cloud(kind: CloudKind, extra: Partial<ConstructorParameters<typeof CloudSimulator>[0]> = {}): Promise<CloudSimulator> {
+    const sim = new CloudSimulator({ kind, apiKey: KEYS[kind], ...extra });
+    sims.push(sim);
+    await sim.start();
+    return sim;
+  }
+  async function ollama(): Promise<OllamaSimulator> {
+    const sim = new OllamaSimulator();
+    sims.push(sim);
+    await sim.start();
+    return sim;
+  }
+
+  /** All four cloud hosts from the contract's environment variables, plus Ollama. */
+  async function everyProvider(): Promise<{ s: Sandbox; sims: Record<CloudKind, CloudSimulator> }> {
+    const all = {
+      anthropic: await cloud('anthropic'),
+      openai: await cloud('openai'),
+      openrouter: await cloud('openrouter', { usage: { costUsd: 0.000042 } }),
+      gemini: await cloud('gemini', { usage: { reasoningTokens: 12 } }),
+    };
+    const o = await ollama();
+    const s = pool.make({
+      ollamaUrl: o.url,
+      env: {
+        ANTHROPIC_API_KEY: KEYS.anthropic,
+        ANTHROPIC_BASE_URL: all.anthropic.url,
+        OPENAI_API_KEY: KEYS.openai,
+        OPENAI_BASE_URL: all.openai.url,
+        OPENROUTER_API_KEY: KEYS.openrouter,
+        OPENROUTER_BASE_URL: all.openrouter.url,
+        GEMINI_API_KEY: KEYS.gemini,
+        GEMINI_BASE_URL: all.gemini.url,
+      },
+    });
+    return { s, sims: all };
+  }
+
+  it('aic hosts shows every configured provider up; aic models lists each one, OpenRouter with prices', async () => {
+    const { s } = await everyProvider();
+    const hosts = await aic(['hosts', '--json'], s);
+    assert.equal(hosts.code, 0, hosts.stderr);
+    const health = Object.fromEntries((JSON.parse(hosts.stdout) as { name: string; health: string }[]).map((h) => [h.name, h.health]));
+    assert.deepEqual(health, { anthropic: 'up', openai: 'up', gemini: 'up', openrouter: 'up', ollama: 'up' });
+    const models = JSON.parse((await aic(['models', '--json'], s)).stdout) as ModelRow[];
+    const refs = models.map((m) => m.ref);
+    for (const ref of ['anthropic/claude-haiku-4-5', 'openai/gpt-4.1-mini', 'gemini/gemini-2.5-flash', 'openrouter/meta-llama/llama-3.3-70b-instruct', 'ollama/llama3.2:latest']) {
+      assert.ok(refs.includes(ref), `${ref} in ${refs.join(', ')}`);
+    }
+    assert.ok(!refs.includes('gemini/gemini-embedding-001'), 'embedding models cannot chat and are not listed');
+    const llama = models.find((m) => m.ref === 'openrouter/meta-llama/llama-3.3-70b-instruct');
+    assert.deepEqual(llama?.price, { inputPerMTok: 0.13, outputPerMTok: 0.4 });
+    assert.equal(llama?.contextWindow, 131072);
+    const table = await aic(['models'], s);
+    assert.match(table.stdout, /^openrouter\/meta-llama\/llama-3\.3-70b-instruct\s+131k\s+\$0\.13 in \/ \$0\.4 out/m);
+    // The keys never leave the daemon.
+    for (const key of Object.values(KEYS)) assert.ok(!hosts.stdout.includes(key) && !table.stdout.includes(key));
+  });
+
+  it('aic ask streams from every provider, with its usage; OpenRouter reports its own cost', async () => {
+    const { s } = await everyProvider();
+    for (const ref of ['anthropic/claude-haiku-4-5', 'openai/gpt-4.1-mini', 'gemini/gemini-2.5-flash', 'openrouter/meta-llama/llama-3.3-70b-instruct']) {
+      const result = await aic(['ask', '--json', '-m', ref, 'one two three'], s);
+      assert.equal(result.code, 0, `${ref}: ${result.stdout}${result.stderr}`);
+      const lines = result.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; text?: string; ref?: string; usage?: Record<string, number>; costUsd?: number | null });
+      assert.equal(lines.filter((l) => l.type === 'delta').map((l) => l.text).join(''), 'Echo: one two three', ref);
+      const done = lines.at(-1);
+      assert.equal(done?.type, 'done');
+      assert.equal(done?.ref, ref);
+      assert.equal(done?.usage?.inputTokens, 7, ref);
+      if (ref.startsWith('openrouter/')) assert.equal(done?.costUsd, 0.000042);
+      if (ref.startsWith('gemini/')) assert.equal(done?.usage?.reasoningTokens, 12);
+    }
+    const human = await aic(['ask', '-m', 'gemini/gemini-2.5-flash', 'hi'], s);
+    assert.equal(human.stdout, 'Echo: hi\n');
+    assert.match(human.stderr, /gemini\/gemini-2\.5-flash · \d+ in \/ \d+ out \+ 12 reasoning tokens · unpriced/);
+  });
+
+  it('a host without a key is unconfigured, with the variable to set, and its models are not offered', async () => {
+    const o = await ollama();
+    const s = pool.make({ ollamaUrl: o.url });
+    const hosts = JSON.parse((await aic(['hosts', '--json'], s)).stdout) as { name: string; health: string; error?: string }[];
+    assert.deepEqual(hosts.find((h) => h.name === 'openai'), { name: 'openai', provider: 'openai', baseUrl: 'https://api.openai.com/v1', health: 'unconfigured', error: 'set OPENAI_API_KEY' });
+    const ask = await aic(['ask', '-m', 'openai/gpt-4o', 'hi'], s);
+    assert.equal(ask.code, 3);
+    assert.match(ask.stderr, /host 'openai' is not usable: set OPENAI_API_KEY/);
+  });
+
+  it('a bare model goes to the cheapest healthy host serving it, and fails over before the first token', async () => {
+    const first = await ollama();
+    const second = await ollama();
+    const s = pool.make({ ollamaUrl: first.url, config: { hosts: { 'gpu-box': { provider: 'ollama', baseUrl: second.url } } } });
+    const ok = await aic(['ask', '--json', '-m', 'llama3.2', 'hi'], s);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /"ref":"ollama\/llama3\.2:latest"/);
+    await first.stop();
+    const moved = await aic(['ask', '-m', 'llama3.2', 'hello there'], s);
+    assert.equal(moved.code, 0, moved.stderr);
+    assert.equal(moved.stdout, 'Echo: hello there\n');
+    assert.match(moved.stderr, /aic: ollama\/llama3\.2:latest failed before answering \(Ollama is not running at .*\); trying gpu-box\/llama3\.2:latest/);
+    assert.match(moved.stderr, /^gpu-box\/llama3\.2:latest · /m);
+    // An overloaded cloud host hands over too, and the client hears of it as a notice line.
+    const busy = await cloud('openrouter', { models: [{ id: 'llama3.2:latest', promptPrice: 0.000001, completionPrice: 0.000002 }] });
+    const s2 = pool.make({ ollamaUrl: second.url, env: { OPENROUTER_API_KEY: KEYS.openrouter, OPENROUTER_BASE_URL: busy.url } });
+    const free = await aic(['ask', '--json', '-m', 'llama3.2', 'x'], s2);
+    assert.match(free.stdout, /"ref":"ollama\/llama3\.2:latest"/, 'free Ollama before a priced cloud host');
+    await second.stop();
+    const over = await aic(['ask', '--json', '-m', 'llama3.2', 'x'], s2);
+    assert.equal(over.code, 0, over.stdout + over.stderr);
+    const lines = over.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; kind?: string; ref?: string; message?: string });
+    assert.deepEqual([lines[0]?.type, lines[0]?.kind], ['notice', 'failover']);
+    assert.match(lines[0]?.message ?? '', /trying openrouter\/llama3\.2:latest/);
+    assert.equal(lines.at(-1)?.ref, 'openrouter/llama3.2:latest');
+  });
+
+  it('after text has streamed, an error is reported with what was received, never moved to another host', async () => {
+    const sim = await cloud('openai');
+    const other = await cloud('openai');
+    const s = pool.make({ env: { OPENAI_API_KEY: KEYS.openai, OPENAI_BASE_URL: sim.url }, config: { hosts: { 'openai-eu': { provider: 'openai', baseUrl: other.url } } } });
+    sim.failNext({ kind: 'in-stream-error', afterChunks: 2, message: 'upstream died' });
+    const result = await aic(['ask', '-m', 'gpt-4o', 'one two three four'], s);
+    assert.equal(result.code, 1);
+    assert.equal(result.stdout, 'Echo: one\n');
+    assert.match(result.stderr, /mid-stream.*after 9 characters of the answer were received/);
+    assert.equal(other.chatCount(), 0);
+  });
+
+  it('honours retry-after on a 429 and says it is waiting', async () => {
+    const sim = await cloud('anthropic');
+    const s = pool.make({ env: { ANTHROPIC_API_KEY: KEYS.anthropic, ANTHROPIC_BASE_URL: sim.url } });
+    sim.failNext({ kind: 'status', status: 429, retryAfterSec: 1 });
+    const started = Date.now();
+    const result = await aic(['ask', '-m', 'anthropic/claude-haiku-4-5', 'hi'], s);
+    assert.equal(result.code, 0, result.stderr);
+    assert.ok(Date.now() - started >= 1000, 'waited the second it asked for');
+    assert.match(result.stderr, /aic: .*rate limiting.*retrying in 1\.0 s/);
+    assert.equal(sim.chatCount(), 2);
+  });
+
+  it('a refused key: the host is down, ask exits 3 naming the variable, the key is never printed', async () => {
+    const sim = await cloud('openai');
+    const s = pool.make({ env: { OPENAI_API_KEY: 'sk-wrong-000000000000000000', OPENAI_BASE_URL: sim.url } });
+    const hosts = JSON.parse((await aic(['hosts', '--json'], s)).stdout) as { name: string; health: string; error?: string }[];
+    const openai = hosts.find((h) => h.name === 'openai');
+    assert.equal(openai?.health, 'down');
+    assert.match(openai?.error ?? '', /refused the API key .*check OPENAI_API_KEY/);
+    assert.ok(!JSON.stringify(hosts).includes('sk-wrong-000000000000000000'));
+    const ask = await aic(['ask', '-m', 'openai/gpt-4o', 'hi'], s);
+    assert.equal(ask.code, 3, ask.stderr);
+    assert.match(ask.stderr, /OpenAI \(host openai\) refused the API key \(401: .*\) — check OPENAI_API_KEY and run `aid restart`/);
+    assert.ok(!ask.stderr.includes('sk-wrong-000000000000000000'));
+  });
+
+  it('a slow host does not hold up aic models; its last list is served after a restart with the host down', async () => {
+    const fast = await ollama();
+    const slow = await cloud('openai');
+    const s = pool.make({ ollamaUrl: fast.url, env: { OPENAI_API_KEY: KEYS.openai, OPENAI_BASE_URL: slow.url }, config: { probeTimeoutMs: 300 } });
+    const warm = JSON.parse((await aic(['models', '--json'], s)).stdout) as ModelRow[];
+    assert.ok(warm.some((m) => m.ref === 'openai/gpt-4o'));
+    slow.setModelsDelay(5000);
+    const refreshed = await aic(['models', '--refresh', '--json'], s);
+    assert.ok((JSON.parse(refreshed.stdout) as ModelRow[]).some((m) => m.ref === 'openai/gpt-4o'), 'the last list stands in');
+    assert.match(refreshed.stderr, /aic: openai: list is \d+s old, host did not answer \(no answer within 300 ms from http:\/\/127\.0\.0\.1:\d+\/v1\)/);
+    assert.equal((await aid(['stop'], s)).code, 0);
+    await slow.stop();
+    const started = Date.now();
+    const afterRestart = await aic(['models', '--json'], s);
+    assert.equal(afterRestart.code, 0, afterRestart.stderr);
+    assert.ok((JSON.parse(afterRestart.stdout) as ModelRow[]).some((m) => m.ref === 'openai/gpt-4o'), 'served from lmdb with the host down');
+    assert.ok(Date.now() - started < 5000);
+  });
+});
