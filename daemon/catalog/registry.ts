@@ -9,6 +9,7 @@ import { ProviderError, isModelManager } from '../providers/types';
 import { isConfigured, type HostDefinition } from './hosts';
 import { DiscoveryCache } from './discovery';
 import { closestNames } from './suggest';
+import { recommendedModel } from './recommend';
 
 export type AdapterFactory = (host: HostDefinition) => ProviderAdapter | undefined;
 
@@ -414,14 +415,14 @@ export class HostRegistry {
     );
   }
 
-  /** No model asked for: the first model of the first healthy host, then other hosts serving it. */
+  /** No model asked for: the recommended model of the first healthy host, then other hosts serving it. */
   private async routeDefault(): Promise<ResolvedModel[]> {
     const listed = await this.discoverAll();
     // Hosts known to be up first; unknown/down ones are still tried (the probe may be stale).
     const ordered = [...listed].sort((a, b) => Number(b.entry.status.health === 'up') - Number(a.entry.status.health === 'up'));
     const errors: string[] = [];
     for (const item of ordered) {
-      const first = item.models?.[0];
+      const first = item.models && recommendedModel(item.entry.definition.provider, item.models);
       if (first) {
         const others = ordered.filter((o) => o !== item && o.models && findModel(o.models, first.id));
         return [this.resolved(item.entry, first), ...others.map((o) => this.resolved(o.entry, findModel(o.models ?? [], first.id) as DiscoveredModel))];

@@ -1,7 +1,8 @@
 import { strict as assert } from 'node:assert';
 import { CloudSimulator, type CloudKind } from '../fakes/cloud-simulator';
 import { OllamaSimulator } from '../fakes/ollama-simulator';
-import { aic, aid, SandboxPool, type Sandbox } from '../helpers/daemon';
+import { spawn } from 'node:child_process';
+import { AIC_BIN, aic, aid, SandboxPool, type Sandbox } from '../helpers/daemon';
 
 const KEYS: Record<CloudKind, string> = {
   anthropic: 'sk-ant-e2e-key-0000000000000001',
@@ -198,5 +199,34 @@ describe('every provider through the daemon, as a user types it', function () {
     assert.equal(afterRestart.code, 0, afterRestart.stderr);
     assert.ok((JSON.parse(afterRestart.stdout) as ModelRow[]).some((m) => m.ref === 'openai/gpt-4o'), 'served from lmdb with the host down');
     assert.ok(Date.now() - started < 5000);
+  });
+
+  it('Ctrl-C in aic ask aborts the upstream cloud request; the partial answer stays on screen', async () => {
+    const sim = await cloud('anthropic', { tokenDelayMs: 300 });
+    const s = pool.make({ env: { ANTHROPIC_API_KEY: KEYS.anthropic, ANTHROPIC_BASE_URL: sim.url } });
+    assert.equal((await aid(['start'], s)).code, 0);
+    const child = spawn(process.execPath, [AIC_BIN, 'ask', '-m', 'anthropic/claude-haiku-4-5', 'a b c d e f g h'], { env: s.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    await sim.waitForFirstChunk();
+    const aborted = sim.waitForAbort();
+    child.kill('SIGINT');
+    await aborted;
+    assert.equal(await exited, 130);
+    assert.match(stdout, /^Echo:/);
+    assert.ok(!stdout.includes(' h'), 'the answer was cut, not finished');
+  });
+
+  it('warns on stderr when Ollama had to cut a prompt longer than the model window', async () => {
+    const small = new OllamaSimulator({ models: [{ name: 'tiny:1b', family: 'llama', contextLength: 2048 }] });
+    sims.push(small);
+    await small.start();
+    const s = pool.make({ ollamaUrl: small.url });
+    const result = await aic(['ask', '-m', 'tiny:1b'], s, { input: 'word '.repeat(3000) });
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stderr, /aic: warning: the prompt filled the 2048-token context window of tiny:1b on host ollama, so Ollama dropped its beginning/);
+    const body = small.requests.find((r) => r.path === '/api/chat')?.body as { options: { num_ctx: number } };
+    assert.equal(body.options.num_ctx, 2048);
   });
 });

@@ -6,6 +6,7 @@ import { ResponseError } from 'vscode-jsonrpc';
 import { defineHosts, isConfigured, normalizeOllamaUrl, type HostDefinition } from '../../daemon/catalog/hosts';
 import { HostRegistry, MAX_BACKOFF_MS, NO_HOST_HINT, findModel } from '../../daemon/catalog/registry';
 import { closestNames } from '../../daemon/catalog/suggest';
+import { recommendedModel } from '../../daemon/catalog/recommend';
 import { DiscoveryCache, type CachedList, type ListStore } from '../../daemon/catalog/discovery';
 import { configSchema } from '../../daemon/config/schema';
 import { FileLogger } from '../../daemon/log/logger';
@@ -111,6 +112,18 @@ describe('catalog', () => {
       // Without apiKeyEnv, a host uses its provider's variable, the one the "set ..." hint names.
       assert.deepEqual(byName.get('proxy')?.keyEnv, ['OPENROUTER_API_KEY']);
       assert.equal(byName.get('proxy')?.apiKey, 'or-key-123456');
+    });
+  });
+
+  describe('recommendedModel', () => {
+    const ids = (...names: string[]): { id: string }[] => names.map((id) => ({ id }));
+    it('picks an everyday model per provider, not the first listed; the first when none matches', () => {
+      assert.equal(recommendedModel('anthropic', ids('claude-opus-4-1', 'claude-sonnet-4-5', 'claude-haiku-4-5'))?.id, 'claude-sonnet-4-5');
+      assert.equal(recommendedModel('openai', ids('gpt-4o', 'o3', 'gpt-4.1-mini', 'gpt-4o-mini'))?.id, 'gpt-4.1-mini');
+      assert.equal(recommendedModel('gemini', ids('gemini-2.5-pro', 'gemini-2.5-flash-lite', 'gemini-2.5-flash'))?.id, 'gemini-2.5-flash');
+      assert.equal(recommendedModel('ollama', ids('qwen2.5-coder:7b', 'llama3.2:latest'))?.id, 'qwen2.5-coder:7b');
+      assert.equal(recommendedModel('openai', ids('custom-model'))?.id, 'custom-model');
+      assert.equal(recommendedModel('openai', []), undefined);
     });
   });
 
