@@ -5,6 +5,7 @@ import { StatusRequest } from '../protocol/daemon';
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
 import { AIC_BIN, aid, connect, makeSandbox, teardown } from '../test/helpers/daemon';
+import { benchStreams } from './streams';
 
 /**
  * `npm run bench`: timings for docs/benchmarks.md. Prints a markdown report; asserts nothing.
@@ -96,6 +97,8 @@ async function main(): Promise<void> {
     const a = summary(asks);
     lines.push(`### \`aic ask\` one-shot (${askRounds} runs, 20-token reply from the Ollama simulator, daemon running)`, '', '| median | p90 | median vs `node -e 0` |', '|---|---|---|');
     lines.push(`| ${ms(a.median)} | ${ms(a.p90)} | ${(a.median / b.median).toFixed(2)}× |`, '');
+
+    lines.push(...(await benchStreams(summary, ms)));
 
     const header = [`Machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${new Date().toISOString()}`, ''];
     process.stdout.write([...header, ...lines].join('\n') + '\n');

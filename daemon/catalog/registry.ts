@@ -374,6 +374,12 @@ export class HostRegistry {
     const entries = [...this.entries.values()].filter((e) => e.adapter);
     return Promise.all(
       entries.map(async (entry) => {
+        // A host the health check found down, with no list to go on, is not asked again on every
+        // request (a black-holed host would cost each one the whole probe deadline); the periodic
+        // check notices when it is back.
+        if (entry.status.health === 'down' && entry.status.checkedAt !== undefined && !this.cache.get(entry.definition)) {
+          return { entry, error: entry.status.error ?? 'host is down' };
+        }
         try {
           return { entry, models: (await this.discover(entry)).models };
         } catch (error) {

@@ -5,7 +5,7 @@ import { ErrorCodes } from '../../protocol/errors';
 import type { HostRegistry, ResolvedModel } from '../catalog/registry';
 import type { Ledger } from '../ledger/ledger';
 import type { Logger } from '../log/logger';
-import { ProviderError, zeroUsage, type ChatEvent } from '../providers/types';
+import { ProviderError, zeroUsage } from '../providers/types';
 
 export interface AskLimits {
   /** Longest silence in a stream (and before its first event) before the attempt is abandoned. */
@@ -33,6 +33,58 @@ const MAX_RETRIES = 2;
 const OLLAMA_FIRST_EVENT_MS = 300_000;
 
 const DEFAULT_LIMITS: AskLimits = { idleTimeoutMs: 120_000, maxRetryWaitMs: 20_000 };
+
+/**
+ * Abandons a stream that goes silent: idleMs between events, firstMs before the first (Ollama may
+ * be loading a model). There is no limit on the whole request: a long answer that keeps streaming
+ * is never cut. One timer per stream: an event only moves the deadline, and a timer that fires
+ * early sleeps again for the rest (re-arming per token showed at a hundred streams).
+ */
+class IdleWatchdog {
+  private readonly controller = new AbortController();
+  private deadline: number;
+  private window: number;
+  private timer: NodeJS.Timeout;
+  timedOut: ProviderError | undefined;
+
+  constructor(
+    private readonly host: string,
+    private readonly idleMs: number,
+    firstMs: number,
+  ) {
+    this.window = firstMs;
+    this.deadline = Date.now() + firstMs;
+    this.timer = setTimeout(this.check, firstMs);
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  heard(): void {
+    this.deadline = Date.now() + this.idleMs;
+    if (this.window !== this.idleMs) {
+      // The first event: the (longer) first-event timer would fire too late for the idle window.
+      this.window = this.idleMs;
+      clearTimeout(this.timer);
+      this.timer = setTimeout(this.check, this.idleMs);
+    }
+  }
+
+  stop(): void {
+    clearTimeout(this.timer);
+  }
+
+  private readonly check = (): void => {
+    const left = this.deadline - Date.now();
+    if (left > 0) {
+      this.timer = setTimeout(this.check, left);
+      return;
+    }
+    this.timedOut = new ProviderError('timeout', `host ${this.host} sent nothing for ${Math.round(this.window / 1000)} s; abandoned the request`);
+    this.controller.abort(this.timedOut);
+  };
+}
 
 /** A failed attempt, with how far it got: after text has streamed there is no silent retry. */
 class AttemptFailure extends Error {
@@ -157,9 +209,12 @@ export class AskService {
     let finishReason = 'stop';
     let providerCostUsd: number | undefined;
     let tokensPerSecond: number | undefined;
+    const idleMs = this.limits().idleTimeoutMs;
+    const watchdog = new IdleWatchdog(target.host.name, idleMs, target.host.provider === 'ollama' ? Math.max(idleMs, OLLAMA_FIRST_EVENT_MS) : idleMs);
     try {
-      const events = this.watched(target, target.adapter.streamChat.bind(target.adapter), { model: target.model, messages: [{ role: 'user', content: params.prompt }] }, signal);
+      const events = target.adapter.streamChat({ model: target.model, messages: [{ role: 'user', content: params.prompt }] }, AbortSignal.any([signal, watchdog.signal]));
       for await (const event of events) {
+        watchdog.heard();
         if (event.type === 'delta') {
           if (ttftMs === null) ttftMs = this.now() - started;
           received += event.text.length;
@@ -174,7 +229,10 @@ export class AskService {
         }
       }
       if (signal.aborted) throw new ProviderError('cancelled', 'request cancelled');
-    } catch (error) {
+      if (watchdog.timedOut) throw watchdog.timedOut;
+    } catch (caught) {
+      // The watchdog aborts the adapter, which then reports a cancellation: say why instead.
+      const error = watchdog.timedOut && !signal.aborted ? watchdog.timedOut : caught;
       const cancelled = signal.aborted || (error instanceof ProviderError && error.kind === 'cancelled');
       await this.record(target, sessionId, params, {
         outcome: cancelled ? 'cancelled' : 'error',
@@ -185,6 +243,8 @@ export class AskService {
         ttftMs,
       }).catch((recordError: unknown) => this.deps.logger.error('could not record a failed request', { error: recordError }));
       throw new AttemptFailure(error, received);
+    } finally {
+      watchdog.stop();
     }
     const latencyMs = this.now() - started;
     const costUsd = target.price === 'free' ? 0 : (providerCostUsd ?? null);
@@ -207,45 +267,6 @@ export class AskService {
       finishReason,
       ...(tokensPerSecond !== undefined ? { tokensPerSecond: Math.round(tokensPerSecond * 10) / 10 } : {}),
     };
-  }
-
-  /**
-   * The adapter's stream with an idle watchdog: silence longer than idleTimeoutMs (Ollama: at
-   * least 5 minutes before the first event, to load the model) aborts the call with a timeout.
-   * There is no limit on the whole request: a long answer that keeps streaming is never cut.
-   */
-  private async *watched(
-    target: ResolvedModel,
-    stream: (request: { model: string; messages: { role: 'user'; content: string }[] }, signal: AbortSignal) => AsyncIterable<ChatEvent>,
-    request: { model: string; messages: { role: 'user'; content: string }[] },
-    signal: AbortSignal,
-  ): AsyncGenerator<ChatEvent> {
-    const idleMs = this.limits().idleTimeoutMs;
-    const firstMs = target.host.provider === 'ollama' ? Math.max(idleMs, OLLAMA_FIRST_EVENT_MS) : idleMs;
-    const watchdog = new AbortController();
-    let timer: NodeJS.Timeout | undefined;
-    let timedOut: ProviderError | undefined;
-    const arm = (ms: number): void => {
-      clearTimeout(timer);
-      timer = setTimeout(() => {
-        timedOut = new ProviderError('timeout', `host ${target.host.name} sent nothing for ${Math.round(ms / 1000)} s; abandoned the request`);
-        watchdog.abort(timedOut);
-      }, ms);
-    };
-    const combined = AbortSignal.any([signal, watchdog.signal]);
-    arm(firstMs);
-    try {
-      for await (const event of stream(request, combined)) {
-        arm(idleMs);
-        yield event;
-      }
-    } catch (error) {
-      if (timedOut && !signal.aborted) throw timedOut;
-      throw error;
-    } finally {
-      clearTimeout(timer);
-    }
-    if (timedOut && !signal.aborted) throw timedOut;
   }
 
   private async record(

@@ -14,15 +14,47 @@ const askParams = z.object({
   streamToken: z.string().min(1).max(200),
 });
 
+/**
+ * Text that arrives within one turn of the event loop goes out as one notification: under load a
+ * network read often holds several chunks of a stream, and one message per chunk costs more than
+ * it tells. A lone chunk still leaves in the same turn, so nothing waits.
+ */
+export function deltaBatcher(send: (text: string) => void): { push: (text: string) => void; flush: () => void } {
+  let pending = '';
+  let scheduled = false;
+  const flush = (): void => {
+    scheduled = false;
+    if (!pending) return;
+    const text = pending;
+    pending = '';
+    send(text);
+  };
+  return {
+    push: (text) => {
+      pending += text;
+      if (!scheduled) {
+        scheduled = true;
+        setImmediate(flush);
+      }
+    },
+    flush,
+  };
+}
+
 export function chatHandlers(ask: AskService): Handler[] {
   return [
-    defineHandler(AskRequest, askParams, (params, context) =>
-      ask.ask(
-        params,
-        (text) => context.notify(AskDeltaNotification, { streamToken: params.streamToken, text }),
-        context.signal,
-        (notice) => context.notify(AskNoticeNotification, { streamToken: params.streamToken, ...notice }),
-      ),
-    ),
+    defineHandler(AskRequest, askParams, async (params, context) => {
+      const deltas = deltaBatcher((text) => context.notify(AskDeltaNotification, { streamToken: params.streamToken, text }));
+      try {
+        return await ask.ask(params, deltas.push, context.signal, (notice) => {
+          // In order: the text before a notice goes out before it.
+          deltas.flush();
+          context.notify(AskNoticeNotification, { streamToken: params.streamToken, ...notice });
+        });
+      } finally {
+        // The last text precedes the answer to the request.
+        deltas.flush();
+      }
+    }),
   ];
 }

@@ -3,7 +3,6 @@ import {
   createMessageConnection,
   ResponseError,
   StreamMessageReader,
-  StreamMessageWriter,
   type CancellationToken,
   type MessageConnection,
   type NotificationType,
@@ -11,6 +10,7 @@ import {
 import { ErrorCodes, JsonRpcCodes } from '../../protocol/errors';
 import type { Logger } from '../log/logger';
 import { FrameGuard } from './frame-guard';
+import { FramedWriter } from './framed-writer';
 import type { HandlerRegistry } from './handlers';
 
 export interface ConnectionOptions {
@@ -53,7 +53,7 @@ export class ClientConnection {
     });
     socket.on('error', (error) => logger.debug('socket error', { conn: this.id, error: error.message }));
     socket.pipe(guard);
-    this.rpc = createMessageConnection(new StreamMessageReader(guard), new StreamMessageWriter(socket), {
+    this.rpc = createMessageConnection(new StreamMessageReader(guard), new FramedWriter(socket), {
       error: (message) => logger.debug(`jsonrpc: ${message}`, { conn: this.id }),
       warn: (message) => logger.debug(`jsonrpc: ${message}`, { conn: this.id }),
       info: () => undefined,

@@ -144,6 +144,8 @@ describe('aic as a user types it', function () {
   it('--json gives delta lines and a done line with the contract fields', async () => {
     const s = sandbox({ ollamaUrl: sim.url });
     const wire = tap();
+    // Paced tokens: chunks arriving in one network read are sent on as one delta.
+    sim.setTokenDelay(20);
     const result = await aic(['ask', '--json', '-m', 'ollama/llama3.2', 'one two three'], s);
     assert.equal(result.code, 0, result.stderr);
     const [final] = wire.doneLines();

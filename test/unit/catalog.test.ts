@@ -449,6 +449,52 @@ describe('catalog', () => {
         assert.equal((await registry.resolve('shared', undefined)).host.name, 'ollama', 'both down: host order, still tried');
       });
 
+      it('does not ask a host the health check found down (and has no list of) on every request', async () => {
+        const { registry, fake } = registryWith({}, GPU_BOX, 50);
+        fake('gpu-box').hang = true;
+        await registry.probeAll();
+        const calls = fake('gpu-box').listCalls;
+        assert.equal((await registry.resolve('llama3.2', undefined)).ref, 'ollama/llama3.2:latest');
+        assert.equal(fake('gpu-box').listCalls, calls, 'the hanging host was not asked');
+        fake('gpu-box').hang = false;
+        await registry.probeAll();
+        fake('gpu-box').models = [{ id: 'only-here:1b' }];
+        assert.equal((await registry.resolve('only-here:1b', undefined)).ref, 'gpu-box/only-here:1b', 'back up: asked again');
+      });
+
+      it('ranks hosts serving a bare model: healthy first, then free, then by listed price, unpriced last', async () => {
+        const adapters = new Map<string, ScriptedAdapter>();
+        const registry = new HostRegistry({
+          createAdapter: (host) => {
+            const adapter = new ScriptedAdapter(host.baseUrl, clock);
+            adapter.models = [{ id: 'shared-model' }];
+            adapters.set(host.name, adapter);
+            return adapter;
+          },
+          logger,
+          probeTimeoutMs: 2000,
+          now: clock.now,
+        });
+        registry.setHosts(
+          defineHosts(
+            { OPENAI_API_KEY: 'k', OPENROUTER_API_KEY: 'k' },
+            config({ hosts: { 'or-cheap': { provider: 'openrouter', baseUrl: 'http://cheap' }, 'or-dear': { provider: 'openrouter', baseUrl: 'http://dear' } } }),
+          ),
+        );
+        const priced = (name: string, input: number): void => {
+          (adapters.get(name) as ScriptedAdapter).models = [{ id: 'shared-model', price: { inputPerMTok: input, outputPerMTok: input * 4 } }];
+        };
+        priced('openrouter', 3);
+        priced('or-cheap', 0.1);
+        priced('or-dear', 15);
+        await registry.probeAll();
+        const order = async (): Promise<string[]> => (await registry.route('shared-model', undefined)).map((r) => r.host.name);
+        assert.deepEqual(await order(), ['ollama', 'or-cheap', 'openrouter', 'or-dear', 'openai']);
+        (adapters.get('ollama') as ScriptedAdapter).healthFails = new ProviderError('timeout', 'slow');
+        await registry.probeAll();
+        assert.deepEqual(await order(), ['or-cheap', 'openrouter', 'or-dear', 'openai', 'ollama'], 'a host that failed its probe goes last, still tried');
+      });
+
       it('uses the configured default model, unless a model is given', async () => {
         const { registry, fake } = registryWith({}, GPU_BOX);
         fake('gpu-box').models = [{ id: 'big:70b' }];
