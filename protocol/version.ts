@@ -11,6 +11,8 @@ export const Capabilities = {
   hosts: 'hosts',
   models: 'models',
   askStream: 'ask.stream',
+  /** aid/ask/notice: failovers, retries and warnings while an ask runs. */
+  askNotice: 'ask.notice',
   modelManagement: 'models.manage',
   reload: 'reload',
   shutdown: 'shutdown',

@@ -17,11 +17,12 @@ const askParams = z.object({
 /**
  * Text that arrives within one turn of the event loop goes out as one notification: under load a
  * network read often holds several chunks of a stream, and one message per chunk costs more than
- * it tells. A lone chunk still leaves in the same turn, so nothing waits.
+ * it tells. The first chunk leaves at once; a lone later one still leaves in the same turn.
  */
 export function deltaBatcher(send: (text: string) => void): { push: (text: string) => void; flush: () => void } {
   let pending = '';
   let scheduled = false;
+  let first = true;
   const flush = (): void => {
     scheduled = false;
     if (!pending) return;
@@ -31,6 +32,12 @@ export function deltaBatcher(send: (text: string) => void): { push: (text: strin
   };
   return {
     push: (text) => {
+      if (first) {
+        // The first text leaves at once: time to first token is what a user feels.
+        first = false;
+        send(text);
+        return;
+      }
       pending += text;
       if (!scheduled) {
         scheduled = true;

@@ -4,6 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { ResponseError } from 'vscode-jsonrpc';
 import { AskService, type AskLimits, type Notice } from '../../daemon/chat/ask';
+import { deltaBatcher } from '../../daemon/handlers/chat';
 import { defineHosts } from '../../daemon/catalog/hosts';
 import { HostRegistry } from '../../daemon/catalog/registry';
 import { configSchema } from '../../daemon/config/schema';
@@ -359,6 +360,25 @@ describe('AskService', () => {
       const result = await service.ask(params({ model: 'ollama/llama3.2' }), () => undefined, live(), collect);
       // 11 tokens; the first arrived after 100 ms, the rest over the next 200 ms (one chunk, then done).
       assert.equal(result.tokensPerSecond, 50);
+    });
+  });
+
+  describe('deltaBatcher', () => {
+    it('sends the first text at once, gathers what arrives in one turn, and flushes on demand', async () => {
+      const sent: string[] = [];
+      const batch = deltaBatcher((text) => sent.push(text));
+      batch.push('A');
+      assert.deepEqual(sent, ['A'], 'the first text is not held back');
+      batch.push('b');
+      batch.push('c');
+      assert.deepEqual(sent, ['A']);
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.deepEqual(sent, ['A', 'bc']);
+      batch.push('d');
+      batch.flush();
+      assert.deepEqual(sent, ['A', 'bc', 'd']);
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.deepEqual(sent, ['A', 'bc', 'd'], 'nothing is sent twice');
     });
   });
 });
