@@ -202,6 +202,9 @@ export class OllamaAdapter implements ProviderAdapter, ModelManager {
     } finally {
       signal.removeEventListener('abort', onAbort);
     }
+    if (signal.aborted) throw this.translate(new Error('aborted'), signal);
+    // Only the final `done` chunk says the answer is whole (and carries the counts).
+    throw new ProviderError('stream', `Ollama at ${this.baseUrl} ended the stream before the answer was complete`);
   }
 
   private translate(error: unknown, signal: AbortSignal, model?: string, midStream = false): ProviderError {
@@ -232,6 +235,8 @@ export class OllamaAdapter implements ProviderAdapter, ModelManager {
       const kind = status === 429 ? 'rate_limited' : status >= 500 ? 'server' : status === 401 || status === 403 ? 'auth' : 'bad_request';
       return new ProviderError(kind, `Ollama at ${this.baseUrl} answered ${status}: ${message}`, status);
     }
+    // ollama-js's words for a body that ended without the final chunk.
+    if (/did not receive done/i.test(message)) return new ProviderError('stream', `Ollama at ${this.baseUrl} ended the stream before the answer was complete`);
     return new ProviderError(midStream ? 'stream' : 'server', `Ollama at ${this.baseUrl} failed: ${message}`);
   }
 }

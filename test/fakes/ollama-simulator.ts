@@ -78,8 +78,11 @@ export class OllamaSimulator {
   private aborted = 0;
   private abortWaiters: (() => void)[] = [];
   private firstChunkWaiters: (() => void)[] = [];
-  private failures: { status: number; message: string }[] = [];
+  private failures: { status: number; message: string; retryAfterSec?: number }[] = [];
   private midStream: { message: string; afterChunks: number } | undefined;
+  /** The next chat's transport fault: cut the body, go silent, hold the headers, or reset. */
+  private streamFault: { kind: 'truncate' | 'stall'; afterChunks: number } | { kind: 'headers-delay'; ms: number } | { kind: 'reset' } | undefined;
+  private chats = 0;
   private readonly loaded = new Map<string, number>();
 
   constructor(private readonly options: OllamaSimulatorOptions = {}) {
@@ -99,8 +102,31 @@ export class OllamaSimulator {
     this.tokenDelayMs = ms;
   }
 
-  failNext(status: number, message: string, count = 1): void {
-    for (let i = 0; i < count; i++) this.failures.push({ status, message });
+  failNext(status: number, message: string, count = 1, retryAfterSec?: number): void {
+    for (let i = 0; i < count; i++) this.failures.push({ status, message, ...(retryAfterSec !== undefined ? { retryAfterSec } : {}) });
+  }
+
+  /** The next chat ends its body after `afterChunks` chunks without the final done chunk. */
+  truncateNext(afterChunks: number): void {
+    this.streamFault = { kind: 'truncate', afterChunks };
+  }
+
+  /** The next chat sends `afterChunks` chunks, then nothing until the client goes away. */
+  stallNext(afterChunks: number): void {
+    this.streamFault = { kind: 'stall', afterChunks };
+  }
+
+  delayHeadersNext(ms: number): void {
+    this.streamFault = { kind: 'headers-delay', ms };
+  }
+
+  /** The next chat's connection is destroyed before any response. */
+  resetNext(): void {
+    this.streamFault = { kind: 'reset' };
+  }
+
+  chatCount(): number {
+    return this.chats;
   }
 
   failMidStream(message: string, afterChunks: number): void {
@@ -268,8 +294,19 @@ export class OllamaSimulator {
 
   private async chat(body: ChatBody | undefined, res: http.ServerResponse): Promise<void> {
     if (!body) return this.error(res, 400, 'missing request body');
+    this.chats++;
+    const fault = this.streamFault;
+    this.streamFault = undefined;
+    if (fault?.kind === 'reset') {
+      res.socket?.destroy();
+      return;
+    }
+    if (fault?.kind === 'headers-delay') await new Promise((r) => setTimeout(r, fault.ms));
     const failure = this.failures.shift();
-    if (failure) return this.error(res, failure.status, failure.message);
+    if (failure) {
+      if (failure.retryAfterSec !== undefined) res.setHeader('Retry-After', String(failure.retryAfterSec));
+      return this.error(res, failure.status, failure.message);
+    }
     const model = this.find(body.model);
     if (!model) return this.error(res, 404, `model '${String(body.model)}' not found`);
     const messages = Array.isArray(body.messages) ? (body.messages as { role: string; content: string }[]) : [];
@@ -319,6 +356,14 @@ export class OllamaSimulator {
     });
     for (let i = 0; i < chunks.length; i++) {
       if (closed) return;
+      if (fault && (fault.kind === 'truncate' || fault.kind === 'stall') && i === fault.afterChunks) {
+        if (fault.kind === 'truncate') {
+          finished = true;
+          res.end();
+        }
+        // A stall leaves the response open; the client's abort closes it (counted above).
+        return;
+      }
       if (midStream && i === midStream.afterChunks) {
         finished = true;
         res.end(JSON.stringify({ error: midStream.message }) + '\n');

@@ -5,11 +5,82 @@ import { OpenAICompatibleAdapter } from '../../daemon/providers/openai-compatibl
 import { ProviderError, type ChatEvent, type ProviderAdapter } from '../../daemon/providers/types';
 import type { Usage } from '../../protocol/chat';
 import { CloudSimulator, type CloudKind, type CloudUsagePlan } from '../fakes/cloud-simulator';
+import { OllamaSimulator } from '../fakes/ollama-simulator';
+import { OllamaAdapter } from '../../daemon/providers/ollama';
+import { AskService } from '../../daemon/chat/ask';
+import { HostRegistry } from '../../daemon/catalog/registry';
+import type { HostDefinition } from '../../daemon/catalog/hosts';
+import { Ledger } from '../../daemon/ledger/ledger';
+import { FileLogger } from '../../daemon/log/logger';
+import { Redactor } from '../../daemon/log/redact';
+import { Store } from '../../daemon/store/store';
+import { ErrorCodes } from '../../protocol/errors';
+import { ResponseError } from 'vscode-jsonrpc';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+/** The faults the contract needs, whichever simulator plays the provider. */
+interface Driver {
+  start(): Promise<string>;
+  stop(): Promise<void>;
+  readonly url: string;
+  failStatus(status: number, retryAfterSec?: number): void;
+  failInStream(afterChunks: number): void;
+  truncate(afterChunks: number): void;
+  stall(afterChunks: number): void;
+  delayHeaders(ms: number): void;
+  reset(): void;
+  waitForFirstChunk(): Promise<void>;
+  waitForAbort(): Promise<void>;
+  chatCount(): number;
+}
+
+function cloudDriver(kind: CloudKind): Driver {
+  const sim = new CloudSimulator({ kind, apiKey: KEY, usage: PLAN, keepAliveComments: true, modelsPageSize: 1 });
+  return {
+    start: () => sim.start(),
+    stop: () => sim.stop(),
+    get url() {
+      return sim.url;
+    },
+    failStatus: (status, retryAfterSec) => sim.failNext({ kind: 'status', status, ...(retryAfterSec !== undefined ? { retryAfterSec } : {}) }),
+    failInStream: (afterChunks) => sim.failNext({ kind: 'in-stream-error', afterChunks }),
+    truncate: (afterChunks) => sim.failNext({ kind: 'truncate', afterChunks }),
+    stall: (afterChunks) => sim.failNext({ kind: 'stall', afterChunks }),
+    delayHeaders: (ms) => sim.failNext({ kind: 'headers-delay', ms }),
+    reset: () => sim.failNext({ kind: 'reset' }),
+    waitForFirstChunk: () => sim.waitForFirstChunk(),
+    waitForAbort: () => sim.waitForAbort(),
+    chatCount: () => sim.chatCount(),
+  };
+}
+
+function ollamaDriver(): Driver {
+  const sim = new OllamaSimulator();
+  return {
+    start: () => sim.start(),
+    stop: () => sim.stop(),
+    get url() {
+      return sim.url;
+    },
+    failStatus: (status, retryAfterSec) => sim.failNext(status, `failure ${status}`, 1, retryAfterSec),
+    failInStream: (afterChunks) => sim.failMidStream('model runner has unexpectedly stopped', afterChunks),
+    truncate: (afterChunks) => sim.truncateNext(afterChunks),
+    stall: (afterChunks) => sim.stallNext(afterChunks),
+    delayHeaders: (ms) => sim.delayHeadersNext(ms),
+    reset: () => sim.resetNext(),
+    waitForFirstChunk: () => sim.waitForFirstChunk(),
+    waitForAbort: () => sim.waitForAbort(),
+    chatCount: () => sim.chatCount(),
+  };
+}
 
 /**
- * One contract every cloud adapter passes, each through its official SDK (Gemini: fetch) against a
- * simulator of its provider's wire format: stream order, usage normalisation, error mapping,
- * cancellation, no retries of its own, connect and truncation handling, model listing.
+ * One contract every adapter passes (Ollama and the four cloud providers), each through its
+ * official SDK (Gemini: fetch) against a simulator of its provider's wire format: stream order,
+ * usage normalisation, error mapping, cancellation, no retries of its own, connect and truncation
+ * handling, model listing; and, through the daemon's AskService, retry-after and idle timeout.
  */
 
 const KEY = 'sk-test-contract-0123456789abcdef';
@@ -31,10 +102,16 @@ async function providerError(promise: Promise<unknown>): Promise<ProviderError> 
 }
 
 interface Case {
-  kind: CloudKind;
+  kind: CloudKind | 'ollama';
+  driver: () => Driver;
   model: string;
-  keyEnv: string;
+  /** The variable a refused key names; Ollama has no keys. */
+  keyEnv?: string;
   make: (baseUrl: string, apiKey: string, connectTimeoutMs: number) => ProviderAdapter;
+  /** Whether a 429's retry-after reaches the adapter (ollama-js hides response headers). */
+  seesRetryAfter: boolean;
+  /** Whether the adapter bounds the wait for headers; Ollama's come with the first token. */
+  hasConnectTimeout: boolean;
   /** What the plan below must normalise to for "one two three" (7 prompt tokens, 4 answer tokens). */
   usage: Usage;
   costUsd?: number;
@@ -53,7 +130,24 @@ const options = (kind: string, baseUrl: string, apiKey: string, connectTimeoutMs
 
 const CASES: Case[] = [
   {
+    kind: 'ollama',
+    driver: ollamaDriver,
+    model: 'llama3.2:latest',
+    make: (url) => new OllamaAdapter({ baseUrl: url, hostName: 'ollama' }),
+    seesRetryAfter: false,
+    hasConnectTimeout: false,
+    // Local and uncached: the prompt and answer counts only.
+    usage: { inputTokens: 7, cacheReadTokens: 0, cacheWriteTokens: 0, outputTokens: 4, reasoningTokens: 0 },
+    listed: [
+      ['llama3.2:latest', 131072],
+      ['qwen2.5-coder:7b', 32768],
+    ],
+  },
+  {
     kind: 'anthropic',
+    driver: () => cloudDriver('anthropic'),
+    seesRetryAfter: true,
+    hasConnectTimeout: true,
     model: 'claude-haiku-4-5',
     keyEnv: 'ANTHROPIC_API_KEY',
     make: (url, key, t) => new AnthropicAdapter(options('anthropic', url, key, t, 'ANTHROPIC_API_KEY')),
@@ -66,6 +160,9 @@ const CASES: Case[] = [
   },
   {
     kind: 'openai',
+    driver: () => cloudDriver('openai'),
+    seesRetryAfter: true,
+    hasConnectTimeout: true,
     model: 'gpt-4.1-mini',
     keyEnv: 'OPENAI_API_KEY',
     make: (url, key, t) => new OpenAICompatibleAdapter('openai', options('openai', url, key, t, 'OPENAI_API_KEY')),
@@ -78,6 +175,9 @@ const CASES: Case[] = [
   },
   {
     kind: 'openrouter',
+    driver: () => cloudDriver('openrouter'),
+    seesRetryAfter: true,
+    hasConnectTimeout: true,
     model: 'meta-llama/llama-3.3-70b-instruct',
     keyEnv: 'OPENROUTER_API_KEY',
     make: (url, key, t) => new OpenAICompatibleAdapter('openrouter', options('openrouter', url, key, t, 'OPENROUTER_API_KEY')),
@@ -90,6 +190,9 @@ const CASES: Case[] = [
   },
   {
     kind: 'gemini',
+    driver: () => cloudDriver('gemini'),
+    seesRetryAfter: true,
+    hasConnectTimeout: true,
     model: 'gemini-2.5-flash',
     keyEnv: 'GEMINI_API_KEY',
     make: (url, key, t) => new GeminiAdapter(options('gemini', url, key, t, 'GEMINI_API_KEY')),
@@ -104,12 +207,12 @@ const CASES: Case[] = [
 
 for (const c of CASES) {
   describe(`provider contract: ${c.kind}`, () => {
-    let sim: CloudSimulator;
+    let sim: Driver;
     let adapter: ProviderAdapter;
     const ask = (content = 'one two three', signal = live()): AsyncIterable<ChatEvent> => adapter.streamChat({ model: c.model, messages: [{ role: 'user', content }] }, signal);
 
     beforeEach(async () => {
-      sim = new CloudSimulator({ kind: c.kind, apiKey: KEY, usage: PLAN, keepAliveComments: true, modelsPageSize: 1 });
+      sim = c.driver();
       adapter = c.make(await sim.start(), KEY, 2000);
     });
     afterEach(() => sim.stop());
@@ -136,7 +239,9 @@ for (const c of CASES) {
     });
 
     it('health passes with the key, and a wrong key is an auth error naming the variable, without the key', async () => {
-      assert.deepEqual(await adapter.health(live()), {});
+      const report = await adapter.health(live());
+      if (!c.keyEnv) return assert.equal(typeof report.version, 'string', 'Ollama reports its version; it has no keys');
+      assert.deepEqual(report, {});
       const wrongKey = 'sk-wrong-key-9876543210fedcba';
       const wrong = c.make(sim.url, wrongKey, 2000);
       const error = await providerError(wrong.health(live()));
@@ -146,26 +251,27 @@ for (const c of CASES) {
     });
 
     it('maps HTTP failures: 429 with its retry delay, 5xx to server, unknown model to not_found', async () => {
-      sim.failNext({ kind: 'status', status: 429, retryAfterSec: 7 });
+      sim.failStatus(429, 7);
       const limited = await providerError(collect(ask()));
       assert.equal(limited.kind, 'rate_limited');
-      assert.equal(limited.retryAfterMs, 7000);
+      assert.equal(limited.retryAfterMs, c.seesRetryAfter ? 7000 : undefined);
       assert.equal(sim.chatCount(), 1, 'the adapter does not retry on its own: the daemon decides');
       const overloaded = c.kind === 'anthropic' ? 529 : 503;
-      sim.failNext({ kind: 'status', status: overloaded });
+      sim.failStatus(overloaded);
       const server = await providerError(collect(ask()));
       assert.deepEqual([server.kind, server.status], ['server', overloaded]);
       const unknown = await providerError(collect(adapter.streamChat({ model: 'no-such-model', messages: [{ role: 'user', content: 'x' }] }, live())));
       // OpenRouter answers an unknown id with a 400 "not a valid model ID".
       assert.equal(unknown.kind, c.kind === 'openrouter' ? 'bad_request' : 'not_found', unknown.message);
+      if (c.kind === 'ollama') assert.match(unknown.message, /aic pull no-such-model/);
       assert.match(unknown.message, /no-such-model/);
     });
 
     it('reports an error inside a 200 stream, and a stream cut before its end', async () => {
-      sim.failNext({ kind: 'in-stream-error', afterChunks: 1 });
+      sim.failInStream(1);
       const inStream = await providerError(collect(ask()));
-      assert.match(inStream.message, /mid-stream/);
-      sim.failNext({ kind: 'truncate', afterChunks: 2 });
+      assert.match(inStream.message, c.kind === 'ollama' ? /model runner has unexpectedly stopped/ : /mid-stream/);
+      sim.truncate(2);
       const seen: ChatEvent[] = [];
       const cut = await providerError(collect(ask(), seen));
       assert.equal(cut.kind, 'stream');
@@ -174,7 +280,7 @@ for (const c of CASES) {
     });
 
     it('cancellation aborts the upstream request promptly', async () => {
-      sim.failNext({ kind: 'stall', afterChunks: 1 });
+      sim.stall(1);
       const controller = new AbortController();
       const pending = providerError(collect(ask('one two three', controller.signal)));
       await sim.waitForFirstChunk();
@@ -186,12 +292,72 @@ for (const c of CASES) {
       assert.ok(Date.now() - started < 1000, 'aborted within a second (the benchmark measures the real figure)');
     });
 
+    describe('through the daemon (AskService)', () => {
+      let dir: string;
+      let store: Store;
+      let logger: FileLogger;
+      const waits: number[] = [];
+      let idleTimeoutMs = 120_000;
+      let service: AskService;
+      beforeEach(async () => {
+        dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aid-contract-'));
+        store = await Store.open(path.join(dir, 'data'));
+        logger = new FileLogger({ file: path.join(dir, 'aid.log'), level: 'info', redactor: new Redactor(), stderr: false });
+        waits.length = 0;
+        idleTimeoutMs = 120_000;
+        const registry = new HostRegistry({ createAdapter: () => c.make(sim.url, KEY, 2000), logger, probeTimeoutMs: 2000 });
+        const host: HostDefinition = { name: 'h', provider: c.kind, baseUrl: sim.url, apiKey: KEY, builtIn: false };
+        registry.setHosts([host]);
+        service = new AskService({
+          registry,
+          ledger: new Ledger(store),
+          logger,
+          defaultModel: () => undefined,
+          limits: () => ({ idleTimeoutMs, maxRetryWaitMs: 20_000 }),
+          sleep: (ms) => {
+            waits.push(ms);
+            return Promise.resolve();
+          },
+        });
+      });
+      afterEach(async () => {
+        await store.close();
+        logger.close();
+        fs.rmSync(dir, { recursive: true, force: true });
+      });
+
+      it('retries a 429 after the delay the provider asked for, once, and answers', async () => {
+        sim.failStatus(429, 1);
+        const result = await service.ask({ prompt: 'one two three', model: `h/${c.model}`, streamToken: 't' }, () => undefined, live());
+        assert.equal(result.ref, `h/${c.model}`);
+        assert.deepEqual(waits, [c.seesRetryAfter ? 1000 : 500], 'its retry-after, else the first backoff step');
+        assert.equal(sim.chatCount(), 2);
+      });
+
+      it('abandons a stream that goes silent after idleTimeoutMs, saying what was received', async () => {
+        idleTimeoutMs = 200;
+        sim.stall(1);
+        const aborted = sim.waitForAbort();
+        try {
+          await service.ask({ prompt: 'one two three', model: `h/${c.model}`, streamToken: 't' }, () => undefined, live());
+          assert.fail('expected the idle timeout');
+        } catch (error) {
+          assert.ok(error instanceof ResponseError, String(error));
+          assert.equal(error.code, ErrorCodes.ProviderError);
+          assert.match(error.message, /host h sent nothing for 0 s; abandoned the request \(after \d+ characters of the answer were received\)/);
+        }
+        await aborted;
+      });
+    });
+
     it('gives up when the headers do not come within the connect deadline, and says it was not reachable when nothing listens', async () => {
-      const quick = c.make(sim.url, KEY, 100);
-      sim.failNext({ kind: 'headers-delay', ms: 1000 });
-      const slow = await providerError(collect(quick.streamChat({ model: c.model, messages: [{ role: 'user', content: 'x' }] }, live())));
-      assert.equal(slow.kind, 'timeout', slow.message);
-      sim.failNext({ kind: 'reset' });
+      if (c.hasConnectTimeout) {
+        const quick = c.make(sim.url, KEY, 100);
+        sim.delayHeaders(1000);
+        const slow = await providerError(collect(quick.streamChat({ model: c.model, messages: [{ role: 'user', content: 'x' }] }, live())));
+        assert.equal(slow.kind, 'timeout', slow.message);
+      }
+      sim.reset();
       const reset = await providerError(collect(ask()));
       assert.equal(reset.kind, 'unreachable', reset.message);
     });
