@@ -111,9 +111,12 @@ function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
-/** Failures worth another host: the host, not the request, is the problem. */
+/**
+ * Failures worth another host: the host, not the request, is the problem. A model the host no
+ * longer has (deleted behind our back, so its cached list was wrong) is one of them.
+ */
 function movesToNextHost(error: unknown): boolean {
-  return error instanceof ProviderError && ['unreachable', 'timeout', 'server', 'rate_limited', 'quota'].includes(error.kind);
+  return error instanceof ProviderError && ['unreachable', 'timeout', 'server', 'rate_limited', 'quota', 'not_found'].includes(error.kind);
 }
 
 /** Failures the same host may get over after a wait (a 429/529 or a passing 5xx). */
@@ -159,6 +162,8 @@ export class AskService {
           const { failure: cause, received } = failure as AttemptFailure;
           const cancelled = signal.aborted || (cause instanceof ProviderError && cause.kind === 'cancelled');
           if (cancelled || received > 0) throw toResponseError(cause, target, cancelled, received);
+          // The list said the host had the model and the host says it has not: forget the list.
+          if (cause instanceof ProviderError && cause.kind === 'not_found') await this.deps.registry.invalidateModels(target.host.name);
           if (next && movesToNextHost(cause)) {
             notice({ kind: 'failover', message: `${target.ref} failed before answering (${(cause as Error).message}); trying ${next.ref}`, host: target.host.name, next: next.ref });
             break;

@@ -291,6 +291,18 @@ describe('AskService', () => {
       assert.deepEqual(notices, []);
     });
 
+    it('a model gone from a host (its cached list was wrong) moves on, and the list is asked afresh', async () => {
+      const service = twoHosts();
+      await service.ask(params({ model: 'llama3.2' }), () => undefined, live(), collect);
+      const listed = host('ollama').listCalls;
+      host('ollama').failWith = new ProviderError('not_found', "model 'llama3.2:latest' is not pulled on host ollama", 404);
+      host('ollama').failCount = 1;
+      const result = await service.ask(params({ model: 'llama3.2' }), () => undefined, live(), collect);
+      assert.equal(result.ref, 'gpu-box/llama3.2:latest');
+      await service.ask(params({ model: 'llama3.2' }), () => undefined, live(), collect);
+      assert.equal(host('ollama').listCalls, listed + 1, 'the forgotten list was fetched again');
+    });
+
     it('an explicit HOST/MODEL is not moved to another host', async () => {
       const service = twoHosts();
       host('ollama').failWith = new ProviderError('unreachable', 'Ollama is not running');
