@@ -1,5 +1,6 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Waiters } from './waiters';
 
 /**
  * A local stand-in for the cloud providers aid talks to (Anthropic Messages, OpenAI Chat
@@ -261,8 +262,8 @@ export class CloudSimulator {
   private serial = 0;
   /** OpenRouter /key reports what the chats so far have cost. */
   private spentUsd = 0;
-  private abortWaiters: (() => void)[] = [];
-  private firstChunkWaiters: (() => void)[] = [];
+  private readonly abortWaiters = new Waiters('a chat request to be abandoned by its client');
+  private readonly firstChunkWaiters = new Waiters('the first text chunk');
 
   constructor(private readonly options: CloudSimulatorOptions) {
     this.kind = options.kind;
@@ -307,25 +308,11 @@ export class CloudSimulator {
   }
 
   waitForAbort(timeoutMs = 10000): Promise<void> {
-    return this.waitOn(this.abortWaiters, timeoutMs, 'a chat request to be abandoned by its client');
+    return this.abortWaiters.wait(timeoutMs);
   }
 
   waitForFirstChunk(timeoutMs = 10000): Promise<void> {
-    return this.waitOn(this.firstChunkWaiters, timeoutMs, 'the first text chunk');
-  }
-
-  private waitOn(list: (() => void)[], timeoutMs: number, what: string): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`cloud simulator (${this.kind}): timed out waiting for ${what}`)), timeoutMs);
-      list.push(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
-  }
-
-  private fire(list: (() => void)[]): void {
-    for (const waiter of list.splice(0)) waiter();
+    return this.firstChunkWaiters.wait(timeoutMs);
   }
 
   start(): Promise<string> {
@@ -715,7 +702,7 @@ export class CloudSimulator {
     this.chats++;
     const ex = new Exchange(res, () => {
       this.aborted++;
-      this.fire(this.abortWaiters);
+      this.abortWaiters.fire();
     });
     // One fault per chat request, taken before anything else so an SDK retry meets the next one.
     const fault = this.faults.shift();
@@ -943,7 +930,7 @@ export class CloudSimulator {
     for (let i = 0; i < cut; i++) {
       if (i > 0 && script.keepAlive) write([script.keepAlive]);
       write([script.piece(pieces[i] ?? '', i, !fault && i === pieces.length - 1)]);
-      if (i === 0) this.fire(this.firstChunkWaiters);
+      if (i === 0) this.firstChunkWaiters.fire();
       await pause(this.tokenDelayMs, ex.whenClosed);
       if (ex.closed) return;
     }

@@ -1,5 +1,6 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Waiters } from './waiters';
 
 /**
  * A local stand-in for an Ollama server, faithful to its wire format (see
@@ -76,8 +77,8 @@ export class OllamaSimulator {
   private models: SimModel[];
   private tokenDelayMs: number;
   private aborted = 0;
-  private abortWaiters: (() => void)[] = [];
-  private firstChunkWaiters: (() => void)[] = [];
+  private readonly abortWaiters = new Waiters('a chat stream to be aborted by its client');
+  private readonly firstChunkWaiters = new Waiters('the first chat chunk');
   private failures: { status: number; message: string; retryAfterSec?: number }[] = [];
   private midStream: { message: string; afterChunks: number } | undefined;
   /** The next chat's transport fault: cut the body, go silent, hold the headers, or reset. */
@@ -134,25 +135,11 @@ export class OllamaSimulator {
   }
 
   waitForAbort(timeoutMs = 10000): Promise<void> {
-    return this.waitOn(this.abortWaiters, timeoutMs, 'a chat stream to be aborted by its client');
+    return this.abortWaiters.wait(timeoutMs);
   }
 
   waitForFirstChunk(timeoutMs = 10000): Promise<void> {
-    return this.waitOn(this.firstChunkWaiters, timeoutMs, 'the first chat chunk');
-  }
-
-  private waitOn(list: (() => void)[], timeoutMs: number, what: string): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`simulator: timed out waiting for ${what}`)), timeoutMs);
-      list.push(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
-  }
-
-  private fire(list: (() => void)[]): void {
-    for (const waiter of list.splice(0)) waiter();
+    return this.firstChunkWaiters.wait(timeoutMs);
   }
 
   start(): Promise<string> {
@@ -351,7 +338,7 @@ export class OllamaSimulator {
       closed = true;
       if (!finished) {
         this.aborted++;
-        this.fire(this.abortWaiters);
+        this.abortWaiters.fire();
       }
     });
     for (let i = 0; i < chunks.length; i++) {
@@ -370,7 +357,7 @@ export class OllamaSimulator {
         return;
       }
       res.write(JSON.stringify({ model: model.name, created_at: created(), message: { role: 'assistant', content: chunks[i] }, done: false }) + '\n');
-      if (i === 0) this.fire(this.firstChunkWaiters);
+      if (i === 0) this.firstChunkWaiters.fire();
       if (this.tokenDelayMs > 0) await new Promise((r) => setTimeout(r, this.tokenDelayMs));
     }
     if (closed) return;

@@ -1,23 +1,11 @@
 import { strict as assert } from 'node:assert';
+import { collect, providerError } from '../helpers/provider-events';
 import * as net from 'node:net';
 import { OllamaAdapter } from '../../daemon/providers/ollama';
 import { ProviderError, type ChatEvent, type ChatRequest } from '../../daemon/providers/types';
 import { OllamaSimulator } from '../fakes/ollama-simulator';
 
-async function collect(events: AsyncIterable<ChatEvent>, seen: ChatEvent[] = []): Promise<ChatEvent[]> {
-  for await (const e of events) seen.push(e);
-  return seen;
-}
 
-async function providerError(promise: Promise<unknown>): Promise<ProviderError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof ProviderError, `expected a ProviderError, got ${String(error)}`);
-    return error;
-  }
-  assert.fail('expected a ProviderError');
-}
 
 const texts = (events: ChatEvent[]): string[] => events.flatMap((e) => (e.type === 'delta' ? [e.text] : []));
 const live = (): AbortSignal => new AbortController().signal;

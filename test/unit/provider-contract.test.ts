@@ -1,8 +1,9 @@
 import { strict as assert } from 'node:assert';
+import { collect, providerError } from '../helpers/provider-events';
 import { AnthropicAdapter } from '../../daemon/providers/anthropic';
 import { GeminiAdapter } from '../../daemon/providers/gemini';
 import { OpenAICompatibleAdapter } from '../../daemon/providers/openai-compatible';
-import { ProviderError, type ChatEvent, type ProviderAdapter } from '../../daemon/providers/types';
+import type { ChatEvent, ProviderAdapter } from '../../daemon/providers/types';
 import type { Usage } from '../../protocol/chat';
 import { CloudSimulator, type CloudKind, type CloudUsagePlan } from '../fakes/cloud-simulator';
 import { OllamaSimulator } from '../fakes/ollama-simulator';
@@ -86,20 +87,7 @@ function ollamaDriver(): Driver {
 const KEY = 'sk-test-contract-0123456789abcdef';
 const live = (): AbortSignal => new AbortController().signal;
 
-async function collect(events: AsyncIterable<ChatEvent>, seen: ChatEvent[] = []): Promise<ChatEvent[]> {
-  for await (const e of events) seen.push(e);
-  return seen;
-}
 
-async function providerError(promise: Promise<unknown>): Promise<ProviderError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof ProviderError, `expected a ProviderError, got ${String(error)}`);
-    return error;
-  }
-  assert.fail('expected a ProviderError');
-}
 
 interface Case {
   kind: CloudKind | 'ollama';
