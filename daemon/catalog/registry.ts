@@ -23,6 +23,9 @@ interface HostEntry {
   nextProbeAt: number;
 }
 
+/** Deadline of a background list refresh, which nobody waits on. */
+const BACKGROUND_LIST_MS = 30_000;
+
 /** Longest wait between periodic probes of a host that stays down. */
 export const MAX_BACKOFF_MS = 5 * 60 * 1000;
 
@@ -69,6 +72,13 @@ export class HostRegistry {
   private readonly freshMs: number;
   /** One background refresh per host at a time. */
   private readonly refreshing = new Map<string, Promise<void>>();
+  /** Hosts whose periodic probe is still running (a slow probe must not pile up across rounds). */
+  private readonly probing = new Set<HostEntry>();
+  /**
+   * Bumped when a host's list is invalidated or fetched on demand: a fetch that started before
+   * does not write its older answer over the newer state.
+   */
+  private readonly generations = new Map<string, number>();
 
   constructor(private readonly options: RegistryOptions) {
     this.now = options.now ?? Date.now;
@@ -150,25 +160,32 @@ export class HostRegistry {
     }
   }
 
-  /** Periodic health checks; the first runs at once. */
   /**
    * One periodic round: probes the hosts that are due. A host that keeps failing is probed at
    * doubling intervals up to MAX_BACKOFF_MS, so a dead box costs little; a success resets it.
+   * The next probe is counted from the start of this round, so a host is probed every interval
+   * (not every other tick); a host still being probed from an earlier round is left alone.
    * `aic hosts` (probeAll) still probes everything at once.
    */
   async probeDue(intervalMs: number): Promise<void> {
     const now = this.now();
-    const due = [...this.entries.values()].filter((e) => e.adapter && e.nextProbeAt <= now);
-    await Promise.all(due.map((entry) => this.probe(entry)));
+    const due = [...this.entries.values()].filter((e) => e.adapter && e.nextProbeAt <= now && !this.probing.has(e));
+    for (const entry of due) this.probing.add(entry);
+    try {
+      await Promise.all(due.map((entry) => this.probe(entry)));
+    } finally {
+      for (const entry of due) this.probing.delete(entry);
+    }
     for (const entry of due) {
       // Keep lists of live hosts fresh, so an `aic models` seldom even serves an old one.
       const cached = this.cache.get(entry.definition);
       if (entry.failures === 0 && (!cached || now - cached.fetchedAt >= this.freshMs)) this.refreshInBackground(entry);
       const wait = entry.failures === 0 ? intervalMs : Math.min(intervalMs * 2 ** entry.failures, Math.max(intervalMs, MAX_BACKOFF_MS));
-      entry.nextProbeAt = this.now() + wait;
+      entry.nextProbeAt = now + wait;
     }
   }
 
+  /** Periodic health checks; the first runs at once. */
   startHealthChecks(intervalMs: number): void {
     this.stopHealthChecks();
     const tick = (): void => {
@@ -184,25 +201,44 @@ export class HostRegistry {
     this.timer = undefined;
   }
 
-  /** Asks the host for its models now, within the probe deadline, and caches the answer. */
-  private async fetchList(entry: HostEntry): Promise<DiscoveredModel[]> {
+  private generation(hostName: string): number {
+    return this.generations.get(hostName) ?? 0;
+  }
+
+  private bump(hostName: string): void {
+    this.generations.set(hostName, this.generation(hostName) + 1);
+  }
+
+  /**
+   * Asks the host for its models now and caches the answer, unless the host's list was
+   * invalidated or fetched anew meanwhile. Someone waiting waits at most the probe deadline and
+   * can cancel (`caller`); a background refresh, which nobody waits on, gets longer, so a big
+   * listing over a slow link still lands.
+   */
+  private async fetchList(entry: HostEntry, waiting: boolean, caller?: AbortSignal): Promise<DiscoveredModel[]> {
     if (!entry.adapter) throw new ProviderError('unreachable', entry.status.error ?? 'host not usable');
-    const signal = AbortSignal.timeout(this.probeTimeoutMs);
+    const name = entry.definition.name;
+    if (waiting) this.bump(name);
+    const generation = this.generation(name);
+    const deadlineMs = waiting ? this.probeTimeoutMs : Math.max(this.probeTimeoutMs, BACKGROUND_LIST_MS);
+    const deadline = AbortSignal.timeout(deadlineMs);
+    const signal = caller ? AbortSignal.any([caller, deadline]) : deadline;
     let models: DiscoveredModel[];
     try {
       models = await entry.adapter.listModels(signal);
     } catch (error) {
-      if (signal.aborted) throw new ProviderError('timeout', `no answer within ${this.probeTimeoutMs} ms from ${entry.definition.baseUrl}`);
+      if (caller?.aborted) throw new ProviderError('cancelled', 'request cancelled');
+      if (deadline.aborted) throw new ProviderError('timeout', `no answer within ${deadlineMs} ms from ${entry.definition.baseUrl}`);
       throw error;
     }
-    await this.cache.put(entry.definition, models, this.now());
+    if (this.generation(name) === generation) await this.cache.put(entry.definition, models, this.now());
     return models;
   }
 
   private refreshInBackground(entry: HostEntry): void {
     const name = entry.definition.name;
     if (this.refreshing.has(name)) return;
-    const job = this.fetchList(entry)
+    const job = this.fetchList(entry, false)
       .then(() => undefined)
       .catch((error: unknown) => this.options.logger.debug('background model refresh failed', { host: name, error }))
       .finally(() => this.refreshing.delete(name));
@@ -215,7 +251,7 @@ export class HostRegistry {
    * in the background, none (or `refresh`) means asking now. When asking fails, an old list is
    * still better than nothing and is returned with the error.
    */
-  private async discover(entry: HostEntry, refresh = false): Promise<{ models: DiscoveredModel[]; ageMs: number; error?: string }> {
+  private async discover(entry: HostEntry, refresh = false, signal?: AbortSignal): Promise<{ models: DiscoveredModel[]; ageMs: number; error?: string }> {
     const cached = this.cache.get(entry.definition);
     if (cached && !refresh) {
       const ageMs = this.now() - cached.fetchedAt;
@@ -223,15 +259,16 @@ export class HostRegistry {
       return { models: cached.models, ageMs };
     }
     try {
-      return { models: await this.fetchList(entry), ageMs: 0 };
+      return { models: await this.fetchList(entry, true, signal), ageMs: 0 };
     } catch (error) {
       if (!cached) throw error;
       return { models: cached.models, ageMs: this.now() - cached.fetchedAt, error: (error as Error).message };
     }
   }
 
-  /** Forgets a host's list (after a pull or rm changed it). */
+  /** Forgets a host's list (after a pull or rm changed it); a fetch already running is not kept. */
   async invalidateModels(hostName: string): Promise<void> {
+    this.bump(hostName);
     await this.cache.invalidate(hostName);
   }
 
@@ -315,15 +352,15 @@ export class HostRegistry {
    * cheapest (free, then by listed price, then unpriced). Only the first `/` splits, and only when
    * what precedes it names a host: OpenRouter ids contain slashes.
    */
-  async route(ref: string | undefined, defaultModel: string | undefined): Promise<ResolvedModel[]> {
+  async route(ref: string | undefined, defaultModel: string | undefined, signal?: AbortSignal): Promise<ResolvedModel[]> {
     const wanted = ref?.trim() || defaultModel?.trim();
-    if (!wanted) return this.routeDefault();
+    if (!wanted) return this.routeDefault(signal);
     const slash = wanted.indexOf('/');
     const hostName = slash > 0 ? wanted.slice(0, slash) : undefined;
     if (hostName !== undefined && this.entries.has(hostName)) {
-      return [await this.resolveOnHost(this.entries.get(hostName) as HostEntry, wanted.slice(slash + 1))];
+      return [await this.resolveOnHost(this.entries.get(hostName) as HostEntry, wanted.slice(slash + 1), signal)];
     }
-    return this.routeBare(wanted);
+    return this.routeBare(wanted, signal);
   }
 
   private usable(entry: HostEntry): void {
@@ -334,19 +371,19 @@ export class HostRegistry {
     }
   }
 
-  private async listOrExplain(entry: HostEntry, refresh = false): Promise<DiscoveredModel[]> {
+  private async listOrExplain(entry: HostEntry, refresh: boolean, signal?: AbortSignal): Promise<DiscoveredModel[]> {
     try {
-      return (await this.discover(entry, refresh)).models;
+      return (await this.discover(entry, refresh, signal)).models;
     } catch (error) {
       throw new ResponseError(ErrorCodes.NoUsableHost, (error as Error).message, { host: entry.definition.name });
     }
   }
 
-  private async resolveOnHost(entry: HostEntry, model: string): Promise<ResolvedModel> {
+  private async resolveOnHost(entry: HostEntry, model: string, signal?: AbortSignal): Promise<ResolvedModel> {
     this.usable(entry);
-    let models = await this.listOrExplain(entry);
+    let models = await this.listOrExplain(entry, false, signal);
     // Not in the known list: it may have been pulled since; ask the host once before refusing.
-    if (!findModel(models, model)) models = await this.listOrExplain(entry, true);
+    if (!findModel(models, model)) models = await this.listOrExplain(entry, true, signal);
     const match = findModel(models, model);
     if (!match) {
       const suggestions = closestNames(model, models.map((m) => m.id));
@@ -370,7 +407,7 @@ export class HostRegistry {
   }
 
   /** Hosts with an adapter, in config order; each one's list (or why there is none), fetched in parallel. */
-  private async discoverAll(): Promise<{ entry: HostEntry; models?: DiscoveredModel[]; error?: string }[]> {
+  private async discoverAll(refresh: boolean, signal?: AbortSignal): Promise<{ entry: HostEntry; models?: DiscoveredModel[]; error?: string }[]> {
     const entries = [...this.entries.values()].filter((e) => e.adapter);
     return Promise.all(
       entries.map(async (entry) => {
@@ -381,7 +418,7 @@ export class HostRegistry {
           return { entry, error: entry.status.error ?? 'host is down' };
         }
         try {
-          return { entry, models: (await this.discover(entry)).models };
+          return { entry, models: (await this.discover(entry, refresh, signal)).models };
         } catch (error) {
           return { entry, error: (error as Error).message };
         }
@@ -389,14 +426,23 @@ export class HostRegistry {
     );
   }
 
-  private async routeBare(model: string): Promise<ResolvedModel[]> {
-    const listed = await this.discoverAll();
+  private async routeBare(model: string, signal?: AbortSignal): Promise<ResolvedModel[]> {
+    let listed = await this.discoverAll(false, signal);
     if (listed.length === 0) throw new ResponseError(ErrorCodes.NoUsableHost, `no model host is usable\n${NO_HOST_HINT}`, { hint: NO_HOST_HINT });
-    const found: { entry: HostEntry; model: DiscoveredModel; order: number }[] = [];
-    listed.forEach((item, order) => {
-      const match = item.models && findModel(item.models, model);
-      if (match) found.push({ entry: item.entry, model: match, order });
-    });
+    const matches = (): { entry: HostEntry; model: DiscoveredModel; order: number }[] => {
+      const found: { entry: HostEntry; model: DiscoveredModel; order: number }[] = [];
+      listed.forEach((item, order) => {
+        const match = item.models && findModel(item.models, model);
+        if (match) found.push({ entry: item.entry, model: match, order });
+      });
+      return found;
+    };
+    let found = matches();
+    // In no known list: it may have been pulled since (outside aid); ask the hosts once more.
+    if (found.length === 0) {
+      listed = await this.discoverAll(true, signal);
+      found = matches();
+    }
     if (found.length > 0) {
       const rank = (f: (typeof found)[number]): [number, number, number] => [
         f.entry.status.health === 'up' ? 0 : 1,
@@ -422,8 +468,8 @@ export class HostRegistry {
   }
 
   /** No model asked for: the recommended model of the first healthy host, then other hosts serving it. */
-  private async routeDefault(): Promise<ResolvedModel[]> {
-    const listed = await this.discoverAll();
+  private async routeDefault(signal?: AbortSignal): Promise<ResolvedModel[]> {
+    const listed = await this.discoverAll(false, signal);
     // Hosts known to be up first; unknown/down ones are still tried (the probe may be stale).
     const ordered = [...listed].sort((a, b) => Number(b.entry.status.health === 'up') - Number(a.entry.status.health === 'up'));
     const errors: string[] = [];

@@ -141,7 +141,14 @@ export class AskService {
 
   async ask(params: AskParams, onDelta: (text: string) => void, signal: AbortSignal, onNotice: (notice: Notice) => void = () => undefined): Promise<AskResult> {
     const started = this.now();
-    const candidates = await this.deps.registry.route(params.model, this.deps.defaultModel());
+    let candidates: ResolvedModel[];
+    try {
+      // Routing may ask hosts for their lists; a cancel stops that too.
+      candidates = await this.deps.registry.route(params.model, this.deps.defaultModel(), signal);
+    } catch (error) {
+      if (signal.aborted) throw new ResponseError(ErrorCodes.Cancelled, 'request cancelled', {});
+      throw error;
+    }
     const first = candidates[0];
     // Cancelled while the model was being resolved: nothing was called, nothing to record.
     if (signal.aborted) throw new ResponseError(ErrorCodes.Cancelled, 'request cancelled', { host: first.host.name });

@@ -65,11 +65,16 @@ export class ScriptedAdapter implements ProviderAdapter {
     return { version: this.version };
   }
 
+  /** listModels() waits for this before answering (with the list as it was when asked). */
+  listGate: Promise<void> | undefined;
+
   async listModels(signal: AbortSignal): Promise<DiscoveredModel[]> {
     this.listCalls++;
+    const models = this.models;
     await this.hangUntilAborted(signal);
+    await this.listGate;
     if (this.down) throw this.down;
-    return this.models;
+    return models;
   }
 
   async *streamChat(request: ChatRequest, signal: AbortSignal): AsyncIterable<ChatEvent> {

@@ -267,6 +267,21 @@ describe('catalog', () => {
         assert.equal(dead.healthCalls, after + 1, 'back to every interval');
       });
 
+      it('probes a healthy host every interval, counted from the start of the round, and never twice at once', async () => {
+        const { registry, fake } = registryWith({}, {}, 100);
+        fake('ollama').healthMs = 300;
+        await registry.probeDue(1000);
+        clock.advance(700); // the round took 300 ms; the next tick comes one interval after its start
+        await registry.probeDue(1000);
+        assert.equal(fake('ollama').healthCalls, 2);
+        fake('ollama').hang = true;
+        clock.advance(1000);
+        const slow = registry.probeDue(1000);
+        await registry.probeDue(1000);
+        assert.equal(fake('ollama').healthCalls, 3, 'the hanging probe is not started again');
+        await slow;
+      });
+
       it('never waits longer than MAX_BACKOFF_MS between probes of a dead host', async () => {
         const { registry, fake } = registryWith({}, GPU_BOX);
         fake('gpu-box').down = new ProviderError('unreachable', 'gone');
@@ -402,6 +417,39 @@ describe('catalog', () => {
         assert.equal(store.rows.has('ollama'), false);
         moved.fake('ollama').models = [{ id: 'after-rm:1b' }];
         assert.deepEqual((await moved.registry.listModels()).models.map((m) => m.model), ['after-rm:1b']);
+      });
+
+      it('a refresh that was already running when the list was invalidated does not bring the old list back', async () => {
+        const { registry, fake } = registryWith({});
+        await registry.listModels();
+        clock.advance(120_000);
+        let open = (): void => undefined;
+        fake('ollama').listGate = new Promise((resolve) => (open = resolve));
+        await registry.listModels(); // old list served, refresh started (and held at the gate)
+        await registry.invalidateModels('ollama'); // e.g. `aic rm llama3.2`
+        fake('ollama').models = [{ id: 'qwen2.5-coder:7b' }];
+        fake('ollama').listGate = undefined;
+        open();
+        await settle();
+        await settle();
+        assert.deepEqual((await registry.listModels()).models.map((m) => m.model), ['qwen2.5-coder:7b']);
+      });
+
+      it('a bare model in no cached list is looked for once more on every host before it is refused', async () => {
+        const { registry, fake } = registryWith({}, GPU_BOX);
+        await registry.listModels();
+        fake('gpu-box').models = [{ id: 'pulled-outside:7b' }];
+        assert.equal((await registry.resolve('pulled-outside:7b', undefined)).ref, 'gpu-box/pulled-outside:7b');
+      });
+
+      it('a cancelled request stops waiting on a host it is listing', async () => {
+        const { registry, fake } = registryWith({}, GPU_BOX, 60_000);
+        fake('gpu-box').hang = true;
+        const controller = new AbortController();
+        const started = Date.now();
+        setTimeout(() => controller.abort(), 20);
+        await assert.rejects(registry.route('anything', undefined, controller.signal));
+        assert.ok(Date.now() - started < 5000, 'not the 60 s probe deadline');
       });
 
       it('a model missing from the cached list is looked up once more before the request is refused', async () => {
