@@ -119,7 +119,7 @@ export async function runDaemon(options: DaemonOptions): Promise<{ done: Promise
     ledger,
     logger,
     defaultModel: () => config.defaultModel,
-    limits: () => ({ idleTimeoutMs: config.idleTimeoutMs, maxRetryWaitMs: config.maxRetryWaitMs }),
+    limits: () => ({ idleTimeoutMs: config.idleTimeoutMs, firstTokenTimeoutMs: config.firstTokenTimeoutMs, maxRetryWaitMs: config.maxRetryWaitMs }),
   });
 
   const reload = (): { ok: boolean; file: string; issues?: string[] } => {

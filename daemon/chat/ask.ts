@@ -8,8 +8,13 @@ import type { Logger } from '../log/logger';
 import { ProviderError, zeroUsage } from '../providers/types';
 
 export interface AskLimits {
-  /** Longest silence in a stream (and before its first event) before the attempt is abandoned. */
+  /** Longest silence in a stream, once its text has begun, before the attempt is abandoned. */
   idleTimeoutMs: number;
+  /**
+   * Longest silence before the first text (at least idleTimeoutMs): models load and think first,
+   * some in silence (OpenAI's reasoning), some showing progress that resets it.
+   */
+  firstTokenTimeoutMs: number;
   /** Longest retry-after the daemon waits out before retrying the same host. */
   maxRetryWaitMs: number;
 }
@@ -29,16 +34,14 @@ export type Notice = Omit<AskNoticeParams, 'streamToken'>;
 
 /** Retries of one host before giving up on it (when no other host can take the request). */
 const MAX_RETRIES = 2;
-/** Ollama may load a model from disk before its first token. */
-const OLLAMA_FIRST_EVENT_MS = 300_000;
-
-const DEFAULT_LIMITS: AskLimits = { idleTimeoutMs: 120_000, maxRetryWaitMs: 20_000 };
+const DEFAULT_LIMITS: AskLimits = { idleTimeoutMs: 120_000, firstTokenTimeoutMs: 300_000, maxRetryWaitMs: 20_000 };
 
 /**
- * Abandons a stream that goes silent: idleMs between events, firstMs before the first (Ollama may
- * be loading a model). There is no limit on the whole request: a long answer that keeps streaming
- * is never cut. One timer per stream: an event only moves the deadline, and a timer that fires
- * early sleeps again for the rest (re-arming per token showed at a hundred streams).
+ * Abandons a stream that goes silent: firstMs of silence before the first text (any event, such as
+ * a chunk of thinking, restarts it), idleMs once text flows. There is no limit on the whole
+ * request: a long answer that keeps streaming is never cut. One timer per stream: an event only
+ * moves the deadline, and a timer that fires early sleeps again for the rest (re-arming per token
+ * showed at a hundred streams).
  */
 class IdleWatchdog {
   private readonly controller = new AbortController();
@@ -61,14 +64,19 @@ class IdleWatchdog {
     return this.controller.signal;
   }
 
-  heard(): void {
-    this.deadline = Date.now() + this.idleMs;
-    if (this.window !== this.idleMs) {
-      // The first event: the (longer) first-event timer would fire too late for the idle window.
+  private textSeen = false;
+
+  /** An event arrived; `text` when it was part of the answer. */
+  heard(text: boolean): void {
+    if (text && !this.textSeen) {
+      // The first text: from now on the (shorter) idle window, whose deadline the pending
+      // first-text timer would pass.
+      this.textSeen = true;
       this.window = this.idleMs;
       clearTimeout(this.timer);
       this.timer = setTimeout(this.check, this.idleMs);
     }
+    this.deadline = Date.now() + this.window;
   }
 
   stop(): void {
@@ -221,19 +229,19 @@ export class AskService {
     let finishReason = 'stop';
     let providerCostUsd: number | undefined;
     let tokensPerSecond: number | undefined;
-    const idleMs = this.limits().idleTimeoutMs;
-    const watchdog = new IdleWatchdog(target.host.name, idleMs, target.host.provider === 'ollama' ? Math.max(idleMs, OLLAMA_FIRST_EVENT_MS) : idleMs);
+    const limits = this.limits();
+    const watchdog = new IdleWatchdog(target.host.name, limits.idleTimeoutMs, Math.max(limits.idleTimeoutMs, limits.firstTokenTimeoutMs));
     try {
       const events = target.adapter.streamChat({ model: target.model, messages: [{ role: 'user', content: params.prompt }] }, AbortSignal.any([signal, watchdog.signal]));
       for await (const event of events) {
-        watchdog.heard();
+        watchdog.heard(event.type === 'delta');
         if (event.type === 'delta') {
           if (ttftMs === null) ttftMs = this.now() - started;
           received += event.text.length;
           onDelta(event.text);
         } else if (event.type === 'warning') {
           notice({ kind: 'warning', message: event.message, host: target.host.name });
-        } else {
+        } else if (event.type === 'done') {
           usage = event.usage;
           finishReason = event.finishReason;
           providerCostUsd = event.providerCostUsd;

@@ -39,11 +39,12 @@ export const configSchema = z.strictObject({
   /** Deadline for a provider's response headers; a stream's body is governed by idleTimeoutMs. */
   connectTimeoutMs: z.number().int().min(100).max(600000).default(30000),
   /**
-   * Longest silence inside a stream before the request is abandoned. Never a whole-request
-   * limit: a long answer that keeps streaming is never cut. (Ollama gets at least 5 minutes for
-   * its first token, time for loading a model.)
+   * Longest silence inside a stream, once its text has begun, before the request is abandoned.
+   * Never a whole-request limit: a long answer that keeps streaming is never cut.
    */
   idleTimeoutMs: z.number().int().min(100).max(3600000).default(120000),
+  /** Longest silence before the first text: time to load a model, or to think (never below idleTimeoutMs). */
+  firstTokenTimeoutMs: z.number().int().min(100).max(3600000).default(300000),
   /** Longest wait a 429/529's retry-after may impose before a retry; longer ones fail at once. */
   maxRetryWaitMs: z.number().int().min(0).max(300000).default(20000),
   ollama: z

@@ -1,10 +1,25 @@
 import Anthropic, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from '@anthropic-ai/sdk';
 import type { ChatEvent, ChatRequest, CloudAdapterOptions, DiscoveredModel, HealthReport, ProviderAdapter } from './types';
 import { ProviderError, zeroUsage } from './types';
-import { causeCode, connectTimeout, httpFailure, unreachable, type ErrorContext } from './http-errors';
+import { causeCode, connectTimeout, httpFailure, inStreamFailure, unreachable, type ErrorContext } from './http-errors';
 
-/** Output budget when the caller sets none: every current Claude model accepts it. */
+/** Output budget when the caller sets none: Claude 3.5 and later accept it... */
 const DEFAULT_MAX_TOKENS = 8192;
+/** ...the Claude 3 models (Haiku, Sonnet, Opus of 2024) stop at 4096. */
+const CLAUDE_3_MAX_TOKENS = 4096;
+
+export function defaultMaxTokens(model: string): number {
+  return /^claude-3-(haiku|sonnet|opus)-/.test(model) ? CLAUDE_3_MAX_TOKENS : DEFAULT_MAX_TOKENS;
+}
+
+/** The statuses Anthropic's error types stand for, for errors that arrive inside a stream. */
+const STREAM_ERROR_STATUS: Record<string, number> = {
+  overloaded_error: 529,
+  api_error: 500,
+  timeout_error: 504,
+  rate_limit_error: 429,
+  invalid_request_error: 400,
+};
 
 /**
  * Anthropic's Messages API through `@anthropic-ai/sdk`. The SDK's own retries are off: the daemon
@@ -62,7 +77,7 @@ export class AnthropicAdapter implements ProviderAdapter {
     let stopped = false;
     try {
       const stream = await this.client.messages.create(
-        { model: request.model, max_tokens: request.maxOutputTokens ?? DEFAULT_MAX_TOKENS, messages, stream: true, ...(system ? { system } : {}) },
+        { model: request.model, max_tokens: request.maxOutputTokens ?? defaultMaxTokens(request.model), messages, stream: true, ...(system ? { system } : {}) },
         { signal },
       );
       for await (const event of stream) {
@@ -78,8 +93,9 @@ export class AnthropicAdapter implements ProviderAdapter {
             break;
           }
           case 'content_block_delta':
-            // Thinking and tool-input deltas are not part of the answer text.
+            // Thinking and tool-input deltas are not part of the answer text, but show progress.
             if (event.delta.type === 'text_delta' && event.delta.text) yield { type: 'delta', text: event.delta.text };
+            else yield { type: 'alive' };
             break;
           case 'message_delta': {
             // Cumulative counts; newer API versions repeat the input side here too.
@@ -119,9 +135,8 @@ export class AnthropicAdapter implements ProviderAdapter {
       const body = error.error as { error?: { type?: string; message?: string } } | undefined;
       const inner = body?.error;
       if (status === undefined) {
-        // An `event: error` inside a 200 stream: the type says what went wrong.
-        const overloaded = inner?.type === 'overloaded_error';
-        return new ProviderError(overloaded ? 'server' : 'stream', `Anthropic (host ${this.options.hostName}) reported mid-stream: ${inner?.type ?? 'error'}: ${inner?.message ?? error.message}`, overloaded ? 529 : undefined);
+        // An `event: error` inside a 200 stream: its type says what went wrong.
+        return inStreamFailure(this.context, inner?.type ? STREAM_ERROR_STATUS[inner.type] : undefined, `${inner?.type ?? 'error'}: ${inner?.message ?? error.message}`);
       }
       return httpFailure({ status, headers, message: inner?.message ?? error.message, code: inner?.type, model }, this.context);
     }

@@ -1,6 +1,6 @@
 import type { ChatEvent, ChatRequest, CloudAdapterOptions, DiscoveredModel, HealthReport, ProviderAdapter } from './types';
 import { ProviderError, isAbortError, isConnectionError, zeroUsage } from './types';
-import { causeCode, connectTimeout, httpFailure, unreachable, type ErrorContext } from './http-errors';
+import { causeCode, connectTimeout, httpFailure, inStreamFailure, unreachable, type ErrorContext } from './http-errors';
 import { readSse } from './sse';
 
 interface GeminiUsage {
@@ -172,16 +172,21 @@ export class GeminiAdapter implements ProviderAdapter {
         const chunk = JSON.parse(event.data) as GeminiChunk;
         if (chunk.error) {
           const status = chunk.error.code ?? 500;
-          throw new ProviderError(status >= 500 ? 'server' : 'stream', `Gemini (host ${this.options.hostName}) reported mid-stream: ${chunk.error.status ?? status}: ${chunk.error.message ?? 'error'}`, status);
+          throw inStreamFailure(this.context, status, `${chunk.error.status ?? status}: ${chunk.error.message ?? 'error'}`, retryDelayMs(chunk.error));
         }
         if (chunk.promptFeedback?.blockReason) {
           throw new ProviderError('bad_request', `Gemini (host ${this.options.hostName}) blocked the prompt: ${chunk.promptFeedback.blockReason}`);
         }
         const candidate = chunk.candidates?.[0];
+        let shown = false;
         for (const part of candidate?.content?.parts ?? []) {
           // Thought summaries are not the answer.
-          if (part.text && !part.thought) yield { type: 'delta', text: part.text };
+          if (part.text && !part.thought) {
+            shown = true;
+            yield { type: 'delta', text: part.text };
+          }
         }
+        if (!shown) yield { type: 'alive' };
         if (chunk.usageMetadata) usage = usageFromGemini(chunk.usageMetadata);
         if (candidate?.finishReason) finishReason = candidate.finishReason;
       }

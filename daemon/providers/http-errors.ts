@@ -51,6 +51,8 @@ export function scrubSecrets(message: string, apiKey?: string): string {
 
 function kindFor(status: number, code: string | undefined): ProviderErrorKind {
   if (code === 'insufficient_quota' || status === 402) return 'quota';
+  // OpenRouter's 403 for moderation is about the prompt, not the key.
+  if (code === 'moderation') return 'bad_request';
   if (status === 401 || status === 403) return 'auth';
   if (code === 'API_KEY_INVALID') return 'auth';
   if (status === 404) return 'not_found';
@@ -89,6 +91,16 @@ export function httpFailure(failure: HttpFailure, context: ErrorContext): Provid
       message = `${where} answered ${failure.status}: ${said}`;
   }
   return new ProviderError(kind, message, failure.status, delay);
+}
+
+/**
+ * An error reported inside a 200 stream, with the HTTP-like status it carries when it carries one:
+ * overload and rate limits there are the host's trouble (worth a retry or another host while no
+ * text was shown), anything else ends the stream.
+ */
+export function inStreamFailure(context: ErrorContext, status: number | undefined, detail: string, retryAfter?: number): ProviderError {
+  const kind: ProviderErrorKind = status === undefined ? 'stream' : status === 429 ? 'rate_limited' : status >= 500 ? 'server' : 'stream';
+  return new ProviderError(kind, `${context.label} (host ${context.hostName}) reported mid-stream: ${scrubSecrets(detail, context.apiKey)}`, status, retryAfter);
 }
 
 /** A failure to reach the host at all. */

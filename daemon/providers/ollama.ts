@@ -179,7 +179,9 @@ export class OllamaAdapter implements ProviderAdapter, ModelManager {
     signal.addEventListener('abort', onAbort, { once: true });
     try {
       for await (const part of stream) {
+        // Thinking models stream message.thinking with empty content first: progress, not text.
         if (part.message?.content) yield { type: 'delta', text: part.message.content };
+        else if (!part.done) yield { type: 'alive' };
         if (part.done) {
           const usage = zeroUsage();
           usage.inputTokens = part.prompt_eval_count ?? 0;

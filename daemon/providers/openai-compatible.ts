@@ -2,7 +2,7 @@ import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUse
 import type { Price } from '../../protocol/models';
 import type { ChatEvent, ChatRequest, CloudAdapterOptions, DiscoveredModel, HealthReport, ProviderAdapter } from './types';
 import { ProviderError, zeroUsage } from './types';
-import { causeCode, connectTimeout, httpFailure, unreachable, type ErrorContext } from './http-errors';
+import { causeCode, connectTimeout, httpFailure, inStreamFailure, unreachable, type ErrorContext } from './http-errors';
 
 /** OpenAI's usage object with the fields OpenRouter adds; all optional, as they arrive. */
 interface WireUsage {
@@ -144,7 +144,9 @@ export class OpenAICompatibleAdapter implements ProviderAdapter {
       for await (const chunk of stream) {
         const choice = chunk.choices[0];
         const text = choice?.delta?.content;
+        // Reasoning (OpenRouter's delta.reasoning), tool calls and role chunks show progress only.
         if (text) yield { type: 'delta', text };
+        else yield { type: 'alive' };
         if (choice?.finish_reason) finishReason = choice.finish_reason;
         // Taken from whichever chunk has it: some compatible servers put it on the last content chunk.
         if (chunk.usage) wireUsage = chunk.usage;
@@ -171,14 +173,16 @@ export class OpenAICompatibleAdapter implements ProviderAdapter {
       // instanceof widens the SDK's generic parameters to any; these are what the SDK sets.
       const status = error.status as number | undefined;
       const headers = error.headers as Headers | undefined;
-      const body = error.error as { message?: string; code?: string | number; type?: string } | undefined;
+      const body = error.error as { message?: string; code?: string | number; type?: string; metadata?: { reasons?: unknown; flagged_input?: unknown } } | undefined;
       if (status === undefined) {
-        // An error chunk inside a 200 stream (OpenRouter: the upstream provider failed mid-answer).
-        const code = body?.code;
-        const server = typeof code === 'number' ? code >= 500 : code === 'server_error';
-        return new ProviderError(server ? 'server' : 'stream', `${this.context.label} (host ${this.options.hostName}) reported mid-stream: ${body?.message ?? error.message}`, typeof code === 'number' ? code : undefined);
+        // An error chunk inside a 200 stream (OpenRouter: the upstream provider failed mid-answer);
+        // OpenRouter's codes are HTTP statuses, OpenAI's are names.
+        const code = body?.code ?? body?.type;
+        const like = typeof code === 'number' ? code : code === 'server_error' ? 500 : code === 'rate_limit_exceeded' || code === 'requests' ? 429 : undefined;
+        return inStreamFailure(this.context, like, body?.message ?? error.message);
       }
-      const code = body?.code !== undefined && body.code !== null ? String(body.code) : body?.type;
+      const moderated = this.provider === 'openrouter' && status === 403 && (body?.metadata?.reasons !== undefined || body?.metadata?.flagged_input !== undefined);
+      const code = moderated ? 'moderation' : body?.code !== undefined && body.code !== null ? String(body.code) : body?.type;
       return httpFailure({ status, headers, message: body?.message ?? error.message, code, model }, this.context);
     }
     return new ProviderError('server', `${this.context.label} (host ${this.options.hostName}) failed: ${(error as Error).message}`);

@@ -18,6 +18,11 @@ export type ChatEvent =
   | { type: 'delta'; text: string }
   /** Something the user should know that does not stop the answer (a truncated prompt). */
   | { type: 'warning'; message: string }
+  /**
+   * The host is working but sent nothing to show (thinking, tool input, keep-alives): keeps the
+   * idle watchdog from abandoning a model that reasons for minutes before it answers.
+   */
+  | { type: 'alive' }
   | {
       type: 'done';
       usage: Usage;

@@ -40,7 +40,8 @@ export interface CloudUsagePlan {
 
 export type CloudFault =
   | { kind: 'status'; status: number; retryAfterSec?: number; retryAfterMs?: number; message?: string }
-  | { kind: 'in-stream-error'; afterChunks: number; message?: string }
+  /** `status` picks the error's kind in the provider's terms (Anthropic's type, OpenRouter's and Gemini's code); default an overload/server error. */
+  | { kind: 'in-stream-error'; afterChunks: number; message?: string; status?: number }
   | { kind: 'truncate'; afterChunks: number }
   | { kind: 'stall'; afterChunks: number }
   | { kind: 'headers-delay'; ms: number }
@@ -57,6 +58,11 @@ export interface CloudSimulatorOptions {
   apiKey?: string;
   /** openrouter: `: OPENROUTER PROCESSING` comments; anthropic: `event: ping`. */
   keepAliveComments?: boolean;
+  /**
+   * Chunks of thinking streamed before the answer, one every tokenDelayMs: Anthropic thinking_delta,
+   * OpenRouter delta.reasoning, Gemini thought parts; OpenAI stays silent for as long.
+   */
+  thinkingChunks?: number;
   /** Largest page of the Anthropic and Gemini model lists (also caps a client's own limit/pageSize). */
   modelsPageSize?: number;
   port?: number;
@@ -107,10 +113,14 @@ interface Answer {
 interface Script {
   headers: http.OutgoingHttpHeaders;
   head: string[];
+  /** A chunk of visible thinking in the provider's form; undefined where it thinks in silence (OpenAI). */
+  thinking: ((index: number) => string) | undefined;
+  /** Frames between the thinking and the text (Anthropic closes one content block, opens the next). */
+  afterThinking: string[];
   piece(text: string, index: number, final: boolean): string;
   keepAlive: string | undefined;
   tail(): string[];
-  error(message: string | undefined): string[];
+  error(message: string | undefined, status: number | undefined): string[];
 }
 
 interface ErrorExtra {
@@ -164,6 +174,12 @@ const BASE_PATH: Record<CloudKind, string> = { anthropic: '', openai: '/v1', ope
 const ANTHROPIC_TYPES: Record<number, string> = {
   400: 'invalid_request_error', 401: 'authentication_error', 402: 'billing_error', 403: 'permission_error', 404: 'not_found_error',
   413: 'request_too_large', 429: 'rate_limit_error', 500: 'api_error', 504: 'timeout_error', 529: 'overloaded_error',
+};
+
+/** What OpenRouter puts in error.metadata for the statuses that have some (§6.7). */
+const OPENROUTER_METADATA: Record<number, Json> = {
+  403: { reasons: ['violence'], flagged_input: 'how do I…', provider_name: 'OpenAI', model_slug: 'openai/gpt-4o' },
+  502: { provider_name: 'Anthropic', raw: 'upstream error' },
 };
 
 const GOOGLE_STATUS: Record<number, string> = {
@@ -265,7 +281,7 @@ export class CloudSimulator {
   private readonly abortWaiters = new Waiters('a chat request to be abandoned by its client');
   private readonly firstChunkWaiters = new Waiters('the first text chunk');
 
-  constructor(private readonly options: CloudSimulatorOptions) {
+  constructor(private options: CloudSimulatorOptions) {
     this.kind = options.kind;
     this.models = options.models ?? DEFAULT_MODELS[options.kind];
     this.tokenDelayMs = options.tokenDelayMs ?? 0;
@@ -292,6 +308,11 @@ export class CloudSimulator {
 
   setTokenDelay(ms: number): void {
     this.tokenDelayMs = ms;
+  }
+
+  /** From now on, answers start with this many chunks of thinking (see the option). */
+  setThinking(chunks: number): void {
+    this.options.thinkingChunks = chunks;
   }
 
   setModelsDelay(ms: number): void {
@@ -390,7 +411,7 @@ export class CloudSimulator {
         return this.sendJson(res, status, { error: { message: text, type, param: extra.param ?? null, code } }, headers);
       }
       case 'openrouter':
-        return this.sendJson(res, status, { error: { code: status, message: text, ...(status === 502 ? { metadata: { provider_name: 'Anthropic', raw: 'upstream error' } } : {}) } }, headers);
+        return this.sendJson(res, status, { error: { code: status, message: text, ...(OPENROUTER_METADATA[status] ? { metadata: OPENROUTER_METADATA[status] } : {}) } }, headers);
       case 'gemini': {
         const details = [...(extra.details ?? [])];
         if (status === 429) {
@@ -848,13 +869,27 @@ export class CloudSimulator {
         const ping = keepAliveWanted ? sse('ping') : undefined;
         const start = { id: `msg_01Sim${a.id}`, type: 'message', role: 'assistant', model: call.model.id, content: [], stop_reason: null, stop_sequence: null, usage: this.anthropicUsage(a, 1) };
         const output = a.pieces.length + a.reasoning;
+        const thinks = (this.options.thinkingChunks ?? 0) > 0;
+        const textIndex = thinks ? 1 : 0;
         return {
           headers: { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache' },
-          head: [sse('message_start', { message: start }), ...(ping ? [ping] : []), sse('content_block_start', { index: 0, content_block: { type: 'text', text: '' } })],
-          piece: (text) => sse('content_block_delta', { index: 0, delta: { type: 'text_delta', text } }),
+          head: [
+            sse('message_start', { message: start }),
+            ...(ping ? [ping] : []),
+            sse('content_block_start', { index: 0, content_block: thinks ? { type: 'thinking', thinking: '' } : { type: 'text', text: '' } }),
+          ],
+          thinking: (i) => sse('content_block_delta', { index: 0, delta: { type: 'thinking_delta', thinking: `step ${i} ` } }),
+          afterThinking: thinks
+            ? [
+                sse('content_block_delta', { index: 0, delta: { type: 'signature_delta', signature: 'EqQBCkYIBxSim' } }),
+                sse('content_block_stop', { index: 0 }),
+                sse('content_block_start', { index: 1, content_block: { type: 'text', text: '' } }),
+              ]
+            : [],
+          piece: (text) => sse('content_block_delta', { index: textIndex, delta: { type: 'text_delta', text } }),
           keepAlive: ping,
           tail: () => [
-            sse('content_block_stop', { index: 0 }),
+            sse('content_block_stop', { index: textIndex }),
             // Cumulative totals, input side repeated as the current API does (§2.4).
             sse('message_delta', {
               delta: { stop_reason: a.limited ? 'max_tokens' : 'end_turn', stop_sequence: null },
@@ -862,7 +897,7 @@ export class CloudSimulator {
             }),
             sse('message_stop'),
           ],
-          error: (message) => [sse('error', { error: { type: 'overloaded_error', message: message ?? 'Overloaded' } })],
+          error: (message, status) => [sse('error', { error: { type: status ? (ANTHROPIC_TYPES[status] ?? 'api_error') : 'overloaded_error', message: message ?? 'Overloaded' } })],
         };
       }
       case 'openai':
@@ -880,6 +915,9 @@ export class CloudSimulator {
           headers: { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache', ...(openrouter ? { 'X-Generation-Id': base.id as string } : {}) },
           // OpenAI opens with an empty role chunk; OpenRouter puts the role on the first text chunk.
           head: openrouter ? (comment ? [comment] : []) : [data({ ...base, choices: [choice({ role: 'assistant', content: '', refusal: null }, null)], ...usageNull })],
+          // OpenAI's chat completions show no reasoning: the stream is just silent meanwhile.
+          thinking: openrouter ? (i) => data({ ...base, choices: [choice({ role: 'assistant', content: '', reasoning: `step ${i} ` }, null)] }) : undefined,
+          afterThinking: [],
           piece: (text, index) => data({ ...base, choices: [choice(openrouter && index === 0 ? { role: 'assistant', content: text } : { content: text }, null)], ...usageNull }),
           keepAlive: comment,
           tail: () => [
@@ -887,13 +925,22 @@ export class CloudSimulator {
             ...(call.includeUsage ? [data({ ...base, choices: [], usage: this.openaiUsage(call, a) })] : []),
             'data: [DONE]\n\n',
           ],
-          error: (message) =>
+          error: (message, status) =>
             openrouter
               ? [
-                  data({ ...base, error: { code: 'server_error', message: message ?? 'Provider disconnected' }, choices: [choice({ content: '' }, 'error', { native_finish_reason: 'error' })] }),
+                  data({ ...base, error: { code: status ?? 'server_error', message: message ?? 'Provider disconnected' }, choices: [choice({ content: '' }, 'error', { native_finish_reason: 'error' })] }),
                   'data: [DONE]\n\n',
                 ]
-              : [data({ error: { message: message ?? 'The server had an error while processing your request. Sorry about that!', type: 'server_error', param: null, code: null } })],
+              : [
+                  data({
+                    error: {
+                      message: message ?? 'The server had an error while processing your request. Sorry about that!',
+                      type: status === 429 ? 'requests' : status === undefined || status >= 500 ? 'server_error' : 'invalid_request_error',
+                      param: null,
+                      code: status === 429 ? 'rate_limit_exceeded' : null,
+                    },
+                  }),
+                ],
         };
       }
       case 'gemini': {
@@ -910,11 +957,16 @@ export class CloudSimulator {
         return {
           headers: { 'Content-Type': call.sse ? 'text/event-stream' : 'application/json; charset=UTF-8' },
           head: [],
+          thinking: (i) => frame({ candidates: [{ content: { parts: [{ text: `step ${i} `, thought: true }], role: 'model' }, index: 0 }], usageMetadata: this.geminiUsage(a, 0), modelVersion: call.model.id, responseId: `simResp${a.id}` }),
+          afterThinking: [],
           // The last text chunk carries finishReason and the final counts, as Gemini does.
           piece: (text, index, final) => chunk(text, index + 1, final),
           keepAlive: undefined,
           tail: () => [...(finalSent ? [] : [chunk('', a.pieces.length, true)]), ...close],
-          error: (message) => [frame({ error: { code: 500, message: message ?? 'An internal error has occurred. Please retry.', status: 'INTERNAL' } }), ...close],
+          error: (message, status) => [
+            frame({ error: { code: status ?? 500, message: message ?? 'An internal error has occurred. Please retry.', status: GOOGLE_STATUS[status ?? 500] ?? 'INTERNAL' } }),
+            ...close,
+          ],
         };
       }
     }
@@ -926,6 +978,13 @@ export class CloudSimulator {
     };
     res.writeHead(200, { ...this.providerHeaders(), ...script.headers });
     write(script.head);
+    for (let i = 0; i < (this.options.thinkingChunks ?? 0); i++) {
+      if (script.thinking) write([script.thinking(i)]);
+      else res.flushHeaders();
+      await pause(this.tokenDelayMs, ex.whenClosed);
+      if (ex.closed) return;
+    }
+    write(script.afterThinking);
     const cut = fault ? Math.max(0, Math.min(fault.afterChunks, pieces.length)) : pieces.length;
     for (let i = 0; i < cut; i++) {
       if (i > 0 && script.keepAlive) write([script.keepAlive]);
@@ -937,7 +996,7 @@ export class CloudSimulator {
     if (!fault) {
       write(script.tail());
     } else if (fault.kind === 'in-stream-error') {
-      write(script.error(fault.message));
+      write(script.error(fault.message, fault.status));
     } else if (fault.kind === 'stall') {
       // Silence until the client gives up (or stop() closes the socket).
       res.flushHeaders();

@@ -21,6 +21,8 @@ export interface OllamaSimulatorOptions {
   version?: string;
   tokenDelayMs?: number;
   reply?: (model: string, messages: { role: string; content: string }[]) => string;
+  /** Chunks of message.thinking (empty content) streamed before the answer, one every tokenDelayMs. */
+  thinkingChunks?: number;
   /** Characters per chunk; default: one word (with its leading space) per chunk. */
   chunkSize?: number;
   port?: number;
@@ -86,7 +88,7 @@ export class OllamaSimulator {
   private chats = 0;
   private readonly loaded = new Map<string, number>();
 
-  constructor(private readonly options: OllamaSimulatorOptions = {}) {
+  constructor(private options: OllamaSimulatorOptions = {}) {
     this.models = options.models ?? DEFAULT_MODELS;
     this.tokenDelayMs = options.tokenDelayMs ?? 0;
   }
@@ -97,6 +99,11 @@ export class OllamaSimulator {
 
   get abortedStreams(): number {
     return this.aborted;
+  }
+
+  /** From now on, answers start with this many chunks of message.thinking. */
+  setThinking(chunks: number): void {
+    this.options.thinkingChunks = chunks;
   }
 
   setTokenDelay(ms: number): void {
@@ -341,6 +348,11 @@ export class OllamaSimulator {
         this.abortWaiters.fire();
       }
     });
+    for (let i = 0; i < (this.options.thinkingChunks ?? 0); i++) {
+      if (closed) return;
+      res.write(JSON.stringify({ model: model.name, created_at: created(), message: { role: 'assistant', content: '', thinking: `step ${i} ` }, done: false }) + '\n');
+      if (this.tokenDelayMs > 0) await new Promise((r) => setTimeout(r, this.tokenDelayMs));
+    }
     for (let i = 0; i < chunks.length; i++) {
       if (closed) return;
       if (fault && (fault.kind === 'truncate' || fault.kind === 'stall') && i === fault.afterChunks) {

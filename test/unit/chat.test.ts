@@ -264,7 +264,7 @@ describe('AskService', () => {
     beforeEach(() => {
       waits.length = 0;
       notices.length = 0;
-      limits = { idleTimeoutMs: 120_000, maxRetryWaitMs: 20_000 };
+      limits = { idleTimeoutMs: 120_000, firstTokenTimeoutMs: 300_000, maxRetryWaitMs: 20_000 };
     });
     const collect = (n: Notice): void => void notices.push(n);
 

@@ -100,6 +100,7 @@ describe('config', () => {
         handshakeTimeoutMs: 1000,
         connectTimeoutMs: 5000,
         idleTimeoutMs: 60000,
+        firstTokenTimeoutMs: 90000,
         maxRetryWaitMs: 1000,
         ollama: { keepAlive: '10m', numCtx: 16384 },
       };

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { collect, providerError } from '../helpers/provider-events';
-import { AnthropicAdapter } from '../../daemon/providers/anthropic';
+import { AnthropicAdapter, defaultMaxTokens } from '../../daemon/providers/anthropic';
 import { GeminiAdapter } from '../../daemon/providers/gemini';
 import { OpenAICompatibleAdapter } from '../../daemon/providers/openai-compatible';
 import type { ChatEvent, ProviderAdapter } from '../../daemon/providers/types';
@@ -27,7 +27,7 @@ interface Driver {
   stop(): Promise<void>;
   readonly url: string;
   failStatus(status: number, retryAfterSec?: number): void;
-  failInStream(afterChunks: number): void;
+  failInStream(afterChunks: number, status?: number): void;
   truncate(afterChunks: number): void;
   stall(afterChunks: number): void;
   delayHeaders(ms: number): void;
@@ -35,6 +35,8 @@ interface Driver {
   waitForFirstChunk(): Promise<void>;
   waitForAbort(): Promise<void>;
   chatCount(): number;
+  /** Answers start with `chunks` of thinking, one every `delayMs`. */
+  think(chunks: number, delayMs: number): void;
 }
 
 function cloudDriver(kind: CloudKind): Driver {
@@ -46,7 +48,7 @@ function cloudDriver(kind: CloudKind): Driver {
       return sim.url;
     },
     failStatus: (status, retryAfterSec) => sim.failNext({ kind: 'status', status, ...(retryAfterSec !== undefined ? { retryAfterSec } : {}) }),
-    failInStream: (afterChunks) => sim.failNext({ kind: 'in-stream-error', afterChunks }),
+    failInStream: (afterChunks, status) => sim.failNext({ kind: 'in-stream-error', afterChunks, ...(status !== undefined ? { status } : {}) }),
     truncate: (afterChunks) => sim.failNext({ kind: 'truncate', afterChunks }),
     stall: (afterChunks) => sim.failNext({ kind: 'stall', afterChunks }),
     delayHeaders: (ms) => sim.failNext({ kind: 'headers-delay', ms }),
@@ -54,6 +56,10 @@ function cloudDriver(kind: CloudKind): Driver {
     waitForFirstChunk: () => sim.waitForFirstChunk(),
     waitForAbort: () => sim.waitForAbort(),
     chatCount: () => sim.chatCount(),
+    think: (chunks, delayMs) => {
+      sim.setThinking(chunks);
+      sim.setTokenDelay(delayMs);
+    },
   };
 }
 
@@ -74,6 +80,10 @@ function ollamaDriver(): Driver {
     waitForFirstChunk: () => sim.waitForFirstChunk(),
     waitForAbort: () => sim.waitForAbort(),
     chatCount: () => sim.chatCount(),
+    think: (chunks, delayMs) => {
+      sim.setThinking(chunks);
+      sim.setTokenDelay(delayMs);
+    },
   };
 }
 
@@ -100,6 +110,8 @@ interface Case {
   seesRetryAfter: boolean;
   /** Whether the adapter bounds the wait for headers; Ollama's come with the first token. */
   hasConnectTimeout: boolean;
+  /** Whether the provider shows progress while it thinks (OpenAI's chat completions do not). */
+  thinksVisibly: boolean;
   /** What the plan below must normalise to for "one two three" (7 prompt tokens, 4 answer tokens). */
   usage: Usage;
   costUsd?: number;
@@ -124,6 +136,7 @@ const CASES: Case[] = [
     make: (url) => new OllamaAdapter({ baseUrl: url, hostName: 'ollama' }),
     seesRetryAfter: false,
     hasConnectTimeout: false,
+    thinksVisibly: true,
     // Local and uncached: the prompt and answer counts only.
     usage: { inputTokens: 7, cacheReadTokens: 0, cacheWriteTokens: 0, outputTokens: 4, reasoningTokens: 0 },
     listed: [
@@ -136,6 +149,7 @@ const CASES: Case[] = [
     driver: () => cloudDriver('anthropic'),
     seesRetryAfter: true,
     hasConnectTimeout: true,
+    thinksVisibly: true,
     model: 'claude-haiku-4-5',
     keyEnv: 'ANTHROPIC_API_KEY',
     make: (url, key, t) => new AnthropicAdapter(options('anthropic', url, key, t, 'ANTHROPIC_API_KEY')),
@@ -151,6 +165,7 @@ const CASES: Case[] = [
     driver: () => cloudDriver('openai'),
     seesRetryAfter: true,
     hasConnectTimeout: true,
+    thinksVisibly: false,
     model: 'gpt-4.1-mini',
     keyEnv: 'OPENAI_API_KEY',
     make: (url, key, t) => new OpenAICompatibleAdapter('openai', options('openai', url, key, t, 'OPENAI_API_KEY')),
@@ -166,6 +181,7 @@ const CASES: Case[] = [
     driver: () => cloudDriver('openrouter'),
     seesRetryAfter: true,
     hasConnectTimeout: true,
+    thinksVisibly: true,
     model: 'meta-llama/llama-3.3-70b-instruct',
     keyEnv: 'OPENROUTER_API_KEY',
     make: (url, key, t) => new OpenAICompatibleAdapter('openrouter', options('openrouter', url, key, t, 'OPENROUTER_API_KEY')),
@@ -181,6 +197,7 @@ const CASES: Case[] = [
     driver: () => cloudDriver('gemini'),
     seesRetryAfter: true,
     hasConnectTimeout: true,
+    thinksVisibly: true,
     model: 'gemini-2.5-flash',
     keyEnv: 'GEMINI_API_KEY',
     make: (url, key, t) => new GeminiAdapter(options('gemini', url, key, t, 'GEMINI_API_KEY')),
@@ -252,8 +269,26 @@ for (const c of CASES) {
       // OpenRouter answers an unknown id with a 400 "not a valid model ID".
       assert.equal(unknown.kind, c.kind === 'openrouter' ? 'bad_request' : 'not_found', unknown.message);
       if (c.kind === 'ollama') assert.match(unknown.message, /aic pull no-such-model/);
+      if (c.kind === 'openrouter') {
+        // OpenRouter's 403 is its moderation refusing the prompt, not a bad key.
+        sim.failStatus(403);
+        const moderated = await providerError(collect(ask()));
+        assert.equal(moderated.kind, 'bad_request', moderated.message);
+        assert.doesNotMatch(moderated.message, /check OPENROUTER_API_KEY/);
+      }
       assert.match(unknown.message, /no-such-model/);
     });
+
+    if (c.kind !== 'ollama') {
+      it('an overload or rate limit reported inside the stream is the host\'s trouble, so the daemon may retry or fail over', async () => {
+        sim.failInStream(0, 429);
+        assert.equal((await providerError(collect(ask()))).kind, 'rate_limited');
+        sim.failInStream(0, c.kind === 'anthropic' ? 529 : 503);
+        assert.equal((await providerError(collect(ask()))).kind, 'server');
+        sim.failInStream(0, 400);
+        assert.equal((await providerError(collect(ask()))).kind, 'stream');
+      });
+    }
 
     it('reports an error inside a 200 stream, and a stream cut before its end', async () => {
       sim.failInStream(1);
@@ -286,6 +321,7 @@ for (const c of CASES) {
       let logger: FileLogger;
       const waits: number[] = [];
       let idleTimeoutMs = 120_000;
+      let firstTokenTimeoutMs = 300_000;
       let service: AskService;
       beforeEach(async () => {
         dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aid-contract-'));
@@ -293,6 +329,7 @@ for (const c of CASES) {
         logger = new FileLogger({ file: path.join(dir, 'aid.log'), level: 'info', redactor: new Redactor(), stderr: false });
         waits.length = 0;
         idleTimeoutMs = 120_000;
+        firstTokenTimeoutMs = 300_000;
         const registry = new HostRegistry({ createAdapter: () => c.make(sim.url, KEY, 2000), logger, probeTimeoutMs: 2000 });
         const host: HostDefinition = { name: 'h', provider: c.kind, baseUrl: sim.url, apiKey: KEY, builtIn: false };
         registry.setHosts([host]);
@@ -301,7 +338,7 @@ for (const c of CASES) {
           ledger: new Ledger(store),
           logger,
           defaultModel: () => undefined,
-          limits: () => ({ idleTimeoutMs, maxRetryWaitMs: 20_000 }),
+          limits: () => ({ idleTimeoutMs, firstTokenTimeoutMs, maxRetryWaitMs: 20_000 }),
           sleep: (ms) => {
             waits.push(ms);
             return Promise.resolve();
@@ -320,6 +357,18 @@ for (const c of CASES) {
         assert.equal(result.ref, `h/${c.model}`);
         assert.deepEqual(waits, [c.seesRetryAfter ? 1000 : 500], 'its retry-after, else the first backoff step');
         assert.equal(sim.chatCount(), 2);
+      });
+
+      it(c.thinksVisibly ? 'keeps a model that thinks longer than the timeouts, while it shows progress' : 'abandons a model silent for longer than firstTokenTimeoutMs before its first text', async () => {
+        idleTimeoutMs = 150;
+        firstTokenTimeoutMs = 150;
+        sim.think(8, 50); // 400 ms of thinking, a chunk every 50 ms
+        const ask = service.ask({ prompt: 'one two three', model: `h/${c.model}`, streamToken: 't' }, () => undefined, live());
+        if (c.thinksVisibly) {
+          assert.equal((await ask).ref, `h/${c.model}`);
+        } else {
+          await assert.rejects(ask, (error: ResponseError<unknown>) => /host h sent nothing for 0 s; abandoned the request/.test(error.message));
+        }
       });
 
       it('abandons a stream that goes silent after idleTimeoutMs, saying what was received', async () => {
@@ -351,3 +400,12 @@ for (const c of CASES) {
     });
   });
 }
+
+describe('Anthropic output budget', () => {
+  it('asks Claude 3 models for at most the 4096 tokens they allow, later ones for 8192', () => {
+    assert.equal(defaultMaxTokens('claude-3-haiku-20240307'), 4096);
+    assert.equal(defaultMaxTokens('claude-3-opus-20240229'), 4096);
+    assert.equal(defaultMaxTokens('claude-3-5-haiku-20241022'), 8192);
+    assert.equal(defaultMaxTokens('claude-sonnet-4-5'), 8192);
+  });
+});
