@@ -20,6 +20,7 @@ import { Redactor } from './log/redact';
 import { AnthropicAdapter } from './providers/anthropic';
 import { GeminiAdapter } from './providers/gemini';
 import { OllamaAdapter } from './providers/ollama';
+import { PriceBook } from './pricing/price-book';
 import { OpenAICompatibleAdapter } from './providers/openai-compatible';
 import type { ProviderAdapter } from './providers/types';
 import { HandlerRegistry } from './server/handlers';
@@ -112,12 +113,14 @@ export async function runDaemon(options: DaemonOptions): Promise<{ done: Promise
     return hosts;
   };
   const discoveryCache = new DiscoveryCache(store.db<CachedList>('discovery'), (error) => logger.warn('could not persist a model list', { error }));
-  const registry = new HostRegistry({ createAdapter: createAdapter(() => config), cache: discoveryCache, logger, probeTimeoutMs: config.probeTimeoutMs });
+  const prices = new PriceBook({ overrides: () => config.prices, datasetVersion: priceDatasetVersion() });
+  const registry = new HostRegistry({ createAdapter: createAdapter(() => config), cache: discoveryCache, prices, logger, probeTimeoutMs: config.probeTimeoutMs });
   registry.setHosts(hostsFrom(config));
   const ask = new AskService({
     registry,
     ledger,
     logger,
+    prices,
     defaultModel: () => config.defaultModel,
     limits: () => ({ idleTimeoutMs: config.idleTimeoutMs, firstTokenTimeoutMs: config.firstTokenTimeoutMs, maxRetryWaitMs: config.maxRetryWaitMs }),
   });
@@ -198,6 +201,17 @@ export async function runDaemon(options: DaemonOptions): Promise<{ done: Promise
   logger.info('aid started', { version, pid: process.pid, socket: paths.socket, activation: listenFd === undefined ? 'self' : 'systemd', data: path.resolve(paths.dataDir) });
 
   return { done: shutdown.finished, shutdown: runShutdown };
+}
+
+/** The bundled price data's version, recorded with every cost (its package.json is not exported). */
+function priceDatasetVersion(): string {
+  try {
+    const entry = require.resolve('@pydantic/genai-prices');
+    const manifest = JSON.parse(fs.readFileSync(path.join(path.dirname(entry), '..', 'package.json'), 'utf8')) as { version?: string };
+    return manifest.version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
 }
 
 /** Socket-path checks happen before the lock, so their errors are about the path, not the lock. */

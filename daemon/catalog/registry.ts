@@ -1,7 +1,8 @@
 import { ResponseError } from 'vscode-jsonrpc';
 import { ErrorCodes } from '../../protocol/errors';
 import type { HostStatus } from '../../protocol/hosts';
-import type { ModelInfo, ModelsResult } from '../../protocol/models';
+import type { ModelInfo, ModelsResult, Price } from '../../protocol/models';
+import type { PriceBook } from '../pricing/price-book';
 import type { Logger } from '../log/logger';
 import type { DiscoveredModel, ModelManager, ProviderAdapter } from '../providers/types';
 import { pullCommand } from '../providers/ollama';
@@ -35,10 +36,14 @@ export interface ResolvedModel {
   model: string;
   ref: string;
   price: ModelInfo['price'];
+  /** Rates the host's own listing gave (OpenRouter), for pricing the call. */
+  listed?: Price;
 }
 
 export interface RegistryOptions {
   createAdapter: AdapterFactory;
+  /** List prices for `aic models` and cheapest-first routing; without it only Ollama and listed prices are known. */
+  prices?: PriceBook;
   /** Model lists by host; in memory only when not given. */
   cache?: DiscoveryCache;
   /** A list younger than this is served without asking the host (default 60 s). */
@@ -398,10 +403,19 @@ export class HostRegistry {
   }
 
   private resolved(entry: HostEntry, model: DiscoveredModel): ResolvedModel {
-    return { host: entry.definition, adapter: entry.adapter as ProviderAdapter, model: model.id, ref: `${entry.definition.name}/${model.id}`, price: this.priceOf(entry, model) };
+    return {
+      host: entry.definition,
+      adapter: entry.adapter as ProviderAdapter,
+      model: model.id,
+      ref: `${entry.definition.name}/${model.id}`,
+      price: this.priceOf(entry, model),
+      ...(model.price ? { listed: model.price } : {}),
+    };
   }
 
   private priceOf(entry: HostEntry, model: DiscoveredModel): ModelInfo['price'] {
+    const target = { provider: entry.definition.provider, host: entry.definition.name, model: model.id, ...(model.price ? { listed: model.price } : {}) };
+    if (this.options.prices) return this.options.prices.listPrice(target);
     if (entry.definition.provider === 'ollama') return 'free';
     return model.price ?? 'unpriced';
   }

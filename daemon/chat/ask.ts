@@ -5,6 +5,7 @@ import { ErrorCodes } from '../../protocol/errors';
 import type { HostRegistry, ResolvedModel } from '../catalog/registry';
 import type { Ledger } from '../ledger/ledger';
 import type { Logger } from '../log/logger';
+import type { PriceBook, PricedCall } from '../pricing/price-book';
 import { ProviderError, zeroUsage } from '../providers/types';
 
 export interface AskLimits {
@@ -24,6 +25,8 @@ export interface AskDeps {
   ledger: Ledger;
   logger: Logger;
   defaultModel: () => string | undefined;
+  /** Prices calls; without it only Ollama (free) and provider-reported costs are known. */
+  prices?: PriceBook;
   limits?: () => AskLimits;
   now?: () => number;
   /** Waits, abortably; injected so tests need not sleep through retry-after. */
@@ -258,7 +261,8 @@ export class AskService {
         outcome: cancelled ? 'cancelled' : 'error',
         error: (error as Error).message,
         usage,
-        costUsd: target.price === 'free' ? 0 : null,
+        // Whatever usage was reported before the failure (often none), at the model's rates.
+        ...this.priced(target, usage),
         latencyMs: this.now() - attemptStarted,
         ttftMs,
       }).catch((recordError: unknown) => this.deps.logger.error('could not record a failed request', { error: recordError }));
@@ -267,14 +271,15 @@ export class AskService {
       watchdog.stop();
     }
     const latencyMs = this.now() - started;
-    const costUsd = target.price === 'free' ? 0 : (providerCostUsd ?? null);
+    const priced = this.priced(target, usage, providerCostUsd);
+    const costUsd = priced.costUsd;
     if (tokensPerSecond === undefined && ttftMs !== null && usage.outputTokens > 1) {
       const generatingMs = latencyMs - ttftMs;
       if (generatingMs > 0) tokensPerSecond = ((usage.outputTokens + usage.reasoningTokens - 1) * 1000) / generatingMs;
     }
     // The answer already reached the user: a ledger that cannot be written (disk full) is logged
     // loudly but does not turn a delivered answer into an error.
-    await this.record(target, sessionId, params, { outcome: 'ok', usage, costUsd, latencyMs: this.now() - attemptStarted, ttftMs }).catch((error: unknown) =>
+    await this.record(target, sessionId, params, { outcome: 'ok', usage, ...priced, latencyMs: this.now() - attemptStarted, ttftMs }).catch((error: unknown) =>
       this.deps.logger.error('could not record a completed request', { error, host: target.host.name, model: target.model }),
     );
     return {
@@ -289,11 +294,19 @@ export class AskService {
     };
   }
 
+  /** The call's cost: the provider's own figure, else the price book's, else unknown (null). */
+  private priced(target: ResolvedModel, usage: Usage, providerCostUsd?: number): PricedCall {
+    const prices = this.deps.prices;
+    if (prices) return prices.cost({ provider: target.host.provider, host: target.host.name, model: target.model, ...(target.listed ? { listed: target.listed } : {}) }, usage, providerCostUsd);
+    if (target.price === 'free') return { costUsd: 0 };
+    return providerCostUsd !== undefined ? { costUsd: providerCostUsd, providerCostUsd } : { costUsd: null };
+  }
+
   private async record(
     resolved: ResolvedModel,
     sessionId: string,
     params: AskParams,
-    outcome: { outcome: 'ok' | 'error' | 'cancelled'; error?: string; usage: Usage; costUsd: number | null; latencyMs: number; ttftMs: number | null },
+    outcome: { outcome: 'ok' | 'error' | 'cancelled'; error?: string; usage: Usage; latencyMs: number; ttftMs: number | null } & PricedCall,
   ): Promise<void> {
     await this.deps.ledger.record({
       host: resolved.host.name,

@@ -11,6 +11,15 @@ const hostSchema = z
     apiKeyEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name').optional(),
   });
 
+const rate = z.number().min(0).max(100000);
+const priceOverrideSchema = z.strictObject({
+  inputPerMTok: rate,
+  outputPerMTok: rate,
+  cacheReadPerMTok: rate.optional(),
+  cacheWritePerMTok: rate.optional(),
+  cacheWrite1hPerMTok: rate.optional(),
+});
+
 export const configSchema = z.strictObject({
   /** `HOST/MODEL` or bare `MODEL` used when `-m` is not given. */
   defaultModel: z.string().min(1).optional(),
@@ -47,6 +56,11 @@ export const configSchema = z.strictObject({
   firstTokenTimeoutMs: z.number().int().min(100).max(3600000).default(300000),
   /** Longest wait a 429/529's retry-after may impose before a retry; longer ones fail at once. */
   maxRetryWaitMs: z.number().int().min(0).max(300000).default(20000),
+  /**
+   * Your own rates (USD per million tokens) by `host/model` or `provider/model`; they win over the
+   * bundled price data, e.g. for fine-tuned models or negotiated prices.
+   */
+  prices: z.record(z.string().regex(/^[^/]+\/.+$/, 'expected HOST/MODEL or PROVIDER/MODEL'), priceOverrideSchema).default({}),
   ollama: z
     .strictObject({
       keepAlive: z.union([z.string(), z.number()]).optional(),

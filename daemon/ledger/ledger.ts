@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Usage } from '../../protocol/chat';
 import type { ProviderKind } from '../../protocol/hosts';
+import type { PriceRecord } from '../pricing/price-book';
 import type { Store } from '../store/store';
 
 /** One provider call, whatever its outcome. Cost accounting grows from here. */
@@ -14,8 +15,15 @@ export interface RequestRecord {
   project?: string;
   outcome: 'ok' | 'error' | 'cancelled';
   error?: string;
+  /** Every token class, as normalised (cacheWrite1hTokens is the 1-hour part of cacheWriteTokens). */
   usage: Usage;
+  /** What the call cost: the provider's figure when it reported one, else computed; null = unpriced. */
   costUsd: number | null;
+  /** The rates used and where they came from (dataset and version, config, listing). */
+  price?: PriceRecord;
+  /** Computed from the rates; differs from costUsd when the provider reported its own figure. */
+  calculatedUsd?: number;
+  providerCostUsd?: number;
   latencyMs: number;
   ttftMs: number | null;
 }

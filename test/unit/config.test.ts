@@ -102,6 +102,7 @@ describe('config', () => {
         idleTimeoutMs: 60000,
         firstTokenTimeoutMs: 90000,
         maxRetryWaitMs: 1000,
+        prices: { 'work/ft:gpt-4o-mini:acme': { inputPerMTok: 0.3, outputPerMTok: 1.2, cacheReadPerMTok: 0.15 } },
         ollama: { keepAlive: '10m', numCtx: 16384 },
       };
       write(config);
