@@ -17,6 +17,9 @@ Usage: aic <command> [options]
   pull MODEL [--host H] [--json]         download an Ollama model, with a progress bar
   rm MODEL [--host H]                    delete an Ollama model
   ps [--host H] [--json]                 models loaded in memory on each Ollama host
+  cost [--by provider|model|host|day|session|project] [--since D] [--until D] [--json]
+                                         spend and tokens, with a month-end projection
+                                         (D: YYYY-MM-DD, today, yesterday, Nd; default this month)
 
 Model references: HOST/MODEL (ollama/llama3.2), or a bare MODEL routed to a healthy host.
 The daemon (aid) is started on first use; set AID_NO_AUTOSTART=1 to get an error instead.
@@ -35,10 +38,11 @@ const COMMANDS: Record<string, () => CommandModule> = {
   pull: () => require('./commands/pull') as CommandModule,
   rm: () => require('./commands/rm') as CommandModule,
   ps: () => require('./commands/ps') as CommandModule,
+  cost: () => require('./commands/cost') as CommandModule,
 };
 
 /** Commands of the contract that later releases implement; say so instead of "unknown". */
-const PLANNED = new Set(['chat', 'cost', 'budget', 'sessions', 'context', 'recommend', 'login', 'logout', 'auth']);
+const PLANNED = new Set(['chat', 'budget', 'sessions', 'context', 'recommend', 'login', 'logout', 'auth']);
 
 export async function main(argv: string[]): Promise<number> {
   // `aic models | head`: a closed pipe means the reader has what it wants, not a crash.

@@ -14,7 +14,10 @@ import { catalogHandlers } from './handlers/catalog';
 import { chatHandlers } from './handlers/chat';
 import { daemonHandlers } from './handlers/daemon';
 import { ollamaHandlers } from './handlers/ollama';
+import { Calendar } from './ledger/calendar';
 import { Ledger } from './ledger/ledger';
+import { CostReporter } from './ledger/report';
+import { costHandlers } from './handlers/cost';
 import { FileLogger } from './log/logger';
 import { Redactor } from './log/redact';
 import { AnthropicAdapter } from './providers/anthropic';
@@ -105,7 +108,10 @@ export async function runDaemon(options: DaemonOptions): Promise<{ done: Promise
     lock.release();
     throw new StartupError((error as Error).message);
   }
-  const ledger = new Ledger(store);
+  // Days are fixed at start: a zone changed by a reload applies from the next start.
+  const calendar = new Calendar(config.timeZone ?? Calendar.systemZone());
+  const ledger = new Ledger(store, Date.now, calendar);
+  const costs = new CostReporter(ledger, calendar);
 
   const hostsFrom = (c: AidConfig): HostDefinition[] => {
     const hosts = defineHosts(env, c);
@@ -162,6 +168,7 @@ export async function runDaemon(options: DaemonOptions): Promise<{ done: Promise
     ...catalogHandlers(registry),
     ...chatHandlers(ask),
     ...ollamaHandlers(registry),
+    ...costHandlers(costs),
   );
   const server = new DaemonServer({ registry: handlers, logger, handshakeTimeoutMs: () => config.handshakeTimeoutMs, maxMessageBytes: MAX_MESSAGE_BYTES });
   const configWatch = watchConfigFile(paths.configFile, () => void reload());

@@ -6,7 +6,7 @@ import { ErrorCodes, exitCodeFor } from '../../protocol/errors';
 import { UsageError, parseArgs, stringFlag } from '../args';
 import { connectDaemon } from '../connect';
 import { RpcError } from '../rpc';
-import { formatDuration } from '../output';
+import { formatDuration, usd } from '../output';
 
 /** The git root above `dir`, else `dir` itself: the project a request belongs to. */
 export function projectRoot(dir: string): string {
@@ -33,7 +33,7 @@ function summary(result: AskResult): string {
   const cacheNote = [u.cacheReadTokens ? `${u.cacheReadTokens} cached` : '', u.cacheWriteTokens ? `${u.cacheWriteTokens} cache-written` : ''].filter(Boolean).join(', ');
   const out = u.reasoningTokens ? `${u.outputTokens} out + ${u.reasoningTokens} reasoning` : `${u.outputTokens} out`;
   const tokens = `${u.inputTokens + cached} in${cacheNote ? ` (${cacheNote})` : ''} / ${out} tokens`;
-  const cost = result.costUsd === null ? 'unpriced' : result.costUsd === 0 ? 'free' : `$${result.costUsd.toFixed(6)}`;
+  const cost = result.costUsd === null ? 'unpriced' : result.costUsd === 0 ? 'free' : usd(result.costUsd);
   const ttft = result.ttftMs !== null ? `, first token ${formatDuration(result.ttftMs)}` : '';
   const speed = result.tokensPerSecond !== undefined ? `, ${result.tokensPerSecond.toFixed(1)} tok/s` : '';
   return `${result.ref} · ${tokens} · ${cost} · ${formatDuration(result.latencyMs)}${ttft}${speed}`;

@@ -56,6 +56,18 @@ export const configSchema = z.strictObject({
   firstTokenTimeoutMs: z.number().int().min(100).max(3600000).default(300000),
   /** Longest wait a 429/529's retry-after may impose before a retry; longer ones fail at once. */
   maxRetryWaitMs: z.number().int().min(0).max(300000).default(20000),
+  /** IANA time zone for days, weeks and months of spend (default: the system's). */
+  timeZone: z
+    .string()
+    .refine((zone) => {
+      try {
+        new Intl.DateTimeFormat('en', { timeZone: zone });
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'expected an IANA time zone such as Europe/Paris or America/New_York')
+    .optional(),
   /**
    * Your own rates (USD per million tokens) by `host/model` or `provider/model`; they win over the
    * bundled price data, e.g. for fine-tuned models or negotiated prices.

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Usage } from '../../protocol/chat';
+import { Calendar } from './calendar';
 import type { ProviderKind } from '../../protocol/hosts';
 import type { PriceRecord } from '../pricing/price-book';
 import type { Store } from '../store/store';
@@ -28,19 +29,98 @@ export interface RequestRecord {
   ttftMs: number | null;
 }
 
+/** The dimensions spend is reported by (`aic cost --by`). */
+export const COST_DIMENSIONS = ['provider', 'model', 'host', 'day', 'session', 'project'] as const;
+export type CostDimension = (typeof COST_DIMENSIONS)[number];
+
+/** Spend and tokens summed over some rows. */
+export interface Totals {
+  usd: number;
+  requests: number;
+  /** Rows whose cost is unknown (no price): counted here, never as $0. */
+  unpricedRequests: number;
+  inputTokens: number;
+  outputTokens: number;
+  cacheReadTokens: number;
+  cacheWriteTokens: number;
+  reasoningTokens: number;
+}
+
+export function emptyTotals(): Totals {
+  return { usd: 0, requests: 0, unpricedRequests: 0, inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 };
+}
+
+function add(totals: Totals, row: { costUsd: number | null; usage: Usage }): Totals {
+  return {
+    usd: totals.usd + (row.costUsd ?? 0),
+    requests: totals.requests + 1,
+    unpricedRequests: totals.unpricedRequests + (row.costUsd === null ? 1 : 0),
+    inputTokens: totals.inputTokens + row.usage.inputTokens,
+    outputTokens: totals.outputTokens + row.usage.outputTokens,
+    cacheReadTokens: totals.cacheReadTokens + row.usage.cacheReadTokens,
+    cacheWriteTokens: totals.cacheWriteTokens + row.usage.cacheWriteTokens,
+    reasoningTokens: totals.reasoningTokens + row.usage.reasoningTokens,
+  };
+}
+
+export function sumTotals(a: Totals, b: Totals): Totals {
+  const out = emptyTotals();
+  for (const key of Object.keys(out) as (keyof Totals)[]) out[key] = a[key] + b[key];
+  return out;
+}
+
+/** Aggregate key: dimension, day, value; days sort as dates, so a date range is a key range. */
+const aggregateKey = (dimension: CostDimension, day: string, value: string): string => `${dimension}\u0000${day}\u0000${value}`;
+
 export class Ledger {
   constructor(
     private readonly store: Store,
     private readonly now: () => number = Date.now,
+    private readonly calendar: Calendar = new Calendar('UTC'),
   ) {}
 
-  /** Durable once the promise resolves. Keys sort by time, so ranges by date are cheap later. */
+  /**
+   * Durable once the promise resolves. The row and its day's aggregates (per provider, model,
+   * host, day, session and project) commit in one transaction, so reports never disagree with
+   * the rows and stay fast at a million of them. Keys sort by time.
+   */
   async record(entry: Omit<RequestRecord, 'id' | 'time'>): Promise<RequestRecord> {
     const time = this.now();
     const id = `${time.toString(36).padStart(10, '0')}-${randomUUID().slice(0, 8)}`;
     const record: RequestRecord = { id, time, ...entry };
-    await this.store.db<RequestRecord>('requests').put(id, record);
+    const day = this.calendar.day(time);
+    const requests = this.store.db<RequestRecord>('requests');
+    const aggregates = this.store.db<Totals>('aggregates');
+    await this.store.transaction(() => {
+      void requests.put(id, record);
+      for (const [dimension, value] of this.dimensionsOf(record, day)) {
+        const key = aggregateKey(dimension, day, value);
+        void aggregates.put(key, add(aggregates.get(key) ?? emptyTotals(), record));
+      }
+    });
     return record;
+  }
+
+  private dimensionsOf(record: RequestRecord, day: string): [CostDimension, string][] {
+    return [
+      ['provider', record.provider],
+      ['model', record.model],
+      ['host', record.host],
+      ['day', day],
+      ['session', record.sessionId],
+      ['project', record.project ?? '(none)'],
+    ];
+  }
+
+  /** Totals per value of one dimension over the days `since`..`until` (inclusive, `YYYY-MM-DD`). */
+  totalsBy(dimension: CostDimension, since: string, until: string): Map<string, Totals> {
+    const out = new Map<string, Totals>();
+    const aggregates = this.store.db<Totals>('aggregates');
+    for (const { key, value } of aggregates.getRange({ start: aggregateKey(dimension, since, ''), end: aggregateKey(dimension, until, '\uffff') })) {
+      const name = String(key).split('\u0000')[2] ?? '';
+      out.set(name, sumTotals(out.get(name) ?? emptyTotals(), value));
+    }
+    return out;
   }
 
   /** From lmdb's page statistics: O(1), where getCount walks every key (aid/status calls this). */

@@ -13,7 +13,7 @@ export interface Migration {
 }
 
 /** Named databases; a room that needs a new one adds it here so the set stays visible. */
-export const DB_NAMES = ['meta', 'requests', 'discovery'] as const;
+export const DB_NAMES = ['meta', 'requests', 'discovery', 'aggregates'] as const;
 export type DbName = (typeof DB_NAMES)[number];
 
 /**
@@ -48,6 +48,14 @@ export class Store {
 
   db<V = unknown>(name: DbName): Database<V, string> {
     return this.dbs.get(name) as unknown as Database<V, string>;
+  }
+
+  /**
+   * Runs `action` in one write transaction: its puts commit together or not at all, and its reads
+   * see the writes before it. The daemon is the only writer, so read-modify-write is safe here.
+   */
+  transaction<T>(action: () => T): Promise<T> {
+    return this.root.transaction(action);
   }
 
   get schemaVersion(): number {

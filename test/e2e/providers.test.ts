@@ -112,6 +112,24 @@ describe('every provider through the daemon, as a user types it', function () {
       assert.ok(typeof cost === 'number' && Math.abs(cost - (expected[ref.split('/')[0]])) < 1e-12, `${ref}: cost ${String(cost)}`);
       if (ref.startsWith('gemini/')) assert.equal(done?.usage?.reasoningTokens, 12);
     }
+    // The ledger adds them up: aic cost, by provider, this month.
+    const cost = await aic(['cost', '--json'], s);
+    assert.equal(cost.code, 0, cost.stderr);
+    const report = JSON.parse(cost.stdout) as { totalUsd: number; unpricedRequests: number; rows: { key: string; usd: number; requests: number; inputTokens: number }[]; projection: { monthEndUsd: number } };
+    const total = (7 * 1 + 4 * 5) / 1e6 + (7 * 0.4 + 4 * 1.6) / 1e6 + (7 * 0.3 + 16 * 2.5) / 1e6 + 0.000042;
+    assert.ok(Math.abs(report.totalUsd - total) < 1e-9, `total ${report.totalUsd} vs ${total}`);
+    assert.equal(report.unpricedRequests, 0);
+    assert.deepEqual(report.rows.map((r) => [r.key, r.requests, r.inputTokens]).sort(), [['anthropic', 1, 7], ['gemini', 1, 7], ['openai', 1, 7], ['openrouter', 1, 7]]);
+    assert.ok(report.projection.monthEndUsd >= report.totalUsd);
+    const table = await aic(['cost', '--by', 'model'], s);
+    assert.match(table.stdout, /^MODEL\s+COST\s+REQUESTS/m);
+    assert.match(table.stdout, /^gemini-2\.5-flash\s+\$0\.0000\d+\s+1\s/m);
+    assert.match(table.stdout, /month-end projection \$/);
+    assert.equal((await aic(['cost', '--by', 'colour'], s)).code, 2);
+    const badDate = await aic(['cost', '--since', 'someday'], s);
+    assert.equal(badDate.code, 2);
+    assert.match(badDate.stderr, /expected YYYY-MM-DD, today, yesterday or Nd/);
+
     const human = await aic(['ask', '-m', 'gemini/gemini-2.5-flash', 'hi'], s);
     assert.equal(human.stdout, 'Echo: hi\n');
     assert.match(human.stderr, /gemini\/gemini-2\.5-flash · \d+ in \/ \d+ out \+ 12 reasoning tokens · \$0\.0000\d\d/);

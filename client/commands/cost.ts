@@ -1,0 +1,45 @@
+import { COST_BY, CostRequest, type CostBy, type CostResult } from '../../protocol/cost';
+import { UsageError, parseArgs, stringFlag } from '../args';
+import { connectDaemon } from '../connect';
+import { printJson, table, usd } from '../output';
+
+const count = (n: number): string => n.toLocaleString('en-US');
+
+function human(result: CostResult, by: CostBy): string {
+  const rows = result.rows.map((r) => [
+    r.key,
+    usd(r.usd) + (r.unpricedRequests ? ` + ${r.unpricedRequests} unpriced` : ''),
+    count(r.requests),
+    count(r.inputTokens),
+    count(r.cacheReadTokens),
+    count(r.cacheWriteTokens),
+    count(r.outputTokens),
+    count(r.reasoningTokens),
+  ]);
+  const body = rows.length ? table([by.toUpperCase(), 'COST', 'REQUESTS', 'INPUT', 'CACHE READ', 'CACHE WRITE', 'OUTPUT', 'REASONING'], rows) : `no requests from ${result.since} to ${result.until}\n`;
+  const p = result.projection;
+  const unpriced = result.unpricedRequests ? ` (${result.unpricedRequests} requests unpriced, not counted)` : '';
+  return (
+    body +
+    `\ntotal ${usd(result.totalUsd)}${unpriced}, ${result.since} to ${result.until} (${result.timeZone})\n` +
+    `month-end projection ${usd(p.monthEndUsd)}: ${usd(p.monthToDateUsd)} so far over ${p.elapsedDays} of ${p.daysInMonth} days, continued at that rate\n`
+  );
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const args = parseArgs(argv, [{ name: 'json' }, { name: 'by', value: true }, { name: 'since', value: true }, { name: 'until', value: true }]);
+  const byText = stringFlag(args, 'by') ?? 'provider';
+  const by = COST_BY.find((b) => b === byText);
+  if (!by) throw new UsageError(`--by ${byText}: expected one of ${COST_BY.join(', ')}`);
+  const since = stringFlag(args, 'since');
+  const until = stringFlag(args, 'until');
+  const session = await connectDaemon();
+  try {
+    const result = await session.rpc.request(CostRequest, { by, ...(since ? { since } : {}), ...(until ? { until } : {}) });
+    if (args.flags.has('json')) printJson(result);
+    else process.stdout.write(human(result, by));
+    return 0;
+  } finally {
+    session.close();
+  }
+}

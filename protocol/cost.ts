@@ -1,0 +1,46 @@
+import { RequestType } from 'vscode-jsonrpc';
+
+export type CostBy = 'provider' | 'model' | 'host' | 'day' | 'session' | 'project';
+export const COST_BY: readonly CostBy[] = ['provider', 'model', 'host', 'day', 'session', 'project'];
+
+export interface CostParams {
+  /** Default `provider`. */
+  by?: CostBy;
+  /** First day, inclusive: `YYYY-MM-DD`, `today`, `yesterday` or `Nd` (N days ago). Default: the first of this month. */
+  since?: string;
+  /** Last day, inclusive, same forms. Default: today. */
+  until?: string;
+}
+
+export interface CostRow {
+  key: string;
+  usd: number;
+  requests: number;
+  /** Requests without a known price, counted here and never as $0. */
+  unpricedRequests: number;
+  inputTokens: number;
+  outputTokens: number;
+  cacheReadTokens: number;
+  cacheWriteTokens: number;
+  reasoningTokens: number;
+}
+
+/** The contract's `aic cost --json` shape, plus the range and how the projection was made. */
+export interface CostResult {
+  totalUsd: number;
+  unpricedRequests: number;
+  rows: CostRow[];
+  projection: {
+    monthEndUsd: number;
+    /** Month to date, and the days of it elapsed (fractional), that the projection extrapolates. */
+    monthToDateUsd: number;
+    elapsedDays: number;
+    daysInMonth: number;
+    method: string;
+  };
+  since: string;
+  until: string;
+  timeZone: string;
+}
+
+export const CostRequest = new RequestType<CostParams, CostResult, void>('aid/cost');

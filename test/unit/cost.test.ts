@@ -1,0 +1,130 @@
+import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { ResponseError } from 'vscode-jsonrpc';
+import { Calendar } from '../../daemon/ledger/calendar';
+import { Ledger, type RequestRecord } from '../../daemon/ledger/ledger';
+import { CostReporter } from '../../daemon/ledger/report';
+import { Store } from '../../daemon/store/store';
+import { ErrorCodes } from '../../protocol/errors';
+import { zeroUsage } from '../../daemon/providers/types';
+
+const at = (iso: string): number => Date.parse(iso);
+
+describe('cost', () => {
+  describe('Calendar', () => {
+    it('counts days in the user\'s zone, not UTC', () => {
+      const paris = new Calendar('Europe/Paris');
+      assert.equal(paris.day(at('2026-11-26T23:30:00Z')), '2026-11-27');
+      assert.equal(new Calendar('America/Los_Angeles').day(at('2026-11-26T03:00:00Z')), '2026-11-25');
+      assert.equal(new Calendar('UTC').day(at('2026-11-26T23:30:00Z')), '2026-11-26');
+    });
+
+    it('knows how far into the month we are, and steps back over month ends', () => {
+      const utc = new Calendar('UTC');
+      assert.deepEqual(utc.monthProgress(at('2026-02-15T12:00:00Z')), { firstDay: '2026-02-01', today: '2026-02-15', elapsedDays: 14.5, daysInMonth: 28 });
+      assert.equal(utc.daysBefore(at('2026-03-01T10:00:00Z'), 1), '2026-02-28');
+      assert.equal(utc.daysBefore(at('2026-01-05T10:00:00Z'), 7), '2025-12-29');
+    });
+  });
+
+  describe('Ledger aggregates and the report', () => {
+    let dir: string;
+    let store: Store;
+    let clock: number;
+    let ledger: Ledger;
+    let reporter: CostReporter;
+    beforeEach(async () => {
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aid-cost-'));
+      store = await Store.open(path.join(dir, 'data'));
+      clock = at('2026-11-10T12:00:00Z');
+      const calendar = new Calendar('UTC');
+      ledger = new Ledger(store, () => clock, calendar);
+      reporter = new CostReporter(ledger, calendar, () => clock);
+    });
+    afterEach(async () => {
+      await store.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    const row = (extra: Partial<RequestRecord>): Omit<RequestRecord, 'id' | 'time'> => ({
+      host: 'anthropic',
+      provider: 'anthropic',
+      model: 'claude-haiku-4-5',
+      sessionId: 's1',
+      outcome: 'ok',
+      usage: { ...zeroUsage(), inputTokens: 100, outputTokens: 10 },
+      costUsd: 0.001,
+      latencyMs: 5,
+      ttftMs: 1,
+      ...extra,
+    });
+
+    it('sums spend and every token class by dimension, counting unpriced requests apart, never as $0', async () => {
+      await ledger.record(row({}));
+      await ledger.record(row({ costUsd: 0.002, usage: { ...zeroUsage(), inputTokens: 50, cacheReadTokens: 400, cacheWriteTokens: 30, outputTokens: 20, reasoningTokens: 5 } }));
+      await ledger.record(row({ host: 'openai', provider: 'openai', model: 'ft:mine', costUsd: null }));
+      await ledger.record(row({ host: 'ollama', provider: 'ollama', model: 'llama3.2:latest', costUsd: 0 }));
+      const result = reporter.report({ by: 'provider' });
+      assert.equal(result.totalUsd, 0.003);
+      assert.equal(result.unpricedRequests, 1);
+      assert.deepEqual(
+        result.rows.map((r) => [r.key, r.usd, r.requests, r.unpricedRequests]),
+        [
+          ['anthropic', 0.003, 2, 0],
+          ['ollama', 0, 1, 0],
+          ['openai', 0, 1, 1],
+        ],
+      );
+      const anthropic = result.rows[0];
+      assert.deepEqual([anthropic?.inputTokens, anthropic?.cacheReadTokens, anthropic?.cacheWriteTokens, anthropic?.outputTokens, anthropic?.reasoningTokens], [150, 400, 30, 30, 5]);
+      assert.deepEqual(reporter.report({ by: 'model' }).rows.map((r) => r.key), ['claude-haiku-4-5', 'ft:mine', 'llama3.2:latest']);
+    });
+
+    it('reports a range of days in date order, and projects the month linearly from month to date', async () => {
+      clock = at('2026-11-01T08:00:00Z');
+      await ledger.record(row({ costUsd: 1 }));
+      clock = at('2026-11-05T08:00:00Z');
+      await ledger.record(row({ costUsd: 2 }));
+      clock = at('2026-10-31T08:00:00Z');
+      await ledger.record(row({ costUsd: 50 })); // last month: not in this month's projection
+      clock = at('2026-11-10T12:00:00Z'); // 9.5 days into a 30-day month
+      const days = reporter.report({ by: 'day', since: '2026-10-31', until: 'today' });
+      assert.deepEqual(days.rows.map((r) => [r.key, r.usd]), [['2026-10-31', 50], ['2026-11-01', 1], ['2026-11-05', 2]]);
+      assert.equal(days.totalUsd, 53);
+      assert.deepEqual(days.projection, {
+        monthEndUsd: Math.round(((3 / 9.5) * 30) * 1e9) / 1e9,
+        monthToDateUsd: 3,
+        elapsedDays: 9.5,
+        daysInMonth: 30,
+        method: days.projection.method,
+      });
+      assert.equal(reporter.report({ by: 'day' }).totalUsd, 3, 'by default, this month');
+      assert.equal(reporter.report({ by: 'day', since: '5d' }).rows.length, 1, 'the last five days hold one of them');
+      assert.equal(reporter.report({ by: 'day', since: 'yesterday', until: 'yesterday' }).rows.length, 0);
+    });
+
+    it('refuses a date it cannot read, or a range that ends before it starts', () => {
+      for (const [params, pattern] of [
+        [{ since: '2026-02-30' }, /--since '2026-02-30': expected YYYY-MM-DD, today, yesterday or Nd/],
+        [{ until: 'last tuesday' }, /--until 'last tuesday'/],
+        [{ since: '2026-11-09', until: '2026-11-01' }, /--since 2026-11-09 is after --until 2026-11-01/],
+      ] as const) {
+        assert.throws(
+          () => reporter.report(params),
+          (error: unknown) => error instanceof ResponseError && error.code === ErrorCodes.InvalidParams && pattern.test(error.message),
+        );
+      }
+    });
+
+    it('keeps aggregates exact under 200 concurrent writes', async () => {
+      await Promise.all(Array.from({ length: 200 }, (_, i) => ledger.record(row({ sessionId: `s${i % 7}`, costUsd: 0.25 }))));
+      assert.equal(ledger.count(), 200);
+      const bySession = reporter.report({ by: 'session' });
+      assert.equal(bySession.totalUsd, 50);
+      assert.equal(bySession.rows.reduce((n, r) => n + r.requests, 0), 200);
+      assert.equal(reporter.report({ by: 'host' }).rows[0]?.requests, 200);
+    });
+  });
+});
