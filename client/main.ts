@@ -20,6 +20,9 @@ Usage: aic <command> [options]
   cost [--by provider|model|host|day|session|project] [--since D] [--until D] [--json]
                                          spend and tokens, with a month-end projection
                                          (D: YYYY-MM-DD, today, yesterday, Nd; default this month)
+  budget set NAME --limit USD --period day|week|month [--scope host=H|provider=P|model=M|session=S|project=DIR]
+             [--hard] [--alert 50,80,100]   a spending limit; --hard refuses requests that could pass it
+  budget list [--json] | budget rm NAME
 
 Model references: HOST/MODEL (ollama/llama3.2), or a bare MODEL routed to a healthy host.
 The daemon (aid) is started on first use; set AID_NO_AUTOSTART=1 to get an error instead.
@@ -39,10 +42,11 @@ const COMMANDS: Record<string, () => CommandModule> = {
   rm: () => require('./commands/rm') as CommandModule,
   ps: () => require('./commands/ps') as CommandModule,
   cost: () => require('./commands/cost') as CommandModule,
+  budget: () => require('./commands/budget') as CommandModule,
 };
 
 /** Commands of the contract that later releases implement; say so instead of "unknown". */
-const PLANNED = new Set(['chat', 'budget', 'sessions', 'context', 'recommend', 'login', 'logout', 'auth']);
+const PLANNED = new Set(['chat', 'sessions', 'context', 'recommend', 'login', 'logout', 'auth']);
 
 export async function main(argv: string[]): Promise<number> {
   // `aic models | head`: a closed pipe means the reader has what it wants, not a crash.

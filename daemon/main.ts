@@ -18,6 +18,8 @@ import { Calendar } from './ledger/calendar';
 import { Ledger } from './ledger/ledger';
 import { CostReporter } from './ledger/report';
 import { costHandlers } from './handlers/cost';
+import { budgetHandlers } from './handlers/budget';
+import { Budgets } from './budget/budgets';
 import { FileLogger } from './log/logger';
 import { Redactor } from './log/redact';
 import { AnthropicAdapter } from './providers/anthropic';
@@ -112,6 +114,7 @@ export async function runDaemon(options: DaemonOptions): Promise<{ done: Promise
   const calendar = new Calendar(config.timeZone ?? Calendar.systemZone());
   const ledger = new Ledger(store, Date.now, calendar);
   const costs = new CostReporter(ledger, calendar);
+  const budgets = new Budgets(store, ledger, calendar);
 
   const hostsFrom = (c: AidConfig): HostDefinition[] => {
     const hosts = defineHosts(env, c);
@@ -127,6 +130,7 @@ export async function runDaemon(options: DaemonOptions): Promise<{ done: Promise
     ledger,
     logger,
     prices,
+    budgets,
     defaultModel: () => config.defaultModel,
     limits: () => ({ idleTimeoutMs: config.idleTimeoutMs, firstTokenTimeoutMs: config.firstTokenTimeoutMs, maxRetryWaitMs: config.maxRetryWaitMs }),
   });
@@ -169,6 +173,7 @@ export async function runDaemon(options: DaemonOptions): Promise<{ done: Promise
     ...chatHandlers(ask),
     ...ollamaHandlers(registry),
     ...costHandlers(costs),
+    ...budgetHandlers(budgets),
   );
   const server = new DaemonServer({ registry: handlers, logger, handshakeTimeoutMs: () => config.handshakeTimeoutMs, maxMessageBytes: MAX_MESSAGE_BYTES });
   const configWatch = watchConfigFile(paths.configFile, () => void reload());

@@ -5,7 +5,9 @@ import { ErrorCodes } from '../../protocol/errors';
 import type { HostRegistry, ResolvedModel } from '../catalog/registry';
 import type { Ledger } from '../ledger/ledger';
 import type { Logger } from '../log/logger';
-import type { PriceBook, PricedCall } from '../pricing/price-book';
+import type { Budgets, Reservation, SpendTarget } from '../budget/budgets';
+import type { PriceBook, PricedCall, PriceTarget } from '../pricing/price-book';
+import type { ModelInfo } from '../../protocol/models';
 import { ProviderError, zeroUsage } from '../providers/types';
 
 export interface AskLimits {
@@ -27,6 +29,8 @@ export interface AskDeps {
   defaultModel: () => string | undefined;
   /** Prices calls; without it only Ollama (free) and provider-reported costs are known. */
   prices?: PriceBook;
+  /** Hard budgets checked before each call; none when absent. */
+  budgets?: Budgets;
   limits?: () => AskLimits;
   now?: () => number;
   /** Waits, abortably; injected so tests need not sleep through retry-after. */
@@ -34,6 +38,17 @@ export interface AskDeps {
 }
 
 export type Notice = Omit<AskNoticeParams, 'streamToken'>;
+
+/**
+ * Output cap of a request a hard budget or --max-cost covers: its worst case must be bounded, so
+ * the provider is told to stop there.
+ */
+const GUARDED_MAX_OUTPUT_TOKENS = 4096;
+
+/** Dollars as people read them in a refusal. */
+function usd(value: number): string {
+  return value >= 0.01 ? `$${value.toFixed(2)}` : `$${value.toFixed(6)}`;
+}
 
 /** Retries of one host before giving up on it (when no other host can take the request). */
 const MAX_RETRIES = 2;
@@ -173,10 +188,19 @@ export class AskService {
       const target = candidates[index];
       const next = candidates[index + 1];
       for (let retry = 0; ; retry++) {
+        const held = await this.hold(target, params, sessionId);
+        if ('refused' in held) {
+          if (!next) throw held.refused;
+          notice({ kind: 'failover', message: `${target.ref}: ${held.refused.message}; trying ${next.ref}`, host: target.host.name, next: next.ref });
+          break;
+        }
         try {
-          const result = await this.attempt(target, params, sessionId, started, onDelta, notice, signal);
+          const result = await this.attempt(target, params, sessionId, started, onDelta, notice, signal, held.maxOutputTokens);
+          held.reservation?.release();
           return { ...result, ...(warnings.length ? { warnings } : {}) };
         } catch (failure) {
+          // The attempt's real cost is in the ledger by now; the budget stops holding its worst case.
+          held.reservation?.release();
           const { failure: cause, received } = failure as AttemptFailure;
           const cancelled = signal.aborted || (cause instanceof ProviderError && cause.kind === 'cancelled');
           if (cancelled || received > 0) throw toResponseError(cause, target, cancelled, received);
@@ -202,6 +226,74 @@ export class AskService {
     throw new ResponseError(ErrorCodes.Internal, 'no host was tried', {});
   }
 
+  /**
+   * Before a request is sent: when a hard budget covers it or the caller capped its cost, bound
+   * its output, work out its worst case, and hold that against the budgets (refusing when it does
+   * not fit). Nothing to hold otherwise.
+   */
+  private async hold(target: ResolvedModel, params: AskParams, sessionId: string): Promise<{ reservation?: Reservation; maxOutputTokens?: number } | { refused: ResponseError<unknown> }> {
+    const budgets = this.deps.budgets;
+    const spend: SpendTarget = { provider: target.host.provider, host: target.host.name, model: target.model, sessionId, ...(params.project ? { project: params.project } : {}) };
+    const hard = budgets?.hardFor(spend) ?? [];
+    if (hard.length === 0 && params.maxCostUsd === undefined) return {};
+    const maxOutputTokens = GUARDED_MAX_OUTPUT_TOKENS;
+    const worst = this.worstCase(
+      { provider: target.host.provider, host: target.host.name, model: target.model, price: target.price, ...(target.listed ? { listed: target.listed } : {}) },
+      params.prompt.length,
+      maxOutputTokens,
+    );
+    const what = hard.length ? `budget '${(hard[0]).name}'` : '--max-cost';
+    if (worst === null) {
+      return this.refuse(`${target.ref} has no known price, so ${what} cannot bound what it would cost; give it a price under "prices" in the config, or pick a priced or local model`, spend, params, { ref: target.ref });
+    }
+    if (params.maxCostUsd !== undefined && worst > params.maxCostUsd) {
+      return this.refuse(`this request to ${target.ref} could cost up to ${usd(worst)}, more than --max-cost ${usd(params.maxCostUsd)}`, spend, params, { ref: target.ref, worstUsd: worst });
+    }
+    if (!budgets) return { maxOutputTokens };
+    const outcome = budgets.reserve(spend, worst);
+    if (!outcome.ok) {
+      const b = outcome.budget;
+      const scope = b.scope ? ` on ${b.scope.kind}=${b.scope.value}` : '';
+      return this.refuse(
+        `refused by budget '${b.name}' (${usd(b.limitUsd)} a ${b.period}${scope}, hard): ${usd(b.spentUsd)} spent${b.reservedUsd ? ` and ${usd(b.reservedUsd)} held for requests in flight` : ''}, ${usd(b.leftUsd)} left; this request to ${target.ref} could cost up to ${usd(worst)}`,
+        spend,
+        params,
+        { budget: b.name, leftUsd: b.leftUsd, worstUsd: worst, ref: target.ref },
+      );
+    }
+    return { reservation: outcome.reservation, maxOutputTokens };
+  }
+
+  private worstCase(target: PriceTarget & { price: ModelInfo['price'] }, promptChars: number, maxOutputTokens: number): number | null {
+    if (this.deps.prices) return this.deps.prices.worstCase(target, promptChars, maxOutputTokens);
+    return target.price === 'free' ? 0 : null;
+  }
+
+  /** A refusal naming what to do: the models that would fit, local (free) ones first. */
+  private async refuse(message: string, spend: SpendTarget, params: AskParams, data: Record<string, unknown>): Promise<{ refused: ResponseError<unknown> }> {
+    const fits: { ref: string; worst: number }[] = [];
+    try {
+      const { models } = await this.deps.registry.listModels();
+      for (const m of models) {
+        // An OpenRouter price in the listing is the listing's own rate.
+        const listed = m.provider === 'openrouter' && typeof m.price === 'object' ? { listed: m.price } : {};
+        const worst = this.worstCase({ provider: m.provider, host: m.host, model: m.model, price: m.price, ...listed }, params.prompt.length, GUARDED_MAX_OUTPUT_TOKENS);
+        if (worst === null || m.ref === data.ref) continue;
+        if (params.maxCostUsd !== undefined && worst > params.maxCostUsd) continue;
+        if (this.deps.budgets?.refusal({ ...spend, provider: m.provider, host: m.host, model: m.model }, worst)) continue;
+        fits.push({ ref: m.ref, worst });
+      }
+    } catch (error) {
+      this.deps.logger.debug('could not list models for a refusal', { error });
+    }
+    fits.sort((a, b) => a.worst - b.worst || a.ref.localeCompare(b.ref));
+    const suggestions = fits.slice(0, 4);
+    const hint = suggestions.length
+      ? `; models that fit: ${suggestions.map((f) => `${f.ref} (${f.worst === 0 ? 'free' : `up to ${usd(f.worst)}`})`).join(', ')}`
+      : '; no known model fits';
+    return { refused: new ResponseError(ErrorCodes.BudgetRefused, message + hint, { ...data, suggestions: suggestions.map((f) => f.ref) }) };
+  }
+
   /** How long to wait before retry number `retry + 1`, or undefined when not worth it. */
   private retryWait(error: ProviderError, retry: number): number | undefined {
     if (retry >= MAX_RETRIES) return undefined;
@@ -224,6 +316,7 @@ export class AskService {
     onDelta: (text: string) => void,
     notice: (n: Notice) => void,
     signal: AbortSignal,
+    maxOutputTokens?: number,
   ): Promise<AskResult> {
     const attemptStarted = this.now();
     let ttftMs: number | null = null;
@@ -235,7 +328,10 @@ export class AskService {
     const limits = this.limits();
     const watchdog = new IdleWatchdog(target.host.name, limits.idleTimeoutMs, Math.max(limits.idleTimeoutMs, limits.firstTokenTimeoutMs));
     try {
-      const events = target.adapter.streamChat({ model: target.model, messages: [{ role: 'user', content: params.prompt }] }, AbortSignal.any([signal, watchdog.signal]));
+      const events = target.adapter.streamChat(
+        { model: target.model, messages: [{ role: 'user', content: params.prompt }], ...(maxOutputTokens !== undefined ? { maxOutputTokens } : {}) },
+        AbortSignal.any([signal, watchdog.signal]),
+      );
       for await (const event of events) {
         watchdog.heard(event.type === 'delta');
         if (event.type === 'delta') {

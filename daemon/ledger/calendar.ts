@@ -36,6 +36,15 @@ export class Calendar {
     return { firstDay: `${year}-${pad(month)}-01`, today: this.day(time), elapsedDays, daysInMonth };
   }
 
+  /** The first day (`YYYY-MM-DD`) of the day, week (Monday first) or month the instant falls in. */
+  windowStart(time: number, period: 'day' | 'week' | 'month'): string {
+    if (period === 'day') return this.day(time);
+    if (period === 'month') return this.monthProgress(time).firstDay;
+    const [y, m, d] = this.day(time).split('-').map(Number) as [number, number, number];
+    const weekday = (new Date(Date.UTC(y, m - 1, d)).getUTCDay() + 6) % 7; // Monday = 0
+    return this.daysBefore(time, weekday);
+  }
+
   /** `YYYY-MM-DD` n days before the instant's day (calendar arithmetic, no DST surprises). */
   daysBefore(time: number, n: number): string {
     const [y, m, d] = this.day(time).split('-').map(Number) as [number, number, number];

@@ -90,6 +90,16 @@ export class PriceBook {
     return { costUsd: computed.usd, calculatedUsd: computed.usd, price: computed.price };
   }
 
+  /**
+   * The most a request can cost: its prompt counted generously (two characters a token, where
+   * real tokenizers average about four) at the uncached input rate, plus every output token it is
+   * allowed. Null when the model has no known price.
+   */
+  worstCase(target: PriceTarget, promptChars: number, maxOutputTokens: number): number | null {
+    const inputTokens = Math.ceil(promptChars / 2) + 16;
+    return this.cost(target, { inputTokens, outputTokens: maxOutputTokens, cacheReadTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 }).costUsd;
+  }
+
   private override(target: PriceTarget): PriceOverride | undefined {
     const all = this.options.overrides();
     return all[`${target.host}/${target.model}`] ?? all[`${target.provider}/${target.model}`];

@@ -5,6 +5,9 @@ import * as path from 'node:path';
 import { ResponseError } from 'vscode-jsonrpc';
 import { AskService, type AskLimits, type Notice } from '../../daemon/chat/ask';
 import { deltaBatcher } from '../../daemon/handlers/chat';
+import { Budgets } from '../../daemon/budget/budgets';
+import { Calendar } from '../../daemon/ledger/calendar';
+import { PriceBook } from '../../daemon/pricing/price-book';
 import { defineHosts } from '../../daemon/catalog/hosts';
 import { HostRegistry } from '../../daemon/catalog/registry';
 import { configSchema } from '../../daemon/config/schema';
@@ -391,6 +394,63 @@ describe('AskService', () => {
       assert.deepEqual(sent, ['A', 'bc', 'd']);
       await new Promise((resolve) => setImmediate(resolve));
       assert.deepEqual(sent, ['A', 'bc', 'd'], 'nothing is sent twice');
+    });
+  });
+
+  describe('budgets', () => {
+    let budgets: Budgets;
+    let service: AskService;
+    let cloud: ScriptedAdapter;
+    const PROMPT = 'x'.repeat(68); // 68 characters: a worst case of 34 + 16 = 50 input tokens
+    beforeEach(() => {
+      const calendar = new Calendar('UTC');
+      const priced = new Ledger(store, () => 5_000_000, calendar);
+      budgets = new Budgets(store, priced, calendar, () => 5_000_000);
+      const registry = new HostRegistry({
+        createAdapter: (host) => {
+          cloud = new ScriptedAdapter(host.baseUrl, clock);
+          cloud.models = [{ id: 'gpt-x' }];
+          return cloud;
+        },
+        logger,
+        probeTimeoutMs: 2000,
+      });
+      registry.setHosts([{ name: 'openai', provider: 'openai', baseUrl: 'http://sim', apiKey: 'k', builtIn: true }]);
+      // $1,000 per million input tokens, output free: a call's worst case is exactly 50 input tokens = $0.05.
+      const prices = new PriceBook({ overrides: () => ({ 'openai/gpt-x': { inputPerMTok: 1000, outputPerMTok: 0 } }), datasetVersion: 'test' });
+      service = new AskService({ registry, ledger: priced, logger, prices, budgets, defaultModel: () => undefined, now: clock.now });
+    });
+
+    it('200 concurrent asks never push recorded spend past a hard limit', async () => {
+      // Each call really costs its worst case, so the limit admits exactly 10 of them.
+      cloud.usage = { ...cloud.usage, inputTokens: 50, outputTokens: 0 };
+      await budgets.set({ name: 'tight', limitUsd: 0.525, period: 'month', hard: true });
+      const outcomes = await Promise.allSettled(Array.from({ length: 200 }, (_, i) => service.ask(params({ model: 'openai/gpt-x', prompt: PROMPT, streamToken: `t${i}` }), () => undefined, live())));
+      const ok = outcomes.filter((o) => o.status === 'fulfilled').length;
+      const refused = outcomes.filter((o) => o.status === 'rejected' && (o.reason as ResponseError<unknown>).code === ErrorCodes.BudgetRefused).length;
+      assert.equal(ok, 10);
+      assert.equal(refused, 190);
+      const status = budgets.list()[0];
+      assert.ok(status && status.spentUsd <= 0.525 + 1e-9, `spent ${status?.spentUsd}`);
+      assert.equal(status?.spentUsd, 0.5);
+      assert.equal(status?.reservedUsd, 0, 'nothing stays held');
+    });
+
+    it('a refusal names the budget, what is left and the worst case; the output is capped so the worst case holds', async () => {
+      await budgets.set({ name: 'daily', limitUsd: 0.04, period: 'day', hard: true, scope: { kind: 'provider', value: 'openai' } });
+      const error = await rejectsWith(service.ask(params({ model: 'openai/gpt-x', prompt: PROMPT }), () => undefined, live()), ErrorCodes.BudgetRefused);
+      assert.match(error.message, /^refused by budget 'daily' \(\$0\.04 a day on provider=openai, hard\): \$0\.000000 spent, \$0\.04 left; this request to openai\/gpt-x could cost up to \$0\.05; no known model fits$/);
+      assert.deepEqual((error.data as { budget: string; worstUsd: number }).budget, 'daily');
+      await budgets.set({ name: 'daily', limitUsd: 1, period: 'day', hard: true });
+      await service.ask(params({ model: 'openai/gpt-x', prompt: PROMPT }), () => undefined, live());
+      assert.equal(cloud.requests.at(-1)?.maxOutputTokens, 4096, 'the provider is told the output cap the worst case assumed');
+    });
+
+    it('--max-cost caps one request the same way; soft budgets never refuse', async () => {
+      await budgets.set({ name: 'soft', limitUsd: 0.01, period: 'month' });
+      await service.ask(params({ model: 'openai/gpt-x', prompt: PROMPT }), () => undefined, live());
+      const error = await rejectsWith(service.ask(params({ model: 'openai/gpt-x', prompt: PROMPT, maxCostUsd: 0.01 }), () => undefined, live()), ErrorCodes.BudgetRefused);
+      assert.match(error.message, /could cost up to \$0\.05, more than --max-cost \$0\.01/);
     });
   });
 });

@@ -1,0 +1,150 @@
+import { ResponseError } from 'vscode-jsonrpc';
+import type { Budget, BudgetSetParams, BudgetStatus } from '../../protocol/budget';
+import { ErrorCodes } from '../../protocol/errors';
+import type { ProviderKind } from '../../protocol/hosts';
+import type { Calendar } from '../ledger/calendar';
+import type { Ledger } from '../ledger/ledger';
+import type { Store } from '../store/store';
+
+/** What a request would be counted under. */
+export interface SpendTarget {
+  provider: ProviderKind;
+  host: string;
+  model: string;
+  sessionId: string;
+  project?: string;
+}
+
+/** Money held for a request in flight; released once its real cost is in the ledger. */
+export interface Reservation {
+  release(): void;
+}
+
+export type ReserveOutcome = { ok: true; reservation: Reservation } | { ok: false; budget: BudgetStatus; worstUsd: number };
+
+/** A cent's billionth: float sums must not refuse a request that fits exactly. */
+const EPSILON = 1e-9;
+
+/**
+ * Budgets: stored in lmdb, spend per calendar window read from the ledger's daily aggregates.
+ * Hard limits hold back each request's worst case before it is sent and release it once the real
+ * cost is recorded. The daemon is the only writer and this check-and-hold is synchronous, so
+ * concurrent requests can never push recorded spend past a hard limit.
+ */
+export class Budgets {
+  private readonly reserved = new Map<string, number>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly ledger: Ledger,
+    private readonly calendar: Calendar,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  private db(): ReturnType<Store['db']> {
+    return this.store.db<Budget>('budgets');
+  }
+
+  async set(params: BudgetSetParams): Promise<BudgetStatus> {
+    const budget: Budget = {
+      name: params.name,
+      limitUsd: params.limitUsd,
+      period: params.period,
+      ...(params.scope ? { scope: params.scope } : {}),
+      hard: params.hard ?? false,
+      alerts: [...new Set(params.alerts ?? [50, 80, 100])].sort((a, b) => a - b),
+    };
+    await this.db().put(budget.name, budget);
+    return this.status(budget);
+  }
+
+  async remove(name: string): Promise<void> {
+    if (!this.get(name)) throw new ResponseError(ErrorCodes.NotFound, `no budget named '${name}' (see \`aic budget list\`)`, { what: 'budget', id: name });
+    await this.db().remove(name);
+    this.reserved.delete(name);
+  }
+
+  get(name: string): Budget | undefined {
+    return this.db().get(name) as Budget | undefined;
+  }
+
+  all(): Budget[] {
+    const out: Budget[] = [];
+    for (const { value } of this.db().getRange()) out.push(value as Budget);
+    return out;
+  }
+
+  list(): BudgetStatus[] {
+    return this.all().map((b) => this.status(b));
+  }
+
+  /** The window the budget counts now, as days. */
+  window(budget: Budget): { since: string; until: string } {
+    const now = this.now();
+    return { since: this.calendar.windowStart(now, budget.period), until: this.calendar.day(now) };
+  }
+
+  spent(budget: Budget): number {
+    const { since, until } = this.window(budget);
+    if (!budget.scope) {
+      let sum = 0;
+      for (const totals of this.ledger.totalsBy('day', since, until).values()) sum += totals.usd;
+      return sum;
+    }
+    return this.ledger.totalsBy(budget.scope.kind, since, until).get(budget.scope.value)?.usd ?? 0;
+  }
+
+  status(budget: Budget): BudgetStatus {
+    const spentUsd = this.spent(budget);
+    const reservedUsd = this.reserved.get(budget.name) ?? 0;
+    return { ...budget, spentUsd: round(spentUsd), reservedUsd: round(reservedUsd), leftUsd: round(Math.max(0, budget.limitUsd - spentUsd - reservedUsd)), window: this.window(budget) };
+  }
+
+  matches(budget: Budget, target: SpendTarget): boolean {
+    if (!budget.scope) return true;
+    const { kind, value } = budget.scope;
+    const actual = kind === 'session' ? target.sessionId : kind === 'project' ? target.project : target[kind];
+    return actual === value;
+  }
+
+  /** The hard budgets a request to `target` falls under. */
+  hardFor(target: SpendTarget): Budget[] {
+    return this.all().filter((b) => b.hard && this.matches(b, target));
+  }
+
+  /** Whether a request costing at most `worstUsd` fits every hard budget it falls under (nothing held). */
+  refusal(target: SpendTarget, worstUsd: number): BudgetStatus | undefined {
+    for (const budget of this.hardFor(target)) {
+      const status = this.status(budget);
+      if (status.spentUsd + status.reservedUsd + worstUsd > budget.limitUsd + EPSILON) return status;
+    }
+    return undefined;
+  }
+
+  /** Checks and holds in one synchronous step: nothing can slip in between. */
+  reserve(target: SpendTarget, worstUsd: number): ReserveOutcome {
+    const refused = this.refusal(target, worstUsd);
+    if (refused) return { ok: false, budget: refused, worstUsd };
+    const held = this.hardFor(target).map((b) => b.name);
+    for (const name of held) this.reserved.set(name, (this.reserved.get(name) ?? 0) + worstUsd);
+    let released = false;
+    return {
+      ok: true,
+      reservation: {
+        release: () => {
+          if (released) return;
+          released = true;
+          for (const name of held) {
+            const left = (this.reserved.get(name) ?? 0) - worstUsd;
+            if (left > EPSILON) this.reserved.set(name, left);
+            else this.reserved.delete(name);
+          }
+        },
+      },
+    };
+  }
+}
+
+function round(usd: number): number {
+  return Math.round(usd * 1e9) / 1e9;
+}

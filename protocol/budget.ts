@@ -1,0 +1,40 @@
+import { RequestType } from 'vscode-jsonrpc';
+
+export type BudgetPeriod = 'day' | 'week' | 'month';
+export const BUDGET_PERIODS: readonly BudgetPeriod[] = ['day', 'week', 'month'];
+export type BudgetScopeKind = 'host' | 'provider' | 'model' | 'session' | 'project';
+export const BUDGET_SCOPE_KINDS: readonly BudgetScopeKind[] = ['host', 'provider', 'model', 'session', 'project'];
+
+export interface Budget {
+  name: string;
+  limitUsd: number;
+  /** Calendar window in the user's time zone: today, this week (Monday first), this month. */
+  period: BudgetPeriod;
+  /** What it counts; absent: all spend. */
+  scope?: { kind: BudgetScopeKind; value: string };
+  /** Hard: requests that could push spend past the limit are refused before they are sent. */
+  hard: boolean;
+  /** Percentages of the limit at which an alert fires, once per window. */
+  alerts: number[];
+}
+
+export interface BudgetStatus extends Budget {
+  spentUsd: number;
+  /** Held for requests in flight (their worst case), released when they finish. */
+  reservedUsd: number;
+  leftUsd: number;
+  window: { since: string; until: string };
+}
+
+export interface BudgetSetParams {
+  name: string;
+  limitUsd: number;
+  period: BudgetPeriod;
+  scope?: { kind: BudgetScopeKind; value: string };
+  hard?: boolean;
+  alerts?: number[];
+}
+
+export const BudgetSetRequest = new RequestType<BudgetSetParams, BudgetStatus, void>('aid/budget/set');
+export const BudgetListRequest = new RequestType<Record<string, never>, BudgetStatus[], void>('aid/budget/list');
+export const BudgetRemoveRequest = new RequestType<{ name: string }, { name: string }, void>('aid/budget/rm');
