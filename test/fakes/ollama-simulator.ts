@@ -89,7 +89,8 @@ export class OllamaSimulator {
   private readonly loaded = new Map<string, number>();
 
   constructor(private options: OllamaSimulatorOptions = {}) {
-    this.models = options.models ?? DEFAULT_MODELS;
+    // A copy: pull and rm change this list, and must not leak into the next simulator.
+    this.models = [...(options.models ?? DEFAULT_MODELS)];
     this.tokenDelayMs = options.tokenDelayMs ?? 0;
   }
 
