@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { LogNotification, ShutdownRequest } from '../protocol/daemon';
+import { AlertNotification } from '../protocol/budget';
 import { ErrorCodes, ExitCodes } from '../protocol/errors';
 import { lockPathFor, socketPathFromEnv } from '../protocol/paths';
 import { SocketUnreachableError } from '../protocol/socket';
@@ -113,6 +114,8 @@ export async function connectDaemon(): Promise<Session> {
     if (typeof result === 'object' && 'rpc' in result) {
       // What the daemon wants the user to know (a rejected config) while a command runs.
       result.rpc.onNotification(LogNotification, (log) => process.stderr.write(`aid: ${log.level}: ${log.message}\n`));
+      // Budget alerts reach whatever aic is running when they fire.
+      result.rpc.onNotification(AlertNotification, (alert) => process.stderr.write(`aid: ${alert.kind === 'report' ? 'report' : 'alert'}: ${alert.message}\n`));
       return result;
     }
     if (autostartDisabled()) {

@@ -20,6 +20,9 @@ import { CostReporter } from './ledger/report';
 import { costHandlers } from './handlers/cost';
 import { budgetHandlers } from './handlers/budget';
 import { Budgets } from './budget/budgets';
+import { BudgetAlerts, DesktopSink, WebhookSink } from './budget/alerts';
+import cron from 'node-cron';
+import { AlertNotification } from '../protocol/budget';
 import { FileLogger } from './log/logger';
 import { Redactor } from './log/redact';
 import { AnthropicAdapter } from './providers/anthropic';
@@ -115,6 +118,22 @@ export async function runDaemon(options: DaemonOptions): Promise<{ done: Promise
   const ledger = new Ledger(store, Date.now, calendar);
   const costs = new CostReporter(ledger, calendar);
   const budgets = new Budgets(store, ledger, calendar);
+  const alerts = new BudgetAlerts({
+    store,
+    budgets,
+    reporter: costs,
+    logger,
+    sinks: () => [
+      { name: 'clients', send: (alert) => Promise.resolve(server.broadcast(AlertNotification, alert)) },
+      ...(config.alerts.desktop ? [new DesktopSink()] : []),
+      ...(config.alerts.webhookUrl ? [new WebhookSink(config.alerts.webhookUrl)] : []),
+    ],
+  });
+  // One check at a time; a request finishing during a check queues one more.
+  let checking: Promise<unknown> = Promise.resolve();
+  const checkAlerts = (): void => {
+    checking = checking.then(() => alerts.check()).catch((error: unknown) => logger.error('budget alert check failed', { error }));
+  };
 
   const hostsFrom = (c: AidConfig): HostDefinition[] => {
     const hosts = defineHosts(env, c);
@@ -131,6 +150,7 @@ export async function runDaemon(options: DaemonOptions): Promise<{ done: Promise
     logger,
     prices,
     budgets,
+    onSpend: checkAlerts,
     defaultModel: () => config.defaultModel,
     limits: () => ({ idleTimeoutMs: config.idleTimeoutMs, firstTokenTimeoutMs: config.firstTokenTimeoutMs, maxRetryWaitMs: config.maxRetryWaitMs }),
   });
@@ -185,9 +205,11 @@ export async function runDaemon(options: DaemonOptions): Promise<{ done: Promise
     await server.drain(2000);
   });
   shutdown.add('close connections', () => server.closeConnections());
-  shutdown.add('stop timers and watchers', () => {
+  shutdown.add('stop timers and watchers', async () => {
     registry.stopHealthChecks();
     configWatch.close();
+    for (const job of cronJobs) await job.destroy();
+    await checking;
   });
   shutdown.add('flush and close the store', () => store.close());
   shutdown.add('remove socket and registration', () => {
@@ -210,6 +232,14 @@ export async function runDaemon(options: DaemonOptions): Promise<{ done: Promise
   }
   writeRegistration(paths.registrationFile, { pid: process.pid, socket: paths.socket, version, startedAt: new Date(started).toISOString() });
   registry.startHealthChecks(config.healthIntervalSec * 1000);
+  // Cron jobs in the user's zone; changed schedules apply from the next start.
+  const cronJobs = [
+    cron.schedule(config.alerts.checkCron, checkAlerts, { timezone: calendar.timeZone, noOverlap: true, name: 'budget-check' }),
+    ...(config.alerts.dailyReportCron ? [cron.schedule(config.alerts.dailyReportCron, () => alerts.report('day').then(() => undefined), { timezone: calendar.timeZone, noOverlap: true, name: 'daily-report' })] : []),
+    ...(config.alerts.weeklyReportCron ? [cron.schedule(config.alerts.weeklyReportCron, () => alerts.report('week').then(() => undefined), { timezone: calendar.timeZone, noOverlap: true, name: 'weekly-report' })] : []),
+  ];
+  // Alerts left pending by a crash go out now.
+  checkAlerts();
   logger.info('aid started', { version, pid: process.pid, socket: paths.socket, activation: listenFd === undefined ? 'self' : 'systemd', data: path.resolve(paths.dataDir) });
 
   return { done: shutdown.finished, shutdown: runShutdown };

@@ -1,4 +1,4 @@
-import { RequestType } from 'vscode-jsonrpc';
+import { NotificationType, RequestType } from 'vscode-jsonrpc';
 
 export type BudgetPeriod = 'day' | 'week' | 'month';
 export const BUDGET_PERIODS: readonly BudgetPeriod[] = ['day', 'week', 'month'];
@@ -38,3 +38,13 @@ export interface BudgetSetParams {
 export const BudgetSetRequest = new RequestType<BudgetSetParams, BudgetStatus, void>('aid/budget/set');
 export const BudgetListRequest = new RequestType<Record<string, never>, BudgetStatus[], void>('aid/budget/list');
 export const BudgetRemoveRequest = new RequestType<{ name: string }, { name: string }, void>('aid/budget/rm');
+
+/** A budget threshold crossed, or a spend report: pushed to every connected client. */
+export interface AlertParams {
+  kind: 'threshold' | 'report';
+  title: string;
+  message: string;
+  budget?: string;
+  percent?: number;
+}
+export const AlertNotification = new NotificationType<AlertParams>('aid/alert');

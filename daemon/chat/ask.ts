@@ -31,6 +31,8 @@ export interface AskDeps {
   prices?: PriceBook;
   /** Hard budgets checked before each call; none when absent. */
   budgets?: Budgets;
+  /** Told after each call is recorded (budget alerts check then). */
+  onSpend?: () => void;
   limits?: () => AskLimits;
   now?: () => number;
   /** Waits, abortably; injected so tests need not sleep through retry-after. */
@@ -412,6 +414,7 @@ export class AskService {
       ...(params.project ? { project: params.project } : {}),
       ...outcome,
     });
+    this.deps.onSpend?.();
   }
 }
 

@@ -1,3 +1,4 @@
+import cron from 'node-cron';
 import { z } from 'zod';
 import { PROVIDER_KINDS, type ProviderKind } from '../../protocol/hosts';
 
@@ -10,6 +11,8 @@ const hostSchema = z
     /** Name of the environment variable holding the key; keys never live in the config file. */
     apiKeyEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name').optional(),
   });
+
+const cronExpression = z.string().refine((expr) => cron.validate(expr), 'expected a cron expression such as "0 9 * * *" (minute hour day month weekday)');
 
 const rate = z.number().min(0).max(100000);
 const priceOverrideSchema = z.strictObject({
@@ -73,6 +76,20 @@ export const configSchema = z.strictObject({
    * bundled price data, e.g. for fine-tuned models or negotiated prices.
    */
   prices: z.record(z.string().regex(/^[^/]+\/.+$/, 'expected HOST/MODEL or PROVIDER/MODEL'), priceOverrideSchema).default({}),
+  /** Where and when budget alerts and spend reports go. */
+  alerts: z
+    .strictObject({
+      /** How often every budget's thresholds are checked (they are also checked after each request). */
+      checkCron: cronExpression.default('*/5 * * * *'),
+      /** Spend reports; an empty string turns one off. */
+      dailyReportCron: z.union([cronExpression, z.literal('')]).default('0 9 * * *'),
+      weeklyReportCron: z.union([cronExpression, z.literal('')]).default('0 9 * * 1'),
+      /** A Slack-compatible incoming webhook (`{"text": ...}` by POST), retried on failure. */
+      webhookUrl: z.url({ protocol: /^https?$/ }).optional(),
+      /** Desktop notifications through notify-send, when it is installed. */
+      desktop: z.boolean().default(true),
+    })
+    .default({ checkCron: '*/5 * * * *', dailyReportCron: '0 9 * * *', weeklyReportCron: '0 9 * * 1', desktop: true }),
   ollama: z
     .strictObject({
       keepAlive: z.union([z.string(), z.number()]).optional(),

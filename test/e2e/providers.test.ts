@@ -2,7 +2,8 @@ import { strict as assert } from 'node:assert';
 import { CloudSimulator, type CloudKind } from '../fakes/cloud-simulator';
 import { OllamaSimulator } from '../fakes/ollama-simulator';
 import { spawn } from 'node:child_process';
-import { AIC_BIN, aic, aid, SandboxPool, type Sandbox } from '../helpers/daemon';
+import { AIC_BIN, aic, aid, connect, SandboxPool, waitFor, type Sandbox } from '../helpers/daemon';
+import { AlertNotification, type AlertParams } from '../../protocol/budget';
 
 const KEYS: Record<CloudKind, string> = {
   anthropic: 'sk-ant-e2e-key-0000000000000001',
@@ -280,5 +281,22 @@ describe('every provider through the daemon, as a user types it', function () {
     assert.equal((await aic(['budget', 'rm', 'tiny'], s)).code, 1);
     assert.equal((await aic(['budget', 'set', 'x', '--limit', 'lots'], s)).code, 2);
     assert.equal((await aic(['budget', 'set', 'x', '--limit', '5', '--scope', 'colour=red'], s)).code, 2);
+  });
+
+  it('a budget alert reaches connected clients when a request crosses a threshold', async () => {
+    const sim = await cloud('openai');
+    const s = pool.make({ env: { OPENAI_API_KEY: KEYS.openai, OPENAI_BASE_URL: sim.url }, config: { alerts: { desktop: false } } });
+    assert.equal((await aic(['budget', 'set', 'watch', '--limit', '0.000001', '--period', 'month', '--alert', '50'], s)).code, 0);
+    const editor = await connect(s);
+    const alerts: AlertParams[] = [];
+    editor.connection.onNotification(AlertNotification, (alert) => alerts.push(alert));
+    try {
+      assert.equal((await aic(['ask', '-m', 'openai/gpt-4.1-mini', 'hi'], s)).code, 0);
+      await waitFor(() => alerts.length > 0, 5000, () => 'an alert');
+      assert.equal(alerts[0]?.budget, 'watch');
+      assert.match(alerts[0]?.message ?? '', /^budget 'watch' has used \$0\.0000\d+ of \$0\.000001 this month \(\d+%, past the 50% alert\)$/);
+    } finally {
+      editor.close();
+    }
   });
 });

@@ -90,6 +90,15 @@ describe('config', () => {
       assert.match(text, /^hosts\.gpu\.apiKeyEnv: expected an environment variable name/m);
     });
 
+    it('explains a bad cron expression, time zone, price key or webhook URL', () => {
+      write({ alerts: { checkCron: 'every five minutes', webhookUrl: 'ftp://x' }, timeZone: 'Mars/Olympus', prices: { 'no-slash': { inputPerMTok: 1, outputPerMTok: 1 } } });
+      const text = issuesOf(loadConfig(file())).join('\n');
+      assert.match(text, /^alerts\.checkCron: expected a cron expression such as "0 9 \* \* \*"/m);
+      assert.match(text, /^alerts\.webhookUrl: /m);
+      assert.match(text, /^timeZone: expected an IANA time zone/m);
+      assert.match(text, /^prices\.no-slash: expected HOST\/MODEL or PROVIDER\/MODEL/m);
+    });
+
     it('accepts a full valid config unchanged', () => {
       const config = {
         defaultModel: 'gpu-box/qwen2.5-coder:7b',
@@ -103,6 +112,8 @@ describe('config', () => {
         firstTokenTimeoutMs: 90000,
         maxRetryWaitMs: 1000,
         prices: { 'work/ft:gpt-4o-mini:acme': { inputPerMTok: 0.3, outputPerMTok: 1.2, cacheReadPerMTok: 0.15 } },
+        timeZone: 'Europe/Paris',
+        alerts: { checkCron: '*/1 * * * *', dailyReportCron: '', weeklyReportCron: '30 8 * * 5', webhookUrl: 'https://hooks.example.com/services/T0/B0/x', desktop: false },
         ollama: { keepAlive: '10m', numCtx: 16384 },
       };
       write(config);
