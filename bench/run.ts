@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
 import { AIC_BIN, aid, connect, makeSandbox, teardown } from '../test/helpers/daemon';
 import { benchStreams } from './streams';
+import { benchLedger } from './ledger';
 
 /**
  * `npm run bench`: timings for docs/benchmarks.md. Prints a markdown report; asserts nothing.
@@ -99,6 +100,7 @@ async function main(): Promise<void> {
     lines.push(`| ${ms(a.median)} | ${ms(a.p90)} | ${(a.median / b.median).toFixed(2)}× |`, '');
 
     lines.push(...(await benchStreams(summary, ms)));
+    lines.push(...(await benchLedger(summary, ms)));
 
     const header = [`Machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${new Date().toISOString()}`, ''];
     process.stdout.write([...header, ...lines].join('\n') + '\n');

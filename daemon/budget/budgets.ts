@@ -33,6 +33,10 @@ const EPSILON = 1e-9;
  */
 export class Budgets {
   private readonly reserved = new Map<string, number>();
+  /** Budgets change only through set and rm: read from lmdb once, not before every request. */
+  private cached: Budget[] | undefined;
+  /** Spend per budget, valid while the ledger has no new row and the window is the same. */
+  private readonly spentCache = new Map<string, { version: number; since: string; usd: number }>();
 
   constructor(
     private readonly store: Store,
@@ -55,13 +59,17 @@ export class Budgets {
       alerts: [...new Set(params.alerts ?? [50, 80, 100])].sort((a, b) => a - b),
     };
     await this.db().put(budget.name, budget);
+    this.cached = undefined;
+    this.spentCache.delete(budget.name);
     return this.status(budget);
   }
 
   async remove(name: string): Promise<void> {
     if (!this.get(name)) throw new ResponseError(ErrorCodes.NotFound, `no budget named '${name}' (see \`aic budget list\`)`, { what: 'budget', id: name });
     await this.db().remove(name);
+    this.cached = undefined;
     this.reserved.delete(name);
+    this.spentCache.delete(name);
   }
 
   get(name: string): Budget | undefined {
@@ -69,9 +77,12 @@ export class Budgets {
   }
 
   all(): Budget[] {
-    const out: Budget[] = [];
-    for (const { value } of this.db().getRange()) out.push(value as Budget);
-    return out;
+    if (!this.cached) {
+      const out: Budget[] = [];
+      for (const { value } of this.db().getRange()) out.push(value as Budget);
+      this.cached = out;
+    }
+    return this.cached;
   }
 
   list(): BudgetStatus[] {
@@ -86,6 +97,14 @@ export class Budgets {
 
   spent(budget: Budget): number {
     const { since, until } = this.window(budget);
+    const cached = this.spentCache.get(budget.name);
+    if (cached && cached.version === this.ledger.version && cached.since === since) return cached.usd;
+    const usd = this.sumSpent(budget, since, until);
+    this.spentCache.set(budget.name, { version: this.ledger.version, since, usd });
+    return usd;
+  }
+
+  private sumSpent(budget: Budget, since: string, until: string): number {
     if (!budget.scope) {
       let sum = 0;
       for (const totals of this.ledger.totalsBy('day', since, until).values()) sum += totals.usd;

@@ -14,9 +14,15 @@ export class Calendar {
     return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
   }
 
+  /** The last second asked about: Intl formatting costs tens of microseconds, and a budget check asks several times. */
+  private memo: { second: number; parts: Record<string, number> } | undefined;
+
   private parts(time: number): Record<string, number> {
+    const second = Math.floor(time / 1000);
+    if (this.memo?.second === second) return this.memo.parts;
     const out: Record<string, number> = {};
     for (const part of this.format.formatToParts(new Date(time))) if (part.type !== 'literal') out[part.type] = Number(part.value);
+    this.memo = { second, parts: out };
     return out;
   }
 

@@ -73,6 +73,9 @@ export function sumTotals(a: Totals, b: Totals): Totals {
 const aggregateKey = (dimension: CostDimension, day: string, value: string): string => `${dimension}\u0000${day}\u0000${value}`;
 
 export class Ledger {
+  /** Bumped after every committed row: readers that cache sums know when to read again. */
+  private writes = 0;
+
   constructor(
     private readonly store: Store,
     private readonly now: () => number = Date.now,
@@ -98,7 +101,13 @@ export class Ledger {
         void aggregates.put(key, add(aggregates.get(key) ?? emptyTotals(), record));
       }
     });
+    this.writes++;
     return record;
+  }
+
+  /** Changes whenever a row was committed. */
+  get version(): number {
+    return this.writes;
   }
 
   private dimensionsOf(record: RequestRecord, day: string): [CostDimension, string][] {

@@ -289,7 +289,9 @@ describe('every provider through the daemon, as a user types it', function () {
     assert.equal((await aic(['budget', 'set', 'watch', '--limit', '0.000001', '--period', 'month', '--alert', '50'], s)).code, 0);
     const editor = await connect(s);
     const alerts: AlertParams[] = [];
-    editor.connection.onNotification(AlertNotification, (alert) => alerts.push(alert));
+    editor.connection.onNotification(AlertNotification, (alert) => {
+      alerts.push(alert);
+    });
     try {
       assert.equal((await aic(['ask', '-m', 'openai/gpt-4.1-mini', 'hi'], s)).code, 0);
       await waitFor(() => alerts.length > 0, 5000, () => 'an alert');
