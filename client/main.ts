@@ -23,6 +23,7 @@ Usage: aic <command> [options]
   budget set NAME --limit USD --period day|week|month [--scope host=H|provider=P|model=M|session=S|project=DIR]
              [--hard] [--alert 50,80,100]   a spending limit; --hard refuses requests that could pass it
   budget list [--json] | budget rm NAME
+  recommend TASK [--all] [--json]         the models that fit a task, local first, then cheapest, with cost
 
 Model references: HOST/MODEL (ollama/llama3.2), or a bare MODEL routed to a healthy host.
 The daemon (aid) is started on first use; set AID_NO_AUTOSTART=1 to get an error instead.
@@ -43,10 +44,11 @@ const COMMANDS: Record<string, () => CommandModule> = {
   ps: () => require('./commands/ps') as CommandModule,
   cost: () => require('./commands/cost') as CommandModule,
   budget: () => require('./commands/budget') as CommandModule,
+  recommend: () => require('./commands/recommend') as CommandModule,
 };
 
 /** Commands of the contract that later releases implement; say so instead of "unknown". */
-const PLANNED = new Set(['chat', 'sessions', 'context', 'recommend', 'login', 'logout', 'auth']);
+const PLANNED = new Set(['chat', 'sessions', 'context', 'login', 'logout', 'auth']);
 
 export async function main(argv: string[]): Promise<number> {
   // `aic models | head`: a closed pipe means the reader has what it wants, not a crash.

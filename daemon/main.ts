@@ -19,6 +19,8 @@ import { Ledger } from './ledger/ledger';
 import { CostReporter } from './ledger/report';
 import { costHandlers } from './handlers/cost';
 import { budgetHandlers } from './handlers/budget';
+import { recommendHandlers } from './handlers/recommend';
+import { Recommender } from './advice/recommend';
 import { Budgets } from './budget/budgets';
 import { BudgetAlerts, DesktopSink, WebhookSink } from './budget/alerts';
 import cron from 'node-cron';
@@ -194,6 +196,7 @@ export async function runDaemon(options: DaemonOptions): Promise<{ done: Promise
     ...ollamaHandlers(registry),
     ...costHandlers(costs),
     ...budgetHandlers(budgets),
+    ...recommendHandlers(new Recommender(registry, prices)),
   );
   const server = new DaemonServer({ registry: handlers, logger, handshakeTimeoutMs: () => config.handshakeTimeoutMs, maxMessageBytes: MAX_MESSAGE_BYTES });
   const configWatch = watchConfigFile(paths.configFile, () => void reload());

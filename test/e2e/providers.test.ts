@@ -301,4 +301,18 @@ describe('every provider through the daemon, as a user types it', function () {
       editor.close();
     }
   });
+
+  it('aic recommend lists the models that fit a task, local first, with the cost of a request', async () => {
+    const { s } = await everyProvider();
+    const result = await aic(['recommend', '--json', 'review this diff for race conditions'], s);
+    assert.equal(result.code, 0, result.stderr);
+    const rec = JSON.parse(result.stdout) as { taskClass: string; models: { ref: string; estimatedUsd: number | null; local: boolean }[] };
+    assert.equal(rec.taskClass, 'code review');
+    assert.ok(rec.models.length > 0);
+    assert.ok(rec.models.every((m, i) => i === 0 || (m.estimatedUsd ?? Infinity) >= (rec.models[i - 1]?.estimatedUsd ?? Infinity) || rec.models[i - 1]?.local), 'cheapest first after the local ones');
+    const human = await aic(['recommend', 'what is a monad?'], s);
+    assert.match(human.stdout, /^task: quick question \(a short question with no task words\); about 500 tokens in, 300 out; needs a small model or better$/m);
+    assert.match(human.stdout, /^ollama\/llama3\.2:latest\s+small\s+131\.1k\s+free \(local\)$/m);
+    assert.equal((await aic(['recommend'], s)).code, 2);
+  });
 });

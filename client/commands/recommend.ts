@@ -1,0 +1,39 @@
+import { RecommendRequest, type Recommendation } from '../../protocol/recommend';
+import { UsageError, parseArgs } from '../args';
+import { connectDaemon } from '../connect';
+import { printJson, table, usd } from '../output';
+
+const tokens = (n: number): string => (n >= 1000 ? `${Math.round(n / 100) / 10}k` : String(n));
+
+function price(r: Recommendation): string {
+  if (r.local) return 'free (local)';
+  return r.estimatedUsd === null ? 'unpriced' : `~${usd(r.estimatedUsd)}`;
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const args = parseArgs(argv, [{ name: 'json' }, { name: 'all' }]);
+  const task = args.positionals.join(' ').trim();
+  if (!task) throw new UsageError('describe the task: aic recommend "review this diff for race conditions"');
+  const session = await connectDaemon();
+  try {
+    const result = await session.rpc.request(RecommendRequest, { task });
+    if (args.flags.has('json')) {
+      printJson(result);
+      return 0;
+    }
+    process.stdout.write(
+      `task: ${result.taskClass} (${result.because}); about ${tokens(result.expectedInputTokens)} tokens in, ${tokens(result.expectedOutputTokens)} out; needs a ${result.minimumTier} model or better\n\n`,
+    );
+    const shown = args.flags.has('all') ? result.models : result.models.slice(0, 10);
+    if (shown.length) {
+      process.stdout.write(table(['MODEL', 'TIER', 'CONTEXT', 'PER REQUEST'], shown.map((r) => [r.ref, r.tier, r.contextWindow ? tokens(r.contextWindow) : '-', price(r)])));
+      if (shown.length < result.models.length) process.stdout.write(`(${result.models.length - shown.length} more with --all)\n`);
+    } else {
+      process.stdout.write('no model on your hosts fits this task (see `aic models`, or add a host)\n');
+    }
+    if (result.excluded.length) process.stdout.write(`\n${result.excluded.length} models left out (too weak or too small a window; --json lists why)\n`);
+    return 0;
+  } finally {
+    session.close();
+  }
+}

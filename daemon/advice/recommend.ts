@@ -1,0 +1,95 @@
+import type { ModelInfo } from '../../protocol/models';
+import type { Recommendation, RecommendParams, RecommendResult, TaskClass, Tier } from '../../protocol/recommend';
+import type { HostRegistry } from '../catalog/registry';
+import type { PriceBook } from '../pricing/price-book';
+
+interface ClassRule {
+  taskClass: TaskClass;
+  pattern: RegExp;
+  /** A typical request of this kind: tokens in (prompt and context) and out. */
+  input: number;
+  output: number;
+  tier: Tier;
+}
+
+/** First match wins: the more specific kinds come before the broad ones. */
+const RULES: ClassRule[] = [
+  { taskClass: 'commit message', pattern: /\b(commit message|commit msg|changelog|release notes?)\b/i, input: 3000, output: 150, tier: 'small' },
+  { taskClass: 'architecture', pattern: /\b(architect\w*|system design|design (a|the|an)|trade-?offs?|scalab\w*|migration plan)\b/i, input: 6000, output: 3000, tier: 'strong' },
+  { taskClass: 'debugging', pattern: /\b(debug\w*|bugs?|errors?|exceptions?|stack ?trace|traceback|crash\w*|fails?|failing|broken|segfault|why does)\b/i, input: 10000, output: 1500, tier: 'strong' },
+  { taskClass: 'refactoring', pattern: /\b(refactor\w*|clean ?up|restructur\w*|rename|extract (a |the )?(function|method|class|module)|simplif\w*)\b/i, input: 15000, output: 4000, tier: 'medium' },
+  { taskClass: 'code review', pattern: /\b(review\w*|pull request|pr\b|diff|critique|audit)\b/i, input: 12000, output: 1500, tier: 'medium' },
+  { taskClass: 'summary', pattern: /\b(summar\w*|tl;?dr|overview|gist|digest|condense)\b/i, input: 8000, output: 500, tier: 'small' },
+  { taskClass: 'generation', pattern: /\b(write|implement\w*|create|generate|build|add (a|an|the)|scaffold|port)\b/i, input: 4000, output: 3000, tier: 'medium' },
+];
+const QUICK: ClassRule = { taskClass: 'quick question', pattern: /./, input: 500, output: 300, tier: 'small' };
+
+const TIER_RANK: Record<Tier, number> = { small: 0, medium: 1, strong: 2 };
+
+/** A model's capability tier, read from its name: a heuristic, stated as such in the docs. */
+export function tierOf(model: string): Tier {
+  const id = model.toLowerCase();
+  if (/opus|gpt-5(?!.*-(mini|nano))|\bo[134](-pro)?\b|gemini-[\d.]+-pro|sonnet-4|deepseek-r1|grok-4/.test(id)) return 'strong';
+  // "mini" only as its own word: gemini is not a mini model.
+  if (/haiku|(^|[-_:/.])(mini|nano)\b|flash-lite|gemma|phi|:1b|:3b|:7b|:8b|-7b|-8b|1\.5b|0\.5b|3\.2/.test(id)) return 'small';
+  if (/sonnet|gpt-4|gemini|flash|70b|72b|405b|32b|mistral-large|command-r/.test(id)) return 'medium';
+  return 'small';
+}
+
+/**
+ * `aic recommend TASK`: reads what kind of task it is from its words, what a request of that kind
+ * needs (context, output, capability), and lists the models on the user's hosts that fit, local
+ * ones first, then cheapest first, with what one request would cost.
+ */
+export class Recommender {
+  constructor(
+    private readonly registry: HostRegistry,
+    private readonly prices: PriceBook,
+  ) {}
+
+  async recommend(params: RecommendParams): Promise<RecommendResult> {
+    const rule = RULES.find((r) => r.pattern.test(params.task)) ?? QUICK;
+    const matched = rule === QUICK ? undefined : rule.pattern.exec(params.task)?.[0];
+    const promptTokens = Math.ceil(params.task.length / 4);
+    const input = Math.max(rule.input, promptTokens + (params.contextTokens ?? 0));
+    const output = rule.output;
+    const { models } = await this.registry.listModels();
+    const fits: Recommendation[] = [];
+    const excluded: { ref: string; why: string }[] = [];
+    for (const m of models) {
+      const tier = tierOf(m.model);
+      if (TIER_RANK[tier] < TIER_RANK[rule.tier]) {
+        excluded.push({ ref: m.ref, why: `${tier} model; ${rule.taskClass} wants ${rule.tier}` });
+        continue;
+      }
+      if (m.contextWindow !== undefined && m.contextWindow < input + output) {
+        excluded.push({ ref: m.ref, why: `context window ${m.contextWindow} < ${input + output} tokens needed` });
+        continue;
+      }
+      fits.push({
+        ref: m.ref,
+        tier,
+        ...(m.contextWindow !== undefined ? { contextWindow: m.contextWindow } : {}),
+        local: m.provider === 'ollama',
+        price: m.price,
+        estimatedUsd: this.estimate(m, input, output),
+      });
+    }
+    const cost = (r: Recommendation): number => r.estimatedUsd ?? Number.POSITIVE_INFINITY;
+    fits.sort((a, b) => Number(b.local) - Number(a.local) || cost(a) - cost(b) || TIER_RANK[b.tier] - TIER_RANK[a.tier] || a.ref.localeCompare(b.ref));
+    return {
+      taskClass: rule.taskClass,
+      because: matched ? `the task mentions "${matched}"` : 'a short question with no task words',
+      expectedInputTokens: input,
+      expectedOutputTokens: output,
+      minimumTier: rule.tier,
+      models: fits,
+      excluded,
+    };
+  }
+
+  private estimate(m: ModelInfo, input: number, output: number): number | null {
+    const listed = m.provider === 'openrouter' && typeof m.price === 'object' ? { listed: m.price } : {};
+    return this.prices.cost({ provider: m.provider, host: m.host, model: m.model, ...listed }, { inputTokens: input, outputTokens: output, cacheReadTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 }).costUsd;
+  }
+}
