@@ -194,7 +194,13 @@ export async function runDaemon(options: DaemonOptions): Promise<{ done: Promise
     ...catalogHandlers(registry),
     ...chatHandlers(ask),
     ...ollamaHandlers(registry),
-    ...costHandlers(costs),
+    ...costHandlers(costs, () =>
+      ledger.reprice((row) => {
+        // A row priced from a host's listing keeps those rates: the listing of that day is gone.
+        const listed = row.price?.source.endsWith('-listing') ? { listed: row.price } : {};
+        return prices.cost({ provider: row.provider, host: row.host, model: row.model, ...listed }, row.usage, row.providerCostUsd);
+      }),
+    ),
     ...budgetHandlers(budgets),
     ...recommendHandlers(new Recommender(registry, prices)),
   );

@@ -44,3 +44,12 @@ export interface CostResult {
 }
 
 export const CostRequest = new RequestType<CostParams, CostResult, void>('aid/cost');
+
+/** `aic cost --reprice`: every recorded call priced again with today's rates. */
+export interface RepriceResult {
+  rows: number;
+  changed: number;
+  beforeUsd: number;
+  afterUsd: number;
+}
+export const CostRepriceRequest = new RequestType<Record<string, never>, RepriceResult, void>('aid/cost/reprice');

@@ -1,4 +1,4 @@
-import { COST_BY, CostRequest, type CostBy, type CostResult } from '../../protocol/cost';
+import { COST_BY, CostRepriceRequest, CostRequest, type CostBy, type CostResult } from '../../protocol/cost';
 import { UsageError, parseArgs, stringFlag } from '../args';
 import { connectDaemon } from '../connect';
 import { printJson, table, usd } from '../output';
@@ -27,7 +27,7 @@ function human(result: CostResult, by: CostBy): string {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, [{ name: 'json' }, { name: 'by', value: true }, { name: 'since', value: true }, { name: 'until', value: true }]);
+  const args = parseArgs(argv, [{ name: 'json' }, { name: 'by', value: true }, { name: 'since', value: true }, { name: 'until', value: true }, { name: 'reprice' }]);
   const byText = stringFlag(args, 'by') ?? 'provider';
   const by = COST_BY.find((b) => b === byText);
   if (!by) throw new UsageError(`--by ${byText}: expected one of ${COST_BY.join(', ')}`);
@@ -35,6 +35,10 @@ export async function run(argv: string[]): Promise<number> {
   const until = stringFlag(args, 'until');
   const session = await connectDaemon();
   try {
+    if (args.flags.has('reprice')) {
+      const r = await session.rpc.request(CostRepriceRequest, {});
+      process.stderr.write(`repriced ${r.rows} requests with today's rates: ${r.changed} changed, total ${usd(r.beforeUsd)} → ${usd(r.afterUsd)}\n`);
+    }
     const result = await session.rpc.request(CostRequest, { by, ...(since ? { since } : {}), ...(until ? { until } : {}) });
     if (args.flags.has('json')) printJson(result);
     else process.stdout.write(human(result, by));

@@ -105,6 +105,48 @@ export class Ledger {
     return record;
   }
 
+  /**
+   * Recomputes every row's cost with `price` (the current rates) and rebuilds the aggregates from
+   * the rows, in one write transaction: requests recorded meanwhile wait for it, so nothing is
+   * counted twice or lost.
+   */
+  async reprice(price: (row: RequestRecord) => Pick<RequestRecord, 'costUsd' | 'price' | 'calculatedUsd' | 'providerCostUsd'>): Promise<{ rows: number; changed: number; beforeUsd: number; afterUsd: number }> {
+    const requests = this.store.db<RequestRecord>('requests');
+    const aggregates = this.store.db<Totals>('aggregates');
+    const result = await this.store.transaction(() => {
+      const sums = new Map<string, Totals>();
+      let rows = 0;
+      let changed = 0;
+      let beforeUsd = 0;
+      let afterUsd = 0;
+      for (const { key, value } of requests.getRange()) {
+        const row = value;
+        const priced = price(row);
+        rows++;
+        beforeUsd += row.costUsd ?? 0;
+        afterUsd += priced.costUsd ?? 0;
+        let next = row;
+        if (priced.costUsd !== row.costUsd || JSON.stringify(priced.price) !== JSON.stringify(row.price)) {
+          // The old rates go: the row carries the new ones (or none, when now unpriced).
+          next = { ...row, ...priced };
+          if (!priced.price) delete next.price;
+          if (priced.calculatedUsd === undefined) delete next.calculatedUsd;
+          void requests.put(String(key), next);
+          changed++;
+        }
+        for (const [dimension, name] of this.dimensionsOf(next, this.calendar.day(next.time))) {
+          const k = aggregateKey(dimension, this.calendar.day(next.time), name);
+          sums.set(k, add(sums.get(k) ?? emptyTotals(), next));
+        }
+      }
+      for (const { key } of aggregates.getRange()) void aggregates.remove(key);
+      for (const [key, totals] of sums) void aggregates.put(key, totals);
+      return { rows, changed, beforeUsd, afterUsd };
+    });
+    this.writes++;
+    return result;
+  }
+
   /** Changes whenever a row was committed. */
   get version(): number {
     return this.writes;

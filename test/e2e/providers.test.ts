@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { CloudSimulator, type CloudKind } from '../fakes/cloud-simulator';
 import { OllamaSimulator } from '../fakes/ollama-simulator';
 import { spawn } from 'node:child_process';
-import { AIC_BIN, aic, aid, connect, SandboxPool, waitFor, type Sandbox } from '../helpers/daemon';
+import { AIC_BIN, aic, aid, connect, SandboxPool, waitFor, writeConfig, type Sandbox } from '../helpers/daemon';
 import { AlertNotification, type AlertParams } from '../../protocol/budget';
 
 const KEYS: Record<CloudKind, string> = {
@@ -314,5 +314,19 @@ describe('every provider through the daemon, as a user types it', function () {
     assert.match(human.stdout, /^task: quick question \(a short question with no task words\); about 500 tokens in, 300 out; needs a small model or better$/m);
     assert.match(human.stdout, /^ollama\/llama3\.2:latest\s+small\s+131\.1k\s+free \(local\)$/m);
     assert.equal((await aic(['recommend'], s)).code, 2);
+  });
+
+  it('aic cost --reprice prices history again with rates set since', async () => {
+    const sim = await cloud('openai');
+    const s = pool.make({ env: { OPENAI_API_KEY: KEYS.openai, OPENAI_BASE_URL: sim.url } });
+    assert.equal((await aic(['ask', '-m', 'openai/gpt-4o', 'one two three'], s)).code, 0);
+    const before = JSON.parse((await aic(['cost', '--json'], s)).stdout) as { totalUsd: number };
+    assert.ok(Math.abs(before.totalUsd - (7 * 2.5 + 4 * 10) / 1e6) < 1e-12, String(before.totalUsd));
+    writeConfig(s, { prices: { 'openai/gpt-4o': { inputPerMTok: 1000, outputPerMTok: 1000 } } });
+    assert.equal((await aid(['reload'], s)).code, 0);
+    const repriced = await aic(['cost', '--reprice', '--json'], s);
+    assert.equal(repriced.code, 0, repriced.stderr);
+    assert.match(repriced.stderr, /^repriced 1 requests with today's rates: 1 changed, total \$0\.000058 → \$0\.0110$/m);
+    assert.ok(Math.abs((JSON.parse(repriced.stdout) as { totalUsd: number }).totalUsd - 0.011) < 1e-12);
   });
 });

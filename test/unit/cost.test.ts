@@ -118,6 +118,21 @@ describe('cost', () => {
       }
     });
 
+    it('--reprice prices history again and rebuilds the aggregates, losing nothing recorded meanwhile', async () => {
+      await ledger.record(row({ model: 'new-model', costUsd: null }));
+      await ledger.record(row({ model: 'new-model', costUsd: null }));
+      await ledger.record(row({ costUsd: 0.001 }));
+      assert.equal(reporter.report({}).unpricedRequests, 2);
+      const during = ledger.record(row({ costUsd: 0.5, model: 'other' }));
+      const result = await ledger.reprice((r) => (r.model === 'new-model' ? { costUsd: 0.25, price: { source: 'config', inputPerMTok: 1, outputPerMTok: 2 }, calculatedUsd: 0.25 } : { costUsd: r.costUsd }));
+      await during;
+      assert.deepEqual([result.changed, result.beforeUsd >= 0.001], [2, true]);
+      const after = reporter.report({ by: 'model' });
+      assert.equal(after.unpricedRequests, 0);
+      assert.equal(after.totalUsd, 1.001);
+      assert.deepEqual(after.rows.map((r) => [r.key, r.usd, r.requests]), [['new-model', 0.5, 2], ['other', 0.5, 1], ['claude-haiku-4-5', 0.001, 1]]);
+    });
+
     it('keeps aggregates exact under 200 concurrent writes', async () => {
       await Promise.all(Array.from({ length: 200 }, (_, i) => ledger.record(row({ sessionId: `s${i % 7}`, costUsd: 0.25 }))));
       assert.equal(ledger.count(), 200);
