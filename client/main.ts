@@ -24,6 +24,7 @@ Usage: aic <command> [options]
              [--hard] [--alert 50,80,100]   a spending limit; --hard refuses requests that could pass it
   budget list [--json] | budget rm NAME
   recommend TASK [--all] [--json]         the models that fit a task, local first, then cheapest, with cost
+  prices update [--url URL]               fetch the maintained price data now (kept for later starts)
 
 Model references: HOST/MODEL (ollama/llama3.2), or a bare MODEL routed to a healthy host.
 The daemon (aid) is started on first use; set AID_NO_AUTOSTART=1 to get an error instead.
@@ -45,6 +46,7 @@ const COMMANDS: Record<string, () => CommandModule> = {
   cost: () => require('./commands/cost') as CommandModule,
   budget: () => require('./commands/budget') as CommandModule,
   recommend: () => require('./commands/recommend') as CommandModule,
+  prices: () => require('./commands/prices') as CommandModule,
 };
 
 /** Commands of the contract that later releases implement; say so instead of "unknown". */

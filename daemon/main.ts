@@ -31,6 +31,7 @@ import { AnthropicAdapter } from './providers/anthropic';
 import { GeminiAdapter } from './providers/gemini';
 import { OllamaAdapter } from './providers/ollama';
 import { PriceBook } from './pricing/price-book';
+import { DEFAULT_PRICES_URL, PriceData } from './pricing/price-data';
 import { OpenAICompatibleAdapter } from './providers/openai-compatible';
 import type { ProviderAdapter } from './providers/types';
 import { HandlerRegistry } from './server/handlers';
@@ -143,7 +144,10 @@ export async function runDaemon(options: DaemonOptions): Promise<{ done: Promise
     return hosts;
   };
   const discoveryCache = new DiscoveryCache(store.db<CachedList>('discovery'), (error) => logger.warn('could not persist a model list', { error }));
-  const prices = new PriceBook({ overrides: () => config.prices, datasetVersion: priceDatasetVersion() });
+  const priceData = new PriceData(path.join(paths.dataDir, 'prices.json'), priceDatasetVersion());
+  const savedPrices = priceData.loadSaved();
+  if (savedPrices.error) logger.warn('ignoring the saved price data; the bundled prices stay', { error: savedPrices.error });
+  const prices = new PriceBook({ overrides: () => config.prices, datasetVersion: () => priceData.version });
   const registry = new HostRegistry({ createAdapter: createAdapter(() => config), cache: discoveryCache, prices, logger, probeTimeoutMs: config.probeTimeoutMs });
   registry.setHosts(hostsFrom(config));
   const ask = new AskService({
@@ -200,6 +204,8 @@ export async function runDaemon(options: DaemonOptions): Promise<{ done: Promise
         const listed = row.price?.source.endsWith('-listing') ? { listed: row.price } : {};
         return prices.cost({ provider: row.provider, host: row.host, model: row.model, ...listed }, row.usage, row.providerCostUsd);
       }),
+      priceData,
+      () => config.pricesUrl ?? DEFAULT_PRICES_URL,
     ),
     ...budgetHandlers(budgets),
     ...recommendHandlers(new Recommender(registry, prices)),

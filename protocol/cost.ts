@@ -53,3 +53,12 @@ export interface RepriceResult {
   afterUsd: number;
 }
 export const CostRepriceRequest = new RequestType<Record<string, never>, RepriceResult, void>('aid/cost/reprice');
+
+/** `aic prices update`: fetch the maintained price data now. */
+export interface PricesUpdateResult {
+  /** The data now in use, as recorded with each cost. */
+  source: string;
+  providers: number;
+  models: number;
+}
+export const PricesUpdateRequest = new RequestType<{ url?: string }, PricesUpdateResult, void>('aid/prices/update');

@@ -76,6 +76,8 @@ export const configSchema = z.strictObject({
    * bundled price data, e.g. for fine-tuned models or negotiated prices.
    */
   prices: z.record(z.string().regex(/^[^/]+\/.+$/, 'expected HOST/MODEL or PROVIDER/MODEL'), priceOverrideSchema).default({}),
+  /** Where `aic prices update` fetches the maintained price data (genai-prices' published file). */
+  pricesUrl: z.url({ protocol: /^https?$/ }).optional(),
   /** Where and when budget alerts and spend reports go. */
   alerts: z
     .strictObject({

@@ -58,8 +58,8 @@ export class PriceBook {
     private readonly options: {
       /** Overrides by `host/model` or `provider/model`, from the config (read at each call). */
       overrides: () => Record<string, PriceOverride>;
-      /** The dataset's version, for the records' source. */
-      datasetVersion: string;
+      /** The dataset's version, for the records' source (it changes after `aic prices update`). */
+      datasetVersion: string | (() => string);
     },
   ) {}
 
@@ -148,7 +148,7 @@ export class PriceBook {
     const cacheWrite = base('cache_write_mtok');
     const cacheWrite1h = base('cache_write_1h_mtok');
     return {
-      source: `genai-prices@${this.options.datasetVersion}`,
+      source: typeof this.options.datasetVersion === 'function' ? this.options.datasetVersion() : `genai-prices@${this.options.datasetVersion}`,
       inputPerMTok: base('input_mtok') ?? 0,
       outputPerMTok: base('output_mtok') ?? 0,
       ...(cacheRead !== undefined ? { cacheReadPerMTok: cacheRead } : {}),

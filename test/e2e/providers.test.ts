@@ -2,6 +2,8 @@ import { strict as assert } from 'node:assert';
 import { CloudSimulator, type CloudKind } from '../fakes/cloud-simulator';
 import { OllamaSimulator } from '../fakes/ollama-simulator';
 import { spawn } from 'node:child_process';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { AIC_BIN, aic, aid, connect, SandboxPool, waitFor, writeConfig, type Sandbox } from '../helpers/daemon';
 import { AlertNotification, type AlertParams } from '../../protocol/budget';
 
@@ -328,5 +330,28 @@ describe('every provider through the daemon, as a user types it', function () {
     assert.equal(repriced.code, 0, repriced.stderr);
     assert.match(repriced.stderr, /^repriced 1 requests with today's rates: 1 changed, total \$0\.000058 → \$0\.0110$/m);
     assert.ok(Math.abs((JSON.parse(repriced.stdout) as { totalUsd: number }).totalUsd - 0.011) < 1e-12);
+  });
+
+  it('aic prices update fetches newer price data, uses it at once, and keeps it across a restart', async () => {
+    const data = [{ id: 'openai', name: 'OpenAI', api_pattern: 'https://api\\.openai\\.com', model_match: { starts_with: 'gpt' }, models: [{ id: 'gpt-4o', match: { equals: 'gpt-4o' }, prices: { input_mtok: 7, output_mtok: 21 } }] }];
+    const server = http.createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(data)));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    sims.push({ stop: () => new Promise<void>((resolve) => server.close(() => resolve())) });
+    const pricesUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/data.json`;
+    const sim = await cloud('openai');
+    const s = pool.make({ env: { OPENAI_API_KEY: KEYS.openai, OPENAI_BASE_URL: sim.url }, config: { pricesUrl } });
+    const priceOf = async (): Promise<unknown> => (JSON.parse((await aic(['models', '--json'], s)).stdout) as ModelRow[]).find((m) => m.ref === 'openai/gpt-4o')?.price;
+    assert.deepEqual(await priceOf(), { inputPerMTok: 2.5, outputPerMTok: 10, cacheReadPerMTok: 1.25 });
+    const update = await aic(['prices', 'update'], s);
+    assert.equal(update.code, 0, update.stderr);
+    assert.match(update.stdout, /^prices updated: 1 models of 1 providers, now genai-prices-data@\d{4}-/);
+    assert.deepEqual(await priceOf(), { inputPerMTok: 7, outputPerMTok: 21 });
+    const ask = JSON.parse((await aic(['ask', '--json', '-m', 'openai/gpt-4o', 'one two three'], s)).stdout.trim().split('\n').at(-1) ?? '{}') as { costUsd: number };
+    assert.ok(Math.abs(ask.costUsd - (7 * 7 + 4 * 21) / 1e6) < 1e-12, String(ask.costUsd));
+    assert.equal((await aid(['restart'], s)).code, 0);
+    assert.deepEqual(await priceOf(), { inputPerMTok: 7, outputPerMTok: 21 }, 'kept across a restart');
+    const offline = await aic(['prices', 'update', '--url', 'http://127.0.0.1:1/data.json'], s);
+    assert.equal(offline.code, 1);
+    assert.match(offline.stderr, /could not fetch price data from http:\/\/127\.0\.0\.1:1\/data\.json .*the prices in use \(genai-prices-data@.*\) stay/);
   });
 });
