@@ -23,7 +23,7 @@ import { recommendHandlers } from './handlers/recommend';
 import { Recommender } from './advice/recommend';
 import { Budgets } from './budget/budgets';
 import { BudgetAlerts, DesktopSink, WebhookSink } from './budget/alerts';
-import cron from 'node-cron';
+import cron, { type ScheduledTask } from 'node-cron';
 import { AlertNotification } from '../protocol/budget';
 import { FileLogger } from './log/logger';
 import { Redactor } from './log/redact';
@@ -132,6 +132,8 @@ export async function runDaemon(options: DaemonOptions): Promise<{ done: Promise
       ...(config.alerts.webhookUrl ? [new WebhookSink(config.alerts.webhookUrl)] : []),
     ],
   });
+  /** Scheduled at the end of start-up; declared here so a failed start can still stop them. */
+  const cronJobs: ScheduledTask[] = [];
   // One check at a time; a request finishing during a check queues one more.
   let checking: Promise<unknown> = Promise.resolve();
   const checkAlerts = (): void => {
@@ -224,7 +226,8 @@ export async function runDaemon(options: DaemonOptions): Promise<{ done: Promise
     registry.stopHealthChecks();
     configWatch.close();
     for (const job of cronJobs) await job.destroy();
-    await checking;
+    // An alert still being sent (a webhook retrying) may finish, but does not hold the stop long.
+    await Promise.race([checking, new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
   });
   shutdown.add('flush and close the store', () => store.close());
   shutdown.add('remove socket and registration', () => {
@@ -248,11 +251,11 @@ export async function runDaemon(options: DaemonOptions): Promise<{ done: Promise
   writeRegistration(paths.registrationFile, { pid: process.pid, socket: paths.socket, version, startedAt: new Date(started).toISOString() });
   registry.startHealthChecks(config.healthIntervalSec * 1000);
   // Cron jobs in the user's zone; changed schedules apply from the next start.
-  const cronJobs = [
+  cronJobs.push(
     cron.schedule(config.alerts.checkCron, checkAlerts, { timezone: calendar.timeZone, noOverlap: true, name: 'budget-check' }),
     ...(config.alerts.dailyReportCron ? [cron.schedule(config.alerts.dailyReportCron, () => alerts.report('day').then(() => undefined), { timezone: calendar.timeZone, noOverlap: true, name: 'daily-report' })] : []),
     ...(config.alerts.weeklyReportCron ? [cron.schedule(config.alerts.weeklyReportCron, () => alerts.report('week').then(() => undefined), { timezone: calendar.timeZone, noOverlap: true, name: 'weekly-report' })] : []),
-  ];
+  );
   // Alerts left pending by a crash go out now.
   checkAlerts();
   logger.info('aid started', { version, pid: process.pid, socket: paths.socket, activation: listenFd === undefined ? 'self' : 'systemd', data: path.resolve(paths.dataDir) });

@@ -6,6 +6,8 @@ export interface Price {
   outputPerMTok: number;
   cacheReadPerMTok?: number;
   cacheWritePerMTok?: number;
+  /** A fee per request on top of the tokens (some OpenRouter models). */
+  perRequestUsd?: number;
 }
 
 /** One model on one host, as the contract's `aic models --json` row. */

@@ -2,6 +2,7 @@ import { BUDGET_PERIODS, BUDGET_SCOPE_KINDS, BudgetListRequest, BudgetRemoveRequ
 import { UsageError, parseArgs, stringFlag } from '../args';
 import { connectDaemon } from '../connect';
 import { printJson, table, usd } from '../output';
+import { projectRoot } from './ask';
 
 const USAGE = 'usage: aic budget set NAME --limit USD --period day|week|month [--scope host=H|provider=P|model=M|session=S|project=DIR] [--hard] [--alert 50,80,100] | aic budget list [--json] | aic budget rm NAME';
 
@@ -58,7 +59,9 @@ export async function run(argv: string[]): Promise<number> {
       const eq = scopeText.indexOf('=');
       const kind = BUDGET_SCOPE_KINDS.find((k) => k === scopeText.slice(0, eq));
       if (eq < 1 || !kind || !scopeText.slice(eq + 1)) throw new UsageError(`--scope ${scopeText}: expected ${BUDGET_SCOPE_KINDS.map((k) => `${k}=VALUE`).join(', ')}`);
-      scope = { kind, value: scopeText.slice(eq + 1) };
+      // A project is its git root, as `aic ask` sends it: `project=.` means this checkout.
+      const raw = scopeText.slice(eq + 1);
+      scope = { kind, value: kind === 'project' ? projectRoot(raw) : raw };
     }
     const alertText = stringFlag(args, 'alert');
     const alerts = alertText?.split(',').map((a) => Number(a.trim().replace(/%$/, '')));

@@ -54,7 +54,9 @@ export class BudgetAlerts {
       const crossed = status.alerts.filter((t) => percent >= t);
       const top = crossed.at(-1);
       if (top === undefined) continue;
-      const fresh = crossed.filter((t) => this.db().get(this.key(status.name, status.window.since, t)) === undefined);
+      // The limit is part of the key: raising a budget re-arms its thresholds in the same window.
+      const window = `${status.window.since}@${status.limitUsd}`;
+      const fresh = crossed.filter((t) => this.db().get(this.key(status.name, window, t)) === undefined);
       if (fresh.length === 0) continue;
       const scope = status.scope ? ` (${status.scope.kind}=${status.scope.value})` : '';
       const alert: AlertParams = {
@@ -67,17 +69,19 @@ export class BudgetAlerts {
       const now = this.options.now?.() ?? Date.now();
       for (const t of fresh) {
         const state: FiredState = { state: t === top ? 'pending' : 'sent', alert, at: now };
-        await this.db().put(this.key(status.name, status.window.since, t), state);
+        await this.db().put(this.key(status.name, window, t), state);
       }
-      if (fresh.includes(top)) fired.push(await this.deliver(this.key(status.name, status.window.since, top), alert));
+      if (fresh.includes(top)) fired.push(await this.deliver(this.key(status.name, window, top), alert));
     }
     return fired;
   }
 
-  /** A spend report for today or this week, sent to every sink. */
+  /**
+   * A spend report sent to every sink: for `day`, yesterday (a morning report covers a whole day);
+   * for `week`, the seven days before today.
+   */
   async report(period: 'day' | 'week'): Promise<AlertParams> {
-    const since = period === 'day' ? 'today' : '6d';
-    const spend = this.options.reporter.report({ by: 'provider', since });
+    const spend = this.options.reporter.report({ by: 'provider', since: period === 'day' ? 'yesterday' : '7d', until: 'yesterday' });
     const budgets = this.options.budgets
       .list()
       .map((b) => `${b.name} ${Math.round((b.spentUsd / b.limitUsd) * 100)}% of ${usd(b.limitUsd)}/${b.period}`)
@@ -85,9 +89,9 @@ export class BudgetAlerts {
     const lines = spend.rows.map((r) => `${r.key} ${usd(r.usd)} (${r.requests} requests)`).join(', ');
     const alert: AlertParams = {
       kind: 'report',
-      title: `aid: spend ${period === 'day' ? 'today' : 'in the last 7 days'} ${usd(spend.totalUsd)}`,
+      title: `aid: spend ${period === 'day' ? 'yesterday' : 'in the last 7 days'} ${usd(spend.totalUsd)}`,
       message:
-        `${usd(spend.totalUsd)} ${period === 'day' ? 'today' : 'in the last 7 days'}${lines ? `: ${lines}` : ''}` +
+        `${usd(spend.totalUsd)} ${period === 'day' ? `yesterday (${spend.since})` : `from ${spend.since} to ${spend.until}`}${lines ? `: ${lines}` : ''}` +
         `${spend.unpricedRequests ? ` (+${spend.unpricedRequests} unpriced requests)` : ''}; month to date ${usd(spend.projection.monthToDateUsd)}, ` +
         `projected ${usd(spend.projection.monthEndUsd)} by month end${budgets ? `; budgets: ${budgets}` : ''}`,
     };

@@ -110,7 +110,13 @@ export class Budgets {
       for (const totals of this.ledger.totalsBy('day', since, until).values()) sum += totals.usd;
       return sum;
     }
-    return this.ledger.totalsBy(budget.scope.kind, since, until).get(budget.scope.value)?.usd ?? 0;
+    const scope = budget.scope;
+    let sum = 0;
+    // The same matching as for requests (a model in any case, or its :latest tag).
+    for (const [value, totals] of this.ledger.totalsBy(scope.kind, since, until)) {
+      if (this.scopeMatches(scope.kind, scope.value, value)) sum += totals.usd;
+    }
+    return sum;
   }
 
   status(budget: Budget): BudgetStatus {
@@ -123,6 +129,16 @@ export class Budgets {
     if (!budget.scope) return true;
     const { kind, value } = budget.scope;
     const actual = kind === 'session' ? target.sessionId : kind === 'project' ? target.project : target[kind];
+    return actual !== undefined && this.scopeMatches(kind, value, actual);
+  }
+
+  private scopeMatches(kind: string, value: string, actual: string): boolean {
+    // Models as routing names them: any case, and a tag-less name means :latest.
+    if (kind === 'model') {
+      const a = actual.toLowerCase();
+      const v = value.toLowerCase();
+      return a === v || a === `${v}:latest`;
+    }
     return actual === value;
   }
 

@@ -203,7 +203,8 @@ export class AskService {
         } catch (failure) {
           // The attempt's real cost is in the ledger by now; the budget stops holding its worst case.
           held.reservation?.release();
-          const { failure: cause, received } = failure as AttemptFailure;
+          if (!(failure instanceof AttemptFailure)) throw toResponseError(failure, target, signal.aborted, 0);
+          const { failure: cause, received } = failure;
           const cancelled = signal.aborted || (cause instanceof ProviderError && cause.kind === 'cancelled');
           if (cancelled || received > 0) throw toResponseError(cause, target, cancelled, received);
           // The list said the host had the model and the host says it has not: forget the list.
@@ -241,7 +242,7 @@ export class AskService {
     const maxOutputTokens = GUARDED_MAX_OUTPUT_TOKENS;
     const worst = this.worstCase(
       { provider: target.host.provider, host: target.host.name, model: target.model, price: target.price, ...(target.listed ? { listed: target.listed } : {}) },
-      params.prompt.length,
+      Buffer.byteLength(params.prompt, 'utf8'),
       maxOutputTokens,
     );
     const what = hard.length ? `budget '${(hard[0]).name}'` : '--max-cost';
@@ -266,8 +267,8 @@ export class AskService {
     return { reservation: outcome.reservation, maxOutputTokens };
   }
 
-  private worstCase(target: PriceTarget & { price: ModelInfo['price'] }, promptChars: number, maxOutputTokens: number): number | null {
-    if (this.deps.prices) return this.deps.prices.worstCase(target, promptChars, maxOutputTokens);
+  private worstCase(target: PriceTarget & { price: ModelInfo['price'] }, promptBytes: number, maxOutputTokens: number): number | null {
+    if (this.deps.prices) return this.deps.prices.worstCase(target, promptBytes, maxOutputTokens);
     return target.price === 'free' ? 0 : null;
   }
 
@@ -279,7 +280,7 @@ export class AskService {
       for (const m of models) {
         // An OpenRouter price in the listing is the listing's own rate.
         const listed = m.provider === 'openrouter' && typeof m.price === 'object' ? { listed: m.price } : {};
-        const worst = this.worstCase({ provider: m.provider, host: m.host, model: m.model, price: m.price, ...listed }, params.prompt.length, GUARDED_MAX_OUTPUT_TOKENS);
+        const worst = this.worstCase({ provider: m.provider, host: m.host, model: m.model, price: m.price, ...listed }, Buffer.byteLength(params.prompt, 'utf8'), GUARDED_MAX_OUTPUT_TOKENS);
         if (worst === null || m.ref === data.ref) continue;
         if (params.maxCostUsd !== undefined && worst > params.maxCostUsd) continue;
         if (this.deps.budgets?.refusal({ ...spend, provider: m.provider, host: m.host, model: m.model }, worst)) continue;
@@ -355,12 +356,15 @@ export class AskService {
       // The watchdog aborts the adapter, which then reports a cancellation: say why instead.
       const error = watchdog.timedOut && !signal.aborted ? watchdog.timedOut : caught;
       const cancelled = signal.aborted || (error instanceof ProviderError && error.kind === 'cancelled');
+      // A call cut after text streamed was billed for it, though the provider never sent its
+      // counts: charge an estimate from what was sent and received (flagged), never $0.
+      const billed = this.usageOrEstimate(usage, params.prompt, received);
       await this.record(target, sessionId, params, {
         outcome: cancelled ? 'cancelled' : 'error',
         error: (error as Error).message,
-        usage,
-        // Whatever usage was reported before the failure (often none), at the model's rates.
-        ...this.priced(target, usage),
+        usage: billed.usage,
+        ...(billed.estimated ? { usageEstimated: true } : {}),
+        ...this.priced(target, billed.usage),
         latencyMs: this.now() - attemptStarted,
         ttftMs,
       }).catch((recordError: unknown) => this.deps.logger.error('could not record a failed request', { error: recordError }));
@@ -369,6 +373,9 @@ export class AskService {
       watchdog.stop();
     }
     const latencyMs = this.now() - started;
+    // A host that reported no usage (no usage chunk) still billed the call.
+    const billed = this.usageOrEstimate(usage, params.prompt, received);
+    usage = billed.usage;
     const priced = this.priced(target, usage, providerCostUsd);
     const costUsd = priced.costUsd;
     if (tokensPerSecond === undefined && ttftMs !== null && usage.outputTokens > 1) {
@@ -377,7 +384,7 @@ export class AskService {
     }
     // The answer already reached the user: a ledger that cannot be written (disk full) is logged
     // loudly but does not turn a delivered answer into an error.
-    await this.record(target, sessionId, params, { outcome: 'ok', usage, ...priced, latencyMs: this.now() - attemptStarted, ttftMs }).catch((error: unknown) =>
+    await this.record(target, sessionId, params, { outcome: 'ok', usage, ...(billed.estimated ? { usageEstimated: true } : {}), ...priced, latencyMs: this.now() - attemptStarted, ttftMs }).catch((error: unknown) =>
       this.deps.logger.error('could not record a completed request', { error, host: target.host.name, model: target.model }),
     );
     return {
@@ -390,6 +397,16 @@ export class AskService {
       finishReason,
       ...(tokensPerSecond !== undefined ? { tokensPerSecond: Math.round(tokensPerSecond * 10) / 10 } : {}),
     };
+  }
+
+  /**
+   * The usage to bill: the provider's counts, or, when it sent none although text came back, an
+   * estimate (about four characters a token, as the tokenizers of these models average).
+   */
+  private usageOrEstimate(usage: Usage, prompt: string, receivedChars: number): { usage: Usage; estimated: boolean } {
+    const reported = usage.inputTokens + usage.outputTokens + usage.cacheReadTokens + usage.cacheWriteTokens + usage.reasoningTokens > 0;
+    if (reported || receivedChars === 0) return { usage, estimated: false };
+    return { usage: { ...zeroUsage(), inputTokens: Math.ceil(prompt.length / 4) + 4, outputTokens: Math.ceil(receivedChars / 4) }, estimated: true };
   }
 
   /** The call's cost: the provider's own figure, else the price book's, else unknown (null). */

@@ -18,6 +18,8 @@ export interface RequestRecord {
   error?: string;
   /** Every token class, as normalised (cacheWrite1hTokens is the 1-hour part of cacheWriteTokens). */
   usage: Usage;
+  /** True when the provider sent no counts (a cut stream) and the usage is estimated from the text. */
+  usageEstimated?: boolean;
   /** What the call cost: the provider's figure when it reported one, else computed; null = unpriced. */
   costUsd: number | null;
   /** The rates used and where they came from (dataset and version, config, listing). */
@@ -71,6 +73,12 @@ export function sumTotals(a: Totals, b: Totals): Totals {
 
 /** Aggregate key: dimension, day, value; days sort as dates, so a date range is a key range. */
 const aggregateKey = (dimension: CostDimension, day: string, value: string): string => `${dimension}\u0000${day}\u0000${value}`;
+
+/** The `YYYY-MM-DD` after a `YYYY-MM-DD` (calendar arithmetic in UTC, where days do not shift). */
+function nextDay(day: string): string {
+  const [y, m, d] = day.split('-').map(Number) as [number, number, number];
+  return new Date(Date.UTC(y, m - 1, d + 1)).toISOString().slice(0, 10);
+}
 
 export class Ledger {
   /** Bumped after every committed row: readers that cache sums know when to read again. */
@@ -167,7 +175,8 @@ export class Ledger {
   totalsBy(dimension: CostDimension, since: string, until: string): Map<string, Totals> {
     const out = new Map<string, Totals>();
     const aggregates = this.store.db<Totals>('aggregates');
-    for (const { key, value } of aggregates.getRange({ start: aggregateKey(dimension, since, ''), end: aggregateKey(dimension, until, '\uffff') })) {
+    // Exclusive end at the next day: any value, whatever its characters, of `until` is in.
+    for (const { key, value } of aggregates.getRange({ start: aggregateKey(dimension, since, ''), end: aggregateKey(dimension, nextDay(until), '') })) {
       const name = String(key).split('\u0000')[2] ?? '';
       out.set(name, sumTotals(out.get(name) ?? emptyTotals(), value));
     }

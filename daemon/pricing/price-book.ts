@@ -91,12 +91,13 @@ export class PriceBook {
   }
 
   /**
-   * The most a request can cost: its prompt counted generously (two characters a token, where
-   * real tokenizers average about four) at the uncached input rate, plus every output token it is
-   * allowed. Null when the model has no known price.
+   * The most a request can cost: a token for every UTF-8 byte of its prompt (byte-level
+   * tokenizers never make more; English averages about four bytes a token, CJK text about one)
+   * at the uncached input rate, plus every output token it is allowed, plus any per-request fee.
+   * Null when the model has no known price.
    */
-  worstCase(target: PriceTarget, promptChars: number, maxOutputTokens: number): number | null {
-    const inputTokens = Math.ceil(promptChars / 2) + 16;
+  worstCase(target: PriceTarget, promptBytes: number, maxOutputTokens: number): number | null {
+    const inputTokens = promptBytes + 16;
     return this.cost(target, { inputTokens, outputTokens: maxOutputTokens, cacheReadTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 }).costUsd;
   }
 
@@ -108,8 +109,12 @@ export class PriceBook {
   private datasetRates(target: PriceTarget): PriceRecord | undefined {
     const providerId = DATASET_PROVIDER[target.provider];
     if (!providerId) return undefined;
-    const found = calcPrice({ input_tokens: 0, output_tokens: 0 }, target.model, { providerId });
-    return found ? this.recordFrom(found.model_price) : undefined;
+    try {
+      const found = calcPrice({ input_tokens: 0, output_tokens: 0 }, target.model, { providerId });
+      return found ? this.recordFrom(found.model_price) : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   private datasetCost(target: PriceTarget, usage: Usage): { usd: number; price: PriceRecord } | undefined {
@@ -118,7 +123,9 @@ export class PriceBook {
     const oneHour = usage.cacheWrite1hTokens ?? 0;
     // genai-prices counts the whole prompt as input_tokens, with the cache classes as parts of it;
     // output_tokens includes reasoning (billed as output).
-    const found = calcPrice(
+    let found: ReturnType<typeof calcPrice>;
+    try {
+      found = calcPrice(
       {
         input_tokens: usage.inputTokens + usage.cacheReadTokens + usage.cacheWriteTokens,
         cache_read_tokens: usage.cacheReadTokens,
@@ -129,6 +136,10 @@ export class PriceBook {
       target.model,
       { providerId },
     );
+    } catch {
+      // Price data this version cannot read (a newer format fetched by `aic prices update`): unpriced, never $0.
+      return undefined;
+    }
     if (!found) return undefined;
     return { usd: found.total_price, price: this.recordFrom(found.model_price) };
   }
@@ -159,12 +170,19 @@ export class PriceBook {
   }
 }
 
+/** Listings (OpenRouter) may charge per request; overrides and the dataset here do not. */
+function perRequestOf(rates: PriceOverride | PriceRecord | Price): number {
+  const fee = (rates as Price).perRequestUsd;
+  return typeof fee === 'number' && fee > 0 ? fee : 0;
+}
+
 function toPrice(rates: PriceOverride | PriceRecord): Price {
   return {
     inputPerMTok: rates.inputPerMTok,
     outputPerMTok: rates.outputPerMTok,
     ...(rates.cacheReadPerMTok !== undefined ? { cacheReadPerMTok: rates.cacheReadPerMTok } : {}),
     ...(rates.cacheWritePerMTok !== undefined ? { cacheWritePerMTok: rates.cacheWritePerMTok } : {}),
+    ...(perRequestOf(rates) ? { perRequestUsd: perRequestOf(rates) } : {}),
   };
 }
 
@@ -184,6 +202,7 @@ export function flatCost(rates: PriceOverride | Price, usage: Usage): number {
       fiveMinute * cacheWrite +
       oneHour * cacheWrite1h +
       (usage.outputTokens + usage.reasoningTokens) * rates.outputPerMTok) /
-    1e6
+      1e6 +
+    perRequestOf(rates)
   );
 }

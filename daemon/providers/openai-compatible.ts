@@ -47,7 +47,14 @@ function openRouterPrice(pricing: Record<string, unknown> | undefined): Price | 
   if (input === undefined || output === undefined) return undefined;
   const cacheRead = perMTok(pricing.input_cache_read);
   const cacheWrite = perMTok(pricing.input_cache_write);
-  return { inputPerMTok: input, outputPerMTok: output, ...(cacheRead !== undefined ? { cacheReadPerMTok: cacheRead } : {}), ...(cacheWrite !== undefined ? { cacheWritePerMTok: cacheWrite } : {}) };
+  const perRequest = Number(pricing.request);
+  return {
+    inputPerMTok: input,
+    outputPerMTok: output,
+    ...(cacheRead !== undefined ? { cacheReadPerMTok: cacheRead } : {}),
+    ...(cacheWrite !== undefined ? { cacheWritePerMTok: cacheWrite } : {}),
+    ...(Number.isFinite(perRequest) && perRequest > 0 ? { perRequestUsd: perRequest } : {}),
+  };
 }
 
 /** OpenAI's list mixes in embedding, audio, image and moderation models that cannot chat. */
@@ -137,7 +144,8 @@ export class OpenAICompatibleAdapter implements ProviderAdapter {
           stream: true,
           // Without it OpenAI sends no usage at all in a stream.
           stream_options: { include_usage: true },
-          ...(request.maxOutputTokens ? { max_completion_tokens: request.maxOutputTokens } : {}),
+          // OpenRouter documents max_tokens; OpenAI's reasoning models accept only max_completion_tokens.
+          ...(request.maxOutputTokens ? (this.provider === 'openrouter' ? { max_tokens: request.maxOutputTokens } : { max_completion_tokens: request.maxOutputTokens }) : {}),
         },
         { signal },
       );

@@ -268,10 +268,10 @@ describe('every provider through the daemon, as a user types it', function () {
     const set = await aic(['budget', 'set', 'tiny', '--limit', '0.001', '--period', 'day', '--scope', 'provider=openai', '--hard', '--alert', '50,100'], s);
     assert.equal(set.code, 0, set.stderr);
     assert.match(set.stdout, /^tiny\s+\$0\.001000\s+day \(since \d{4}-\d{2}-\d{2}\)\s+provider=openai\s+\$0\s+\$0\.001000\s+0%\s+hard\s+50%,100%$/m);
-    // gpt-4.1-mini could cost up to (17 × $0.40 + 4,096 × $1.60) / 1M = $0.0066 > $0.001.
+    // gpt-4.1-mini could cost up to (18 × $0.40 + 4,096 × $1.60) / 1M = $0.0066 > $0.001 (a token per prompt byte, plus 16).
     const refused = await aic(['ask', '-m', 'openai/gpt-4.1-mini', 'hi'], s);
     assert.equal(refused.code, 4, refused.stderr);
-    assert.match(refused.stderr, /refused by budget 'tiny' \(\$0\.001000 a day on provider=openai, hard\): \$0\.000000 spent, \$0\.001000 left; this request to openai\/gpt-4\.1-mini could cost up to \$0\.006560; models that fit: ollama\/llama3\.2:latest \(free\), ollama\/qwen2\.5-coder:7b \(free\)/);
+    assert.match(refused.stderr, /refused by budget 'tiny' \(\$0\.001000 a day on provider=openai, hard\): \$0\.000000 spent, \$0\.001000 left; this request to openai\/gpt-4\.1-mini could cost up to \$0\.006561; models that fit: ollama\/llama3\.2:latest \(free\), ollama\/qwen2\.5-coder:7b \(free\)/);
     assert.equal(sim.chatCount(), 0, 'nothing was sent');
     const listed = JSON.parse((await aic(['budget', 'list', '--json'], s)).stdout) as { name: string; hard: boolean; limitUsd: number; spentUsd: number; alerts: number[] }[];
     assert.deepEqual(listed.map((b) => [b.name, b.hard, b.limitUsd, b.spentUsd, b.alerts]), [['tiny', true, 0.001, 0, [50, 100]]]);

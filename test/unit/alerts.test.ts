@@ -81,13 +81,26 @@ describe('budget alerts', () => {
     assert.deepEqual(await alerts.check(), []);
   });
 
-  it('reports the day\'s spend with the projection and the budgets', async () => {
+  it('the morning report covers the whole of yesterday, with the projection and the budgets', async () => {
     const alerts = await open();
     await budgets.set({ name: 'monthly', limitUsd: 100, period: 'month' });
+    clock = Date.parse('2026-11-09T21:00:00Z');
     await spend(2.5);
+    clock = Date.parse('2026-11-10T09:00:00Z');
+    await spend(1); // today: not in yesterday's report
     const report = await alerts.report('day');
-    assert.equal(report.title, 'aid: spend today $2.50');
-    assert.match(report.message, /^\$2\.50 today: openai \$2\.50 \(1 requests\); month to date \$2\.50, projected \$7\.89 by month end; budgets: monthly 3% of \$100\.00\/month$/);
+    assert.equal(report.title, 'aid: spend yesterday $2.50');
+    assert.match(report.message, /^\$2\.50 yesterday \(2026-11-09\): openai \$2\.50 \(1 requests\); month to date \$3\.50, projected \$11\.20 by month end; budgets: monthly 4% of \$100\.00\/month$/);
+  });
+
+  it('raising a budget re-arms its thresholds in the same window', async () => {
+    const alerts = await open();
+    await budgets.set({ name: 'b', limitUsd: 10, period: 'month', alerts: [50] });
+    await spend(6);
+    assert.equal((await alerts.check()).length, 1);
+    await budgets.set({ name: 'b', limitUsd: 100, period: 'month', alerts: [50] });
+    await spend(50);
+    assert.deepEqual((await alerts.check()).map((a) => a.percent), [56]);
   });
 
   it('the webhook gets Slack-compatible JSON, retried after a failure', async () => {

@@ -401,10 +401,12 @@ describe('AskService', () => {
     let budgets: Budgets;
     let service: AskService;
     let cloud: ScriptedAdapter;
-    const PROMPT = 'x'.repeat(68); // 68 characters: a worst case of 34 + 16 = 50 input tokens
+    const PROMPT = 'x'.repeat(34); // 34 bytes: a worst case of 34 + 16 = 50 input tokens
+    let budgetsLedgerRows: () => RequestRecord[];
     beforeEach(() => {
       const calendar = new Calendar('UTC');
       const priced = new Ledger(store, () => 5_000_000, calendar);
+      budgetsLedgerRows = () => priced.recent(10);
       budgets = new Budgets(store, priced, calendar, () => 5_000_000);
       const registry = new HostRegistry({
         createAdapter: (host) => {
@@ -444,6 +446,20 @@ describe('AskService', () => {
       await budgets.set({ name: 'daily', limitUsd: 1, period: 'day', hard: true });
       await service.ask(params({ model: 'openai/gpt-x', prompt: PROMPT }), () => undefined, live());
       assert.equal(cloud.requests.at(-1)?.maxOutputTokens, 4096, 'the provider is told the output cap the worst case assumed');
+    });
+
+    it('a call cut after text streamed is charged an estimate, flagged, never $0; its hold is released', async () => {
+      await budgets.set({ name: 'm', limitUsd: 10, period: 'month', hard: true, scope: { kind: 'model', value: 'GPT-X' } });
+      cloud.chunks = ['x'.repeat(400), 'y'.repeat(400)];
+      cloud.failWith = new ProviderError('stream', 'connection reset');
+      cloud.failAfter = 1;
+      await rejectsWith(service.ask(params({ model: 'openai/gpt-x', prompt: PROMPT }), () => undefined, live()), ErrorCodes.ProviderError);
+      const [row] = budgetsLedgerRows();
+      assert.equal(row?.usageEstimated, true);
+      // 34/4 + 4 = 13 input tokens at $1,000/M; 400 characters received ≈ 100 output tokens, free here.
+      assert.equal(row?.costUsd, 13 * 1000 / 1e6);
+      const status = budgets.list()[0];
+      assert.deepEqual([status?.spentUsd, status?.reservedUsd], [0.013, 0], 'the model scope matched in another case; the hold is gone, the estimate counted');
     });
 
     it('--max-cost caps one request the same way; soft budgets never refuse', async () => {

@@ -133,6 +133,11 @@ describe('cost', () => {
       assert.deepEqual(after.rows.map((r) => [r.key, r.usd, r.requests]), [['new-model', 0.5, 2], ['other', 0.5, 1], ['claude-haiku-4-5', 0.001, 1]]);
     });
 
+    it('counts every value on the last day of a range, whatever its characters', async () => {
+      await ledger.record(row({ project: '/home/me/🚀-app' }));
+      assert.deepEqual(reporter.report({ by: 'project', since: 'today', until: 'today' }).rows.map((r) => r.key), ['/home/me/🚀-app']);
+    });
+
     it('keeps aggregates exact under 200 concurrent writes', async () => {
       await Promise.all(Array.from({ length: 200 }, (_, i) => ledger.record(row({ sessionId: `s${i % 7}`, costUsd: 0.25 }))));
       assert.equal(ledger.count(), 200);

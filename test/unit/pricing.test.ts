@@ -93,6 +93,13 @@ describe('pricing', () => {
     assert.deepEqual(book.listPrice({ provider: 'openai', host: 'work', model: 'ft:my-own-model' }), { inputPerMTok: 1, outputPerMTok: 4, cacheReadPerMTok: 0.5 });
   });
 
+  it('the worst case counts a token per prompt byte (CJK text is about one a character) and adds per-request fees', () => {
+    const cjk = Buffer.byteLength('漢'.repeat(1000), 'utf8'); // 3,000 bytes
+    close(book.worstCase({ provider: 'openai', host: 'openai', model: 'gpt-4.1-mini' }, cjk, 100), ((3000 + 16) * 0.4 + 100 * 1.6) / 1e6, 'worst case');
+    const listed = { inputPerMTok: 1, outputPerMTok: 1, perRequestUsd: 0.005 };
+    close(book.cost({ provider: 'openrouter', host: 'openrouter', model: 'perplexity/sonar', listed }, usage({ inputTokens: 1000, outputTokens: 1000 })).costUsd, 0.002 + 0.005, 'per-request fee');
+  });
+
   it('list prices come from the dataset, with the cache rates', () => {
     assert.deepEqual(book.listPrice({ provider: 'anthropic', host: 'anthropic', model: 'claude-haiku-4-5' }), { inputPerMTok: 1, outputPerMTok: 5, cacheReadPerMTok: 0.1, cacheWritePerMTok: 1.25 });
     assert.deepEqual(book.listPrice({ provider: 'gemini', host: 'gemini', model: 'gemini-2.5-flash' }), { inputPerMTok: 0.3, outputPerMTok: 2.5, cacheReadPerMTok: 0.03 });
