@@ -158,6 +158,7 @@ export async function runDaemon(options: DaemonOptions): Promise<{ done: Promise
     logger,
     prices,
     budgets,
+    onBudgetRefusal: () => config.budgetRefusal,
     onSpend: checkAlerts,
     defaultModel: () => config.defaultModel,
     limits: () => ({ idleTimeoutMs: config.idleTimeoutMs, firstTokenTimeoutMs: config.firstTokenTimeoutMs, maxRetryWaitMs: config.maxRetryWaitMs }),

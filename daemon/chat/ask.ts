@@ -31,6 +31,8 @@ export interface AskDeps {
   prices?: PriceBook;
   /** Hard budgets checked before each call; none when absent. */
   budgets?: Budgets;
+  /** What a hard-budget refusal does: refuse (default), or downgrade to the cheapest model that fits. */
+  onBudgetRefusal?: () => 'refuse' | 'downgrade';
   /** Told after each call is recorded (budget alerts check then). */
   onSpend?: () => void;
   limits?: () => AskLimits;
@@ -186,13 +188,22 @@ export class AskService {
       if (n.kind !== 'retry') warnings.push(n.message);
       onNotice(n);
     };
+    let downgraded = false;
     for (let index = 0; index < candidates.length; index++) {
       const target = candidates[index];
       const next = candidates[index + 1];
       for (let retry = 0; ; retry++) {
         const held = await this.hold(target, params, sessionId);
         if ('refused' in held) {
-          if (!next) throw held.refused;
+          if (!next) {
+            // Configured to downgrade: the cheapest model that fits (local first) takes the request, once.
+            const fallback = downgraded || this.deps.onBudgetRefusal?.() !== 'downgrade' ? undefined : await this.downgrade(held.refused, signal);
+            if (!fallback) throw held.refused;
+            downgraded = true;
+            candidates.push(fallback);
+            notice({ kind: 'failover', message: `${held.refused.message.split('; models that fit')[0]}; downgrading to ${fallback.ref}`, host: target.host.name, next: fallback.ref });
+            break;
+          }
           notice({ kind: 'failover', message: `${target.ref}: ${held.refused.message}; trying ${next.ref}`, host: target.host.name, next: next.ref });
           break;
         }
@@ -295,6 +306,17 @@ export class AskService {
       ? `; models that fit: ${suggestions.map((f) => `${f.ref} (${f.worst === 0 ? 'free' : `up to ${usd(f.worst)}`})`).join(', ')}`
       : '; no known model fits';
     return { refused: new ResponseError(ErrorCodes.BudgetRefused, message + hint, { ...data, suggestions: suggestions.map((f) => f.ref) }) };
+  }
+
+  /** The first model a refusal named as fitting, resolved; none when it named none. */
+  private async downgrade(refused: ResponseError<unknown>, signal: AbortSignal): Promise<ResolvedModel | undefined> {
+    const ref = (refused.data as { suggestions?: string[] } | undefined)?.suggestions?.[0];
+    if (!ref) return undefined;
+    try {
+      return (await this.deps.registry.route(ref, undefined, signal))[0];
+    } catch {
+      return undefined;
+    }
   }
 
   /** How long to wait before retry number `retry + 1`, or undefined when not worth it. */

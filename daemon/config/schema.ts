@@ -76,6 +76,11 @@ export const configSchema = z.strictObject({
    * bundled price data, e.g. for fine-tuned models or negotiated prices.
    */
   prices: z.record(z.string().regex(/^[^/]+\/.+$/, 'expected HOST/MODEL or PROVIDER/MODEL'), priceOverrideSchema).default({}),
+  /**
+   * When a hard budget (or --max-cost) refuses a request: `refuse` (exit 4, naming the models that
+   * fit), or `downgrade` to the cheapest of them (local first), telling the user.
+   */
+  budgetRefusal: z.enum(['refuse', 'downgrade']).default('refuse'),
   /** Where `aic prices update` fetches the maintained price data (genai-prices' published file). */
   pricesUrl: z.url({ protocol: /^https?$/ }).optional(),
   /** Where and when budget alerts and spend reports go. */

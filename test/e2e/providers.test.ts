@@ -278,6 +278,15 @@ describe('every provider through the daemon, as a user types it', function () {
     const capped = await aic(['ask', '--max-cost', '0.0001', '-m', 'openai/gpt-4.1-mini', 'hi'], s);
     assert.equal(capped.code, 4);
     assert.match(capped.stderr, /more than --max-cost \$0\.000100/);
+    // Configured to downgrade instead, the cheapest model that fits takes the request, and says so.
+    writeConfig(s, { budgetRefusal: 'downgrade' });
+    assert.equal((await aid(['reload'], s)).code, 0);
+    const downgraded = await aic(['ask', '--json', '-m', 'openai/gpt-4.1-mini', 'hi'], s);
+    assert.equal(downgraded.code, 0, downgraded.stdout + downgraded.stderr);
+    const lines = downgraded.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; message?: string; ref?: string });
+    assert.match(lines[0]?.message ?? '', /refused by budget 'tiny' .*; downgrading to ollama\/llama3\.2:latest$/);
+    assert.equal(lines.at(-1)?.ref, 'ollama/llama3.2:latest');
+    assert.equal(sim.chatCount(), 0);
     assert.equal((await aic(['budget', 'rm', 'tiny'], s)).code, 0);
     assert.equal((await aic(['ask', '-m', 'openai/gpt-4.1-mini', 'hi'], s)).code, 0);
     assert.equal((await aic(['budget', 'rm', 'tiny'], s)).code, 1);
