@@ -17,7 +17,7 @@ Usage: aic <command> [options]
   pull MODEL [--host H] [--json]         download an Ollama model, with a progress bar
   rm MODEL [--host H]                    delete an Ollama model
   ps [--host H] [--json]                 models loaded in memory on each Ollama host
-  cost [--by provider|model|host|day|session|project] [--since D] [--until D] [--reprice] [--json]
+  cost [--by provider|model|host|day|session|project] [--since D] [--until D] [--reprice] [--savings] [--json]
                                          spend and tokens, with a month-end projection
                                          (D: YYYY-MM-DD, today, yesterday, Nd; default this month)
   budget set NAME --limit USD --period day|week|month [--scope host=H|provider=P|model=M|session=S|project=DIR]

@@ -20,7 +20,7 @@ import { CostReporter } from './ledger/report';
 import { costHandlers } from './handlers/cost';
 import { budgetHandlers } from './handlers/budget';
 import { recommendHandlers } from './handlers/recommend';
-import { Recommender } from './advice/recommend';
+import { Recommender, classifyTask } from './advice/recommend';
 import { Budgets } from './budget/budgets';
 import { BudgetAlerts, DesktopSink, WebhookSink } from './budget/alerts';
 import cron, { type ScheduledTask } from 'node-cron';
@@ -159,6 +159,7 @@ export async function runDaemon(options: DaemonOptions): Promise<{ done: Promise
     prices,
     budgets,
     onBudgetRefusal: () => config.budgetRefusal,
+    classify: (prompt) => classifyTask(prompt).taskClass,
     onSpend: checkAlerts,
     defaultModel: () => config.defaultModel,
     limits: () => ({ idleTimeoutMs: config.idleTimeoutMs, firstTokenTimeoutMs: config.firstTokenTimeoutMs, maxRetryWaitMs: config.maxRetryWaitMs }),
@@ -211,7 +212,7 @@ export async function runDaemon(options: DaemonOptions): Promise<{ done: Promise
       () => config.pricesUrl ?? DEFAULT_PRICES_URL,
     ),
     ...budgetHandlers(budgets),
-    ...recommendHandlers(new Recommender(registry, prices)),
+    ...recommendHandlers(new Recommender(registry, prices), ledger),
   );
   const server = new DaemonServer({ registry: handlers, logger, handshakeTimeoutMs: () => config.handshakeTimeoutMs, maxMessageBytes: MAX_MESSAGE_BYTES });
   const configWatch = watchConfigFile(paths.configFile, () => void reload());

@@ -34,3 +34,24 @@ export interface RecommendResult {
 }
 
 export const RecommendRequest = new RequestType<RecommendParams, RecommendResult, void>('aid/recommend');
+
+/** `aic cost --savings`: the last N days priced again with the recommended models. */
+export interface SavingsResult {
+  days: number;
+  classes: {
+    taskClass: string;
+    requests: number;
+    actualUsd: number;
+    /** The model recommended for this kind of task now (local first), and what the same usage would have cost on it. */
+    recommendedRef: string | null;
+    recommendedUsd: number | null;
+    savingsUsd: number | null;
+  }[];
+  totalActualUsd: number;
+  totalRecommendedUsd: number;
+  /** Paid for cache writes (above the plain input rate) in sessions that never read the cache back. */
+  cachePremiumUsd: number;
+  /** Priced requests recorded before task kinds were (no class to compare). */
+  unclassifiedRequests: number;
+}
+export const SavingsRequest = new RequestType<{ days?: number }, SavingsResult, void>('aid/cost/savings');

@@ -2,6 +2,7 @@ import { COST_BY, CostRepriceRequest, CostRequest, type CostBy, type CostResult 
 import { UsageError, parseArgs, stringFlag } from '../args';
 import { connectDaemon } from '../connect';
 import { printJson, table, usd } from '../output';
+import { SavingsRequest } from '../../protocol/recommend';
 
 const count = (n: number): string => n.toLocaleString('en-US');
 
@@ -27,7 +28,7 @@ function human(result: CostResult, by: CostBy): string {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, [{ name: 'json' }, { name: 'by', value: true }, { name: 'since', value: true }, { name: 'until', value: true }, { name: 'reprice' }]);
+  const args = parseArgs(argv, [{ name: 'json' }, { name: 'by', value: true }, { name: 'since', value: true }, { name: 'until', value: true }, { name: 'reprice' }, { name: 'savings' }]);
   const byText = stringFlag(args, 'by') ?? 'provider';
   const by = COST_BY.find((b) => b === byText);
   if (!by) throw new UsageError(`--by ${byText}: expected one of ${COST_BY.join(', ')}`);
@@ -35,6 +36,28 @@ export async function run(argv: string[]): Promise<number> {
   const until = stringFlag(args, 'until');
   const session = await connectDaemon();
   try {
+    if (args.flags.has('savings')) {
+      const r = await session.rpc.request(SavingsRequest, {});
+      if (args.flags.has('json')) {
+        printJson(r);
+        return 0;
+      }
+      process.stdout.write(
+        r.classes.length
+          ? table(
+              ['TASK', 'REQUESTS', 'SPENT', 'RECOMMENDED NOW', 'WOULD HAVE COST', 'SAVING'],
+              r.classes.map((c) => [c.taskClass, String(c.requests), usd(c.actualUsd), c.recommendedRef ?? '-', c.recommendedUsd === null ? 'unpriced' : usd(c.recommendedUsd), c.savingsUsd === null ? '-' : usd(c.savingsUsd)]),
+            )
+          : `no priced requests with a task kind in the last ${r.days} days\n`,
+      );
+      process.stdout.write(
+        `\nlast ${r.days} days: spent ${usd(r.totalActualUsd)}, with the recommended models ${usd(r.totalRecommendedUsd)}; ` +
+          `cache writes never read back cost ${usd(r.cachePremiumUsd)} over plain input` +
+          (r.unclassifiedRequests ? `; ${r.unclassifiedRequests} older requests have no task kind` : '') +
+          '\n',
+      );
+      return 0;
+    }
     if (args.flags.has('reprice')) {
       const r = await session.rpc.request(CostRepriceRequest, {});
       process.stderr.write(`repriced ${r.rows} requests with today's rates: ${r.changed} changed, total ${usd(r.beforeUsd)} → ${usd(r.afterUsd)}\n`);

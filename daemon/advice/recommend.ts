@@ -1,5 +1,6 @@
 import type { ModelInfo } from '../../protocol/models';
-import type { Recommendation, RecommendParams, RecommendResult, TaskClass, Tier } from '../../protocol/recommend';
+import type { Recommendation, RecommendParams, RecommendResult, SavingsResult, TaskClass, Tier } from '../../protocol/recommend';
+import type { RequestRecord } from '../ledger/ledger';
 import type { HostRegistry } from '../catalog/registry';
 import type { PriceBook } from '../pricing/price-book';
 
@@ -23,6 +24,11 @@ const RULES: ClassRule[] = [
   { taskClass: 'generation', pattern: /\b(write|implement\w*|create|generate|build|add (a|an|the)|scaffold|port)\b/i, input: 4000, output: 3000, tier: 'medium' },
 ];
 const QUICK: ClassRule = { taskClass: 'quick question', pattern: /./, input: 500, output: 300, tier: 'small' };
+
+/** The kind of task a prompt is, and what a request of that kind typically needs. */
+export function classifyTask(text: string): ClassRule {
+  return RULES.find((r) => r.pattern.test(text)) ?? QUICK;
+}
 
 const TIER_RANK: Record<Tier, number> = { small: 0, medium: 1, strong: 2 };
 
@@ -48,7 +54,7 @@ export class Recommender {
   ) {}
 
   async recommend(params: RecommendParams): Promise<RecommendResult> {
-    const rule = RULES.find((r) => r.pattern.test(params.task)) ?? QUICK;
+    const rule = classifyTask(params.task);
     const matched = rule === QUICK ? undefined : rule.pattern.exec(params.task)?.[0];
     const promptTokens = Math.ceil(params.task.length / 4);
     const input = Math.max(rule.input, promptTokens + (params.contextTokens ?? 0));
@@ -88,8 +94,91 @@ export class Recommender {
     };
   }
 
+  /**
+   * What the given rows (the last `days` days) would have cost on the model recommended now for
+   * each kind of task, with the same usage; and the cache premium paid for nothing: writes, above
+   * the plain input rate, in (session, model) pairs that never read the cache.
+   */
+  async savings(rows: Iterable<RequestRecord>, days: number): Promise<SavingsResult> {
+    const { models } = await this.registry.listModels();
+    const byClass = new Map<string, { requests: number; actual: number; recommended: number | null; ref: string | null }>();
+    const caches = new Map<string, { reads: number; premium: number }>();
+    let unclassified = 0;
+    const top = new Map<string, ModelInfo | undefined>();
+    for (const row of rows) {
+      if (row.costUsd === null) continue;
+      const cacheKey = `${row.sessionId}\u0000${row.host}\u0000${row.model}`;
+      const cache = caches.get(cacheKey) ?? { reads: 0, premium: 0 };
+      cache.reads += row.usage.cacheReadTokens;
+      cache.premium += writePremium(row);
+      caches.set(cacheKey, cache);
+      if (!row.taskClass) {
+        unclassified++;
+        continue;
+      }
+      if (!top.has(row.taskClass)) top.set(row.taskClass, this.bestFor(row.taskClass, models));
+      const best = top.get(row.taskClass);
+      const entry = byClass.get(row.taskClass) ?? { requests: 0, actual: 0, recommended: 0, ref: best?.ref ?? null };
+      entry.requests++;
+      entry.actual += row.costUsd;
+      const would = best ? this.costOn(best, row) : null;
+      entry.recommended = entry.recommended === null || would === null ? null : entry.recommended + would;
+      byClass.set(row.taskClass, entry);
+    }
+    const classes = [...byClass].map(([taskClass, e]) => ({
+      taskClass,
+      requests: e.requests,
+      actualUsd: round(e.actual),
+      recommendedRef: e.ref,
+      recommendedUsd: e.recommended === null ? null : round(e.recommended),
+      savingsUsd: e.recommended === null ? null : round(e.actual - e.recommended),
+    }));
+    classes.sort((a, b) => (b.savingsUsd ?? 0) - (a.savingsUsd ?? 0));
+    let premium = 0;
+    for (const c of caches.values()) if (c.reads === 0) premium += c.premium;
+    return {
+      days,
+      classes,
+      totalActualUsd: round(classes.reduce((n, c) => n + c.actualUsd, 0)),
+      totalRecommendedUsd: round(classes.reduce((n, c) => n + (c.recommendedUsd ?? c.actualUsd), 0)),
+      cachePremiumUsd: round(premium),
+      unclassifiedRequests: unclassified,
+    };
+  }
+
+  /** The first recommendation for a kind of task among the priced or local models. */
+  private bestFor(taskClass: string, models: ModelInfo[]): ModelInfo | undefined {
+    const rule = RULES.find((r) => r.taskClass === taskClass) ?? QUICK;
+    const fitting = models
+      .filter((m) => TIER_RANK[tierOf(m.model)] >= TIER_RANK[rule.tier] && (m.contextWindow === undefined || m.contextWindow >= rule.input + rule.output))
+      .map((m) => ({ m, usd: this.estimate(m, rule.input, rule.output) }))
+      .filter((x) => x.usd !== null);
+    fitting.sort((a, b) => Number(b.m.provider === 'ollama') - Number(a.m.provider === 'ollama') || (a.usd as number) - (b.usd as number));
+    return fitting[0]?.m;
+  }
+
+  private costOn(m: ModelInfo, row: RequestRecord): number | null {
+    const listed = m.provider === 'openrouter' && typeof m.price === 'object' ? { listed: m.price } : {};
+    return this.prices.cost({ provider: m.provider, host: m.host, model: m.model, ...listed }, row.usage).costUsd;
+  }
+
   private estimate(m: ModelInfo, input: number, output: number): number | null {
     const listed = m.provider === 'openrouter' && typeof m.price === 'object' ? { listed: m.price } : {};
     return this.prices.cost({ provider: m.provider, host: m.host, model: m.model, ...listed }, { inputTokens: input, outputTokens: output, cacheReadTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 }).costUsd;
   }
+}
+
+/** What a row's cache writes cost above the same tokens at the plain input rate. */
+function writePremium(row: RequestRecord): number {
+  const rates = row.price;
+  if (!rates || row.usage.cacheWriteTokens === 0) return 0;
+  const oneHour = row.usage.cacheWrite1hTokens ?? 0;
+  const fiveMinute = row.usage.cacheWriteTokens - oneHour;
+  const write = rates.cacheWritePerMTok ?? rates.inputPerMTok;
+  const write1h = rates.cacheWrite1hPerMTok ?? write;
+  return (fiveMinute * (write - rates.inputPerMTok) + oneHour * (write1h - rates.inputPerMTok)) / 1e6;
+}
+
+function round(usd: number): number {
+  return Math.round(usd * 1e9) / 1e9;
 }

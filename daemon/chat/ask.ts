@@ -31,6 +31,8 @@ export interface AskDeps {
   prices?: PriceBook;
   /** Hard budgets checked before each call; none when absent. */
   budgets?: Budgets;
+  /** The kind of task a prompt is (recorded with each call, for `aic cost --savings`). */
+  classify?: (prompt: string) => string;
   /** What a hard-budget refusal does: refuse (default), or downgrade to the cheapest model that fits. */
   onBudgetRefusal?: () => 'refuse' | 'downgrade';
   /** Told after each call is recorded (budget alerts check then). */
@@ -451,6 +453,7 @@ export class AskService {
       model: resolved.model,
       sessionId,
       ...(params.project ? { project: params.project } : {}),
+      ...(this.deps.classify ? { taskClass: this.deps.classify(params.prompt) } : {}),
       ...outcome,
     });
     this.deps.onSpend?.();

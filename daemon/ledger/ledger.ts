@@ -14,6 +14,8 @@ export interface RequestRecord {
   model: string;
   sessionId: string;
   project?: string;
+  /** What kind of task the prompt was (quick question, code review, …). */
+  taskClass?: string;
   outcome: 'ok' | 'error' | 'cancelled';
   error?: string;
   /** Every token class, as normalised (cacheWrite1hTokens is the 1-hour part of cacheWriteTokens). */
@@ -186,6 +188,11 @@ export class Ledger {
   /** From lmdb's page statistics: O(1), where getCount walks every key (aid/status calls this). */
   count(): number {
     return (this.store.db<RequestRecord>('requests').getStats() as { entryCount: number }).entryCount;
+  }
+
+  /** Rows from `time` on, oldest first (keys sort by time). */
+  *since(time: number): Generator<RequestRecord> {
+    for (const { value } of this.store.db<RequestRecord>('requests').getRange({ start: time.toString(36).padStart(10, '0') })) yield value;
   }
 
   recent(limit: number): RequestRecord[] {

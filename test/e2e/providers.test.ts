@@ -339,6 +339,12 @@ describe('every provider through the daemon, as a user types it', function () {
     assert.equal(repriced.code, 0, repriced.stderr);
     assert.match(repriced.stderr, /^repriced 1 requests with today's rates: 1 changed, total \$0\.000058 → \$0\.0110$/m);
     assert.ok(Math.abs((JSON.parse(repriced.stdout) as { totalUsd: number }).totalUsd - 0.011) < 1e-12);
+    // --savings: the same usage on the model recommended now for a quick question (gpt-4.1-mini).
+    const savings = JSON.parse((await aic(['cost', '--savings', '--json'], s)).stdout) as { classes: { taskClass: string; requests: number; recommendedRef: string; recommendedUsd: number }[] };
+    assert.deepEqual(savings.classes.map((c) => [c.taskClass, c.requests, c.recommendedRef]), [['quick question', 1, 'openai/gpt-4.1-mini']]);
+    assert.ok(Math.abs((savings.classes[0]?.recommendedUsd ?? 0) - (7 * 0.4 + 4 * 1.6) / 1e6) < 1e-12);
+    const human = await aic(['cost', '--savings'], s);
+    assert.match(human.stdout, /^quick question\s+1\s+\$0\.0110\s+openai\/gpt-4\.1-mini\s+\$0\.000009\s+\$0\.0110$/m);
   });
 
   it('aic prices update fetches newer price data, uses it at once, and keeps it across a restart', async () => {

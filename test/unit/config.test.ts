@@ -113,6 +113,8 @@ describe('config', () => {
         maxRetryWaitMs: 1000,
         prices: { 'work/ft:gpt-4o-mini:acme': { inputPerMTok: 0.3, outputPerMTok: 1.2, cacheReadPerMTok: 0.15 } },
         timeZone: 'Europe/Paris',
+        budgetRefusal: 'downgrade',
+        pricesUrl: 'https://prices.example.com/data.json',
         alerts: { checkCron: '*/1 * * * *', dailyReportCron: '', weeklyReportCron: '30 8 * * 5', webhookUrl: 'https://hooks.example.com/services/T0/B0/x', desktop: false },
         ollama: { keepAlive: '10m', numCtx: 16384 },
       };

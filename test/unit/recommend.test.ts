@@ -8,6 +8,8 @@ import { FileLogger } from '../../daemon/log/logger';
 import { Redactor } from '../../daemon/log/redact';
 import { PriceBook } from '../../daemon/pricing/price-book';
 import { ScriptedAdapter } from '../fakes/scripted-adapter';
+import type { RequestRecord } from '../../daemon/ledger/ledger';
+import { zeroUsage } from '../../daemon/providers/types';
 
 describe('recommend', () => {
   it('reads the capability tier from model names', () => {
@@ -86,6 +88,32 @@ describe('recommend', () => {
       const quick = await recommender.recommend({ task: 'what is a monad?' });
       assert.deepEqual(quick.models.slice(0, 2).map((m) => m.local), [true, true]);
       assert.equal(quick.models[2]?.ref, 'openai/gpt-4.1-mini', 'the cheapest cloud model next');
+    });
+
+    it('--savings prices the last days on the models recommended now, and finds cache writes never read', async () => {
+      const base = { host: 'anthropic', provider: 'anthropic' as const, model: 'claude-sonnet-4-5', outcome: 'ok' as const, latencyMs: 1, ttftMs: 1, id: 'x', time: 0 };
+      const price = { source: 'test', inputPerMTok: 3, outputPerMTok: 15, cacheWritePerMTok: 3.75 };
+      const rows: RequestRecord[] = [
+        { ...base, sessionId: 's1', taskClass: 'code review', usage: { ...zeroUsage(), inputTokens: 10_000, outputTokens: 1000 }, costUsd: 0.045, price },
+        { ...base, sessionId: 's1', taskClass: 'code review', usage: { ...zeroUsage(), inputTokens: 2000, cacheWriteTokens: 1000, outputTokens: 100 }, costUsd: 0.01, price },
+        { ...base, sessionId: 's2', taskClass: 'quick question', usage: { ...zeroUsage(), inputTokens: 100, cacheWriteTokens: 4000, outputTokens: 50 }, costUsd: 0.02, price },
+        { ...base, sessionId: 's2', taskClass: 'quick question', usage: { ...zeroUsage(), inputTokens: 100, cacheReadTokens: 4000, outputTokens: 50 }, costUsd: 0.002, price },
+        { ...base, sessionId: 's3', usage: { ...zeroUsage(), inputTokens: 100 }, costUsd: 0.001, price },
+        { ...base, sessionId: 's4', taskClass: 'summary', usage: { ...zeroUsage(), inputTokens: 100 }, costUsd: null },
+      ];
+      const result = await recommender.savings(rows, 30);
+      assert.deepEqual(
+        result.classes.map((c) => [c.taskClass, c.requests, c.actualUsd, c.recommendedRef, c.recommendedUsd, c.savingsUsd]),
+        [
+          ['code review', 2, 0.055, 'ollama/llama3.3:70b', 0, 0.055],
+          ['quick question', 2, 0.022, 'ollama/qwen2.5-coder:7b', 0, 0.022],
+        ],
+      );
+      assert.equal(result.totalActualUsd, 0.077);
+      assert.equal(result.totalRecommendedUsd, 0);
+      // Session s1 wrote 1,000 tokens to the cache and never read them: 1,000 × ($3.75 − $3) / 1M. s2 read its writes back.
+      assert.equal(result.cachePremiumUsd, 0.00075);
+      assert.equal(result.unclassifiedRequests, 1);
     });
 
     it('leaves out models whose window cannot hold the context', async () => {
