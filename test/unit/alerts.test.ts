@@ -4,7 +4,7 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { BudgetAlerts, WebhookSink, type AlertSink } from '../../daemon/budget/alerts';
+import { BudgetAlerts, DesktopSink, WebhookSink, type AlertSink } from '../../daemon/budget/alerts';
 import { Budgets } from '../../daemon/budget/budgets';
 import { Calendar } from '../../daemon/ledger/calendar';
 import { Ledger } from '../../daemon/ledger/ledger';
@@ -101,6 +101,16 @@ describe('budget alerts', () => {
     await budgets.set({ name: 'b', limitUsd: 100, period: 'month', alerts: [50] });
     await spend(50);
     assert.deepEqual((await alerts.check()).map((a) => a.percent), [56]);
+  });
+
+  it('the desktop sink runs notify-send with the title and message, and is quiet where there is none', async () => {
+    await open();
+    const fake = path.join(dir, 'notify-send');
+    const out = path.join(dir, 'notified.txt');
+    fs.writeFileSync(fake, `#!/bin/sh\nprintf '%s\\n' "$@" > '${out}'\n`, { mode: 0o755 });
+    await new DesktopSink(fake).send({ kind: 'threshold', title: 'aid: budget b at 80%', message: 'used $8 of $10' });
+    assert.deepEqual(fs.readFileSync(out, 'utf8').trim().split('\n'), ['--app-name=aid', 'aid: budget b at 80%', 'used $8 of $10']);
+    await new DesktopSink(path.join(dir, 'no-such-command')).send({ kind: 'report', title: 't', message: 'm' });
   });
 
   it('the webhook gets Slack-compatible JSON, retried after a failure', async () => {
