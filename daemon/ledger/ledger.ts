@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Usage } from '../../protocol/chat';
+import type { CostRow } from '../../protocol/cost';
 import { Calendar } from './calendar';
 import type { ProviderKind } from '../../protocol/hosts';
 import type { PriceRecord } from '../pricing/price-book';
@@ -37,18 +38,8 @@ export interface RequestRecord {
 export const COST_DIMENSIONS = ['provider', 'model', 'host', 'day', 'session', 'project'] as const;
 export type CostDimension = (typeof COST_DIMENSIONS)[number];
 
-/** Spend and tokens summed over some rows. */
-export interface Totals {
-  usd: number;
-  requests: number;
-  /** Rows whose cost is unknown (no price): counted here, never as $0. */
-  unpricedRequests: number;
-  inputTokens: number;
-  outputTokens: number;
-  cacheReadTokens: number;
-  cacheWriteTokens: number;
-  reasoningTokens: number;
-}
+/** Spend and tokens summed over some rows: a report row without its key. */
+export type Totals = Omit<CostRow, 'key'>;
 
 export function emptyTotals(): Totals {
   return { usd: 0, requests: 0, unpricedRequests: 0, inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 };
