@@ -23,7 +23,8 @@ Usage: aic <command> [options]
   budget set NAME --limit USD --period day|week|month [--scope host=H|provider=P|model=M|session=S|project=DIR]
              [--hard] [--alert 50,80,100]   a spending limit; --hard refuses requests that could pass it
   budget list [--json] | budget rm NAME
-  recommend TASK [--all] [--json]         the models that fit a task, local first, then cheapest, with cost
+  recommend TASK [--context-tokens N] [--all] [--json]
+                                         the models that fit a task, local first, then cheapest, with cost
   prices update [--url URL]               fetch the maintained price data now (kept for later starts)
 
 Model references: HOST/MODEL (ollama/llama3.2), or a bare MODEL routed to a healthy host.

@@ -1,5 +1,5 @@
 import { RecommendRequest, type Recommendation } from '../../protocol/recommend';
-import { UsageError, parseArgs } from '../args';
+import { UsageError, parseArgs, stringFlag } from '../args';
 import { connectDaemon } from '../connect';
 import { printJson, table, usd } from '../output';
 
@@ -11,12 +11,15 @@ function price(r: Recommendation): string {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, [{ name: 'json' }, { name: 'all' }]);
+  const args = parseArgs(argv, [{ name: 'json' }, { name: 'all' }, { name: 'context-tokens', value: true }]);
   const task = args.positionals.join(' ').trim();
   if (!task) throw new UsageError('describe the task: aic recommend "review this diff for race conditions"');
+  const contextText = stringFlag(args, 'context-tokens');
+  const contextTokens = contextText === undefined ? undefined : Number(contextText);
+  if (contextTokens !== undefined && !(Number.isInteger(contextTokens) && contextTokens >= 0)) throw new UsageError(`--context-tokens needs a whole number of tokens, got '${contextText}'`);
   const session = await connectDaemon();
   try {
-    const result = await session.rpc.request(RecommendRequest, { task });
+    const result = await session.rpc.request(RecommendRequest, { task, ...(contextTokens !== undefined ? { contextTokens } : {}) });
     if (args.flags.has('json')) {
       printJson(result);
       return 0;

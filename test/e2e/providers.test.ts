@@ -325,6 +325,10 @@ describe('every provider through the daemon, as a user types it', function () {
     assert.match(human.stdout, /^task: quick question \(a short question with no task words\); about 500 tokens in, 300 out; needs a small model or better$/m);
     assert.match(human.stdout, /^ollama\/llama3\.2:latest\s+small\s+131\.1k\s+free \(local\)$/m);
     assert.equal((await aic(['recommend'], s)).code, 2);
+    // A context that big leaves out the local 3B model's 131k window.
+    const big = JSON.parse((await aic(['recommend', '--json', '--context-tokens', '200000', 'summarize this'], s)).stdout) as { models: { ref: string }[]; excluded: { ref: string }[] };
+    assert.ok(big.excluded.some((e) => e.ref === 'ollama/llama3.2:latest'));
+    assert.equal((await aic(['recommend', '--context-tokens', 'lots', 'x'], s)).code, 2);
   });
 
   it('aic cost --reprice prices history again with rates set since', async () => {
