@@ -68,7 +68,7 @@ export class Budgets {
     if (!this.get(name)) throw new ResponseError(ErrorCodes.NotFound, `no budget named '${name}' (see \`aic budget list\`)`, { what: 'budget', id: name });
     await this.db().remove(name);
     this.cached = undefined;
-    this.reserved.delete(name);
+    // Holds of requests in flight stay until they finish: a budget set again under this name counts them.
     this.spentCache.delete(name);
   }
 

@@ -123,6 +123,8 @@ class AttemptFailure extends Error {
   constructor(
     readonly failure: unknown,
     readonly received: number,
+    /** What the failed attempt was charged (usually nothing: it failed before any text). */
+    readonly costUsd: number,
   ) {
     super((failure as Error).message);
   }
@@ -191,11 +193,13 @@ export class AskService {
       onNotice(n);
     };
     let downgraded = false;
+    // What failed attempts of this request were charged: --max-cost covers them all.
+    let chargedSoFar = 0;
     for (let index = 0; index < candidates.length; index++) {
       const target = candidates[index];
       const next = candidates[index + 1];
       for (let retry = 0; ; retry++) {
-        const held = await this.hold(target, params, sessionId);
+        const held = await this.hold(target, params, sessionId, chargedSoFar);
         if ('refused' in held) {
           if (!next) {
             // Configured to downgrade: the cheapest model that fits (local first) takes the request, once.
@@ -218,6 +222,7 @@ export class AskService {
           held.reservation?.release();
           if (!(failure instanceof AttemptFailure)) throw toResponseError(failure, target, signal.aborted, 0);
           const { failure: cause, received } = failure;
+          chargedSoFar += failure.costUsd;
           const cancelled = signal.aborted || (cause instanceof ProviderError && cause.kind === 'cancelled');
           if (cancelled || received > 0) throw toResponseError(cause, target, cancelled, received);
           // The list said the host had the model and the host says it has not: forget the list.
@@ -247,7 +252,7 @@ export class AskService {
    * its output, work out its worst case, and hold that against the budgets (refusing when it does
    * not fit). Nothing to hold otherwise.
    */
-  private async hold(target: ResolvedModel, params: AskParams, sessionId: string): Promise<{ reservation?: Reservation; maxOutputTokens?: number } | { refused: ResponseError<unknown> }> {
+  private async hold(target: ResolvedModel, params: AskParams, sessionId: string, chargedSoFar = 0): Promise<{ reservation?: Reservation; maxOutputTokens?: number } | { refused: ResponseError<unknown> }> {
     const budgets = this.deps.budgets;
     const spend: SpendTarget = { provider: target.host.provider, host: target.host.name, model: target.model, sessionId, ...(params.project ? { project: params.project } : {}) };
     const hard = budgets?.hardFor(spend) ?? [];
@@ -262,8 +267,9 @@ export class AskService {
     if (worst === null) {
       return this.refuse(`${target.ref} has no known price, so ${what} cannot bound what it would cost; give it a price under "prices" in the config, or pick a priced or local model`, spend, params, { ref: target.ref });
     }
-    if (params.maxCostUsd !== undefined && worst > params.maxCostUsd) {
-      return this.refuse(`this request to ${target.ref} could cost up to ${usd(worst)}, more than --max-cost ${usd(params.maxCostUsd)}`, spend, params, { ref: target.ref, worstUsd: worst });
+    if (params.maxCostUsd !== undefined && chargedSoFar + worst > params.maxCostUsd) {
+      const spentNote = chargedSoFar > 0 ? ` after ${usd(chargedSoFar)} already charged for failed attempts` : '';
+      return this.refuse(`this request to ${target.ref} could cost up to ${usd(worst)}${spentNote}, more than --max-cost ${usd(params.maxCostUsd)}`, spend, params, { ref: target.ref, worstUsd: worst });
     }
     if (!budgets) return { maxOutputTokens };
     const outcome = budgets.reserve(spend, worst);
@@ -383,16 +389,17 @@ export class AskService {
       // A call cut after text streamed was billed for it, though the provider never sent its
       // counts: charge an estimate from what was sent and received (flagged), never $0.
       const billed = this.usageOrEstimate(usage, params.prompt, received);
+      const charged = this.priced(target, billed.usage);
       await this.record(target, sessionId, params, {
         outcome: cancelled ? 'cancelled' : 'error',
         error: (error as Error).message,
         usage: billed.usage,
         ...(billed.estimated ? { usageEstimated: true } : {}),
-        ...this.priced(target, billed.usage),
+        ...charged,
         latencyMs: this.now() - attemptStarted,
         ttftMs,
       }).catch((recordError: unknown) => this.deps.logger.error('could not record a failed request', { error: recordError }));
-      throw new AttemptFailure(error, received);
+      throw new AttemptFailure(error, received, charged.costUsd ?? 0);
     } finally {
       watchdog.stop();
     }
