@@ -26,6 +26,8 @@ Usage: aic <command> [options]
   recommend TASK [--context-tokens N] [--all] [--json]
                                          the models that fit a task, local first, then cheapest, with cost
   prices update [--url URL]               fetch the maintained price data now (kept for later starts)
+  sessions [list] | sessions show ID | sessions rm ID
+                                         conversations: every ask is a turn; ask --session ID continues one
 
 Model references: HOST/MODEL (ollama/llama3.2), or a bare MODEL routed to a healthy host.
 The daemon (aid) is started on first use; set AID_NO_AUTOSTART=1 to get an error instead.
@@ -48,10 +50,11 @@ const COMMANDS: Record<string, () => CommandModule> = {
   budget: () => require('./commands/budget') as CommandModule,
   recommend: () => require('./commands/recommend') as CommandModule,
   prices: () => require('./commands/prices') as CommandModule,
+  sessions: () => require('./commands/sessions') as CommandModule,
 };
 
 /** Commands of the contract that later releases implement; say so instead of "unknown". */
-const PLANNED = new Set(['chat', 'sessions', 'context', 'login', 'logout', 'auth']);
+const PLANNED = new Set(['chat', 'context', 'login', 'logout', 'auth']);
 
 export async function main(argv: string[]): Promise<number> {
   // `aic models | head`: a closed pipe means the reader has what it wants, not a crash.

@@ -20,6 +20,8 @@ import { CostReporter } from './ledger/report';
 import { costHandlers } from './handlers/cost';
 import { budgetHandlers } from './handlers/budget';
 import { recommendHandlers } from './handlers/recommend';
+import { sessionHandlers } from './handlers/sessions';
+import { Sessions } from './sessions/sessions';
 import { Recommender, classifyTask } from './advice/recommend';
 import { Budgets } from './budget/budgets';
 import { BudgetAlerts, DesktopSink, WebhookSink } from './budget/alerts';
@@ -152,7 +154,9 @@ export async function runDaemon(options: DaemonOptions): Promise<{ done: Promise
   const prices = new PriceBook({ overrides: () => config.prices, datasetVersion: () => priceData.version });
   const registry = new HostRegistry({ createAdapter: createAdapter(() => config), cache: discoveryCache, prices, logger, probeTimeoutMs: config.probeTimeoutMs });
   registry.setHosts(hostsFrom(config));
+  const sessions = new Sessions(store);
   const ask = new AskService({
+    sessions,
     registry,
     ledger,
     logger,
@@ -213,6 +217,7 @@ export async function runDaemon(options: DaemonOptions): Promise<{ done: Promise
     ),
     ...budgetHandlers(budgets),
     ...recommendHandlers(new Recommender(registry, prices), ledger),
+    ...sessionHandlers(sessions),
   );
   const server = new DaemonServer({ registry: handlers, logger, handshakeTimeoutMs: () => config.handshakeTimeoutMs, maxMessageBytes: MAX_MESSAGE_BYTES });
   const configWatch = watchConfigFile(paths.configFile, () => void reload());

@@ -8,7 +8,8 @@ import type { Logger } from '../log/logger';
 import type { Budgets, Reservation, SpendTarget } from '../budget/budgets';
 import type { PriceBook, PricedCall, PriceTarget } from '../pricing/price-book';
 import type { ModelInfo } from '../../protocol/models';
-import { ProviderError, zeroUsage } from '../providers/types';
+import { ProviderError, zeroUsage, type ChatMessage } from '../providers/types';
+import type { Sessions } from '../sessions/sessions';
 
 export interface AskLimits {
   /** Longest silence in a stream, once its text has begun, before the attempt is abandoned. */
@@ -31,6 +32,8 @@ export interface AskDeps {
   prices?: PriceBook;
   /** Hard budgets checked before each call; none when absent. */
   budgets?: Budgets;
+  /** Conversations: each ask is a turn of one, its history sent to the model. */
+  sessions?: Sessions;
   /** The kind of task a prompt is (recorded with each call, for `aic cost --savings`). */
   classify?: (prompt: string) => string;
   /** What a hard-budget refusal does: refuse (default), or downgrade to the cheapest model that fits. */
@@ -174,19 +177,80 @@ export class AskService {
   }
 
   async ask(params: AskParams, onDelta: (text: string) => void, signal: AbortSignal, onNotice: (notice: Notice) => void = () => undefined): Promise<AskResult> {
-    const started = this.now();
-    let candidates: ResolvedModel[];
+    const sessions = this.deps.sessions;
+    // A session id that is wrong is said before anything else happens.
+    const continuing = sessions && params.sessionId && !params.newSession ? sessions.resolve(params.sessionId) : undefined;
+    if (!sessions) return this.askOnce(params, [{ role: 'user', content: params.prompt }], params.sessionId ?? randomUUID(), onDelta, signal, onNotice);
+    // Routing first: a request for a model nobody serves leaves no empty turn behind.
+    const candidates = await this.route(params, signal);
+    const turn = await sessions.begin({ ...(continuing ? { sessionId: continuing } : {}), prompt: params.prompt });
+    let answer = '';
+    let lastRef = candidates[0]?.ref ?? '';
+    try {
+      const result = await this.askOnce(
+        params,
+        [...turn.history, { role: 'user', content: params.prompt }],
+        turn.sessionId,
+        (text) => {
+          answer += text;
+          sessions.progress(turn.sessionId, turn.index, answer).catch((error: unknown) => this.deps.logger.warn('could not save a partial answer', { error }));
+          onDelta(text);
+        },
+        signal,
+        (n) => {
+          if (n.next) lastRef = n.next;
+          onNotice(n);
+        },
+        candidates,
+      );
+      await sessions.finish(turn.sessionId, turn.index, {
+        assistant: answer,
+        ref: result.ref,
+        usage: result.usage,
+        costUsd: result.costUsd,
+        latencyMs: result.latencyMs,
+        ttftMs: result.ttftMs,
+        finishReason: result.finishReason,
+        complete: true,
+      });
+      return result;
+    } catch (error) {
+      // Kept, marked incomplete: the question, and as much of the answer as arrived.
+      await sessions
+        .finish(turn.sessionId, turn.index, { assistant: answer, ref: lastRef, complete: false, error: (error as Error).message })
+        .catch((e: unknown) => this.deps.logger.error('could not save a cut turn', { error: e }));
+      throw error;
+    } finally {
+      turn.done();
+    }
+  }
+
+  private async route(params: AskParams, signal: AbortSignal): Promise<ResolvedModel[]> {
     try {
       // Routing may ask hosts for their lists; a cancel stops that too.
-      candidates = await this.deps.registry.route(params.model, this.deps.defaultModel(), signal);
+      return await this.deps.registry.route(params.model, this.deps.defaultModel(), signal);
     } catch (error) {
       if (signal.aborted) throw new ResponseError(ErrorCodes.Cancelled, 'request cancelled', {});
       throw error;
     }
+  }
+
+  private async askOnce(
+    params: AskParams,
+    messages: ChatMessage[],
+    sessionId: string,
+    onDelta: (text: string) => void,
+    signal: AbortSignal,
+    onNotice: (notice: Notice) => void,
+    routed?: ResolvedModel[],
+  ): Promise<AskResult> {
+    const started = this.now();
+    const candidates = routed ?? (await this.route(params, signal));
+    // The whole conversation goes to the model, so all of it counts toward the worst case.
+    const promptBytes = messages.reduce((n, m) => n + Buffer.byteLength(m.content, 'utf8') + 4, 0);
     const first = candidates[0];
     // Cancelled while the model was being resolved: nothing was called, nothing to record.
     if (signal.aborted) throw new ResponseError(ErrorCodes.Cancelled, 'request cancelled', { host: first.host.name });
-    const sessionId = params.sessionId ?? randomUUID();
     const warnings: string[] = [];
     const notice = (n: Notice): void => {
       if (n.kind !== 'retry') warnings.push(n.message);
@@ -199,7 +263,7 @@ export class AskService {
       const target = candidates[index];
       const next = candidates[index + 1];
       for (let retry = 0; ; retry++) {
-        const held = await this.hold(target, params, sessionId, chargedSoFar);
+        const held = await this.hold(target, params, promptBytes, sessionId, chargedSoFar);
         if ('refused' in held) {
           if (!next) {
             // Configured to downgrade: the cheapest model that fits (local first) takes the request, once.
@@ -214,7 +278,7 @@ export class AskService {
           break;
         }
         try {
-          const result = await this.attempt(target, params, sessionId, started, onDelta, notice, signal, held.maxOutputTokens);
+          const result = await this.attempt(target, params, messages, sessionId, started, onDelta, notice, signal, held.maxOutputTokens);
           held.reservation?.release();
           return { ...result, ...(warnings.length ? { warnings } : {}) };
         } catch (failure) {
@@ -252,7 +316,7 @@ export class AskService {
    * its output, work out its worst case, and hold that against the budgets (refusing when it does
    * not fit). Nothing to hold otherwise.
    */
-  private async hold(target: ResolvedModel, params: AskParams, sessionId: string, chargedSoFar = 0): Promise<{ reservation?: Reservation; maxOutputTokens?: number } | { refused: ResponseError<unknown> }> {
+  private async hold(target: ResolvedModel, params: AskParams, promptBytes: number, sessionId: string, chargedSoFar = 0): Promise<{ reservation?: Reservation; maxOutputTokens?: number } | { refused: ResponseError<unknown> }> {
     const budgets = this.deps.budgets;
     const spend: SpendTarget = { provider: target.host.provider, host: target.host.name, model: target.model, sessionId, ...(params.project ? { project: params.project } : {}) };
     const hard = budgets?.hardFor(spend) ?? [];
@@ -260,16 +324,16 @@ export class AskService {
     const maxOutputTokens = GUARDED_MAX_OUTPUT_TOKENS;
     const worst = this.worstCase(
       { provider: target.host.provider, host: target.host.name, model: target.model, price: target.price, ...(target.listed ? { listed: target.listed } : {}) },
-      Buffer.byteLength(params.prompt, 'utf8'),
+      promptBytes,
       maxOutputTokens,
     );
     const what = hard.length ? `budget '${(hard[0]).name}'` : '--max-cost';
     if (worst === null) {
-      return this.refuse(`${target.ref} has no known price, so ${what} cannot bound what it would cost; give it a price under "prices" in the config, or pick a priced or local model`, spend, params, { ref: target.ref });
+      return this.refuse(`${target.ref} has no known price, so ${what} cannot bound what it would cost; give it a price under "prices" in the config, or pick a priced or local model`, spend, params, promptBytes, { ref: target.ref });
     }
     if (params.maxCostUsd !== undefined && chargedSoFar + worst > params.maxCostUsd) {
       const spentNote = chargedSoFar > 0 ? ` after ${usd(chargedSoFar)} already charged for failed attempts` : '';
-      return this.refuse(`this request to ${target.ref} could cost up to ${usd(worst)}${spentNote}, more than --max-cost ${usd(params.maxCostUsd)}`, spend, params, { ref: target.ref, worstUsd: worst });
+      return this.refuse(`this request to ${target.ref} could cost up to ${usd(worst)}${spentNote}, more than --max-cost ${usd(params.maxCostUsd)}`, spend, params, promptBytes, { ref: target.ref, worstUsd: worst });
     }
     if (!budgets) return { maxOutputTokens };
     const outcome = budgets.reserve(spend, worst);
@@ -280,6 +344,7 @@ export class AskService {
         `refused by budget '${b.name}' (${usd(b.limitUsd)} a ${b.period}${scope}, hard): ${usd(b.spentUsd)} spent${b.reservedUsd ? ` and ${usd(b.reservedUsd)} held for requests in flight` : ''}, ${usd(b.leftUsd)} left; this request to ${target.ref} could cost up to ${usd(worst)}`,
         spend,
         params,
+        promptBytes,
         { budget: b.name, leftUsd: b.leftUsd, worstUsd: worst, ref: target.ref },
       );
     }
@@ -292,14 +357,14 @@ export class AskService {
   }
 
   /** A refusal naming what to do: the models that would fit, local (free) ones first. */
-  private async refuse(message: string, spend: SpendTarget, params: AskParams, data: Record<string, unknown>): Promise<{ refused: ResponseError<unknown> }> {
+  private async refuse(message: string, spend: SpendTarget, params: AskParams, promptBytes: number, data: Record<string, unknown>): Promise<{ refused: ResponseError<unknown> }> {
     const fits: { ref: string; worst: number }[] = [];
     try {
       const { models } = await this.deps.registry.listModels();
       for (const m of models) {
         // An OpenRouter price in the listing is the listing's own rate.
         const listed = m.provider === 'openrouter' && typeof m.price === 'object' ? { listed: m.price } : {};
-        const worst = this.worstCase({ provider: m.provider, host: m.host, model: m.model, price: m.price, ...listed }, Buffer.byteLength(params.prompt, 'utf8'), GUARDED_MAX_OUTPUT_TOKENS);
+        const worst = this.worstCase({ provider: m.provider, host: m.host, model: m.model, price: m.price, ...listed }, promptBytes, GUARDED_MAX_OUTPUT_TOKENS);
         if (worst === null || m.ref === data.ref) continue;
         if (params.maxCostUsd !== undefined && worst > params.maxCostUsd) continue;
         if (this.deps.budgets?.refusal({ ...spend, provider: m.provider, host: m.host, model: m.model }, worst)) continue;
@@ -344,6 +409,7 @@ export class AskService {
   private async attempt(
     target: ResolvedModel,
     params: AskParams,
+    messages: ChatMessage[],
     sessionId: string,
     started: number,
     onDelta: (text: string) => void,
@@ -362,7 +428,7 @@ export class AskService {
     const watchdog = new IdleWatchdog(target.host.name, limits.idleTimeoutMs, Math.max(limits.idleTimeoutMs, limits.firstTokenTimeoutMs));
     try {
       const events = target.adapter.streamChat(
-        { model: target.model, messages: [{ role: 'user', content: params.prompt }], ...(maxOutputTokens !== undefined ? { maxOutputTokens } : {}) },
+        { model: target.model, messages, ...(maxOutputTokens !== undefined ? { maxOutputTokens } : {}) },
         AbortSignal.any([signal, watchdog.signal]),
       );
       for await (const event of events) {

@@ -268,10 +268,10 @@ describe('every provider through the daemon, as a user types it', function () {
     const set = await aic(['budget', 'set', 'tiny', '--limit', '0.001', '--period', 'day', '--scope', 'provider=openai', '--hard', '--alert', '50,100'], s);
     assert.equal(set.code, 0, set.stderr);
     assert.match(set.stdout, /^tiny\s+\$0\.001000\s+day \(since \d{4}-\d{2}-\d{2}\)\s+provider=openai\s+\$0\s+\$0\.001000\s+0%\s+hard\s+50%,100%$/m);
-    // gpt-4.1-mini could cost up to (18 × $0.40 + 4,096 × $1.60) / 1M = $0.0066 > $0.001 (a token per prompt byte, plus 16).
+    // gpt-4.1-mini could cost up to (22 × $0.40 + 4,096 × $1.60) / 1M = $0.0066 > $0.001 (a token per prompt byte, 4 per message, plus 16).
     const refused = await aic(['ask', '-m', 'openai/gpt-4.1-mini', 'hi'], s);
     assert.equal(refused.code, 4, refused.stderr);
-    assert.match(refused.stderr, /refused by budget 'tiny' \(\$0\.001000 a day on provider=openai, hard\): \$0\.000000 spent, \$0\.001000 left; this request to openai\/gpt-4\.1-mini could cost up to \$0\.006561; models that fit: ollama\/llama3\.2:latest \(free\), ollama\/qwen2\.5-coder:7b \(free\)/);
+    assert.match(refused.stderr, /refused by budget 'tiny' \(\$0\.001000 a day on provider=openai, hard\): \$0\.000000 spent, \$0\.001000 left; this request to openai\/gpt-4\.1-mini could cost up to \$0\.006562; models that fit: ollama\/llama3\.2:latest \(free\), ollama\/qwen2\.5-coder:7b \(free\)/);
     assert.equal(sim.chatCount(), 0, 'nothing was sent');
     const listed = JSON.parse((await aic(['budget', 'list', '--json'], s)).stdout) as { name: string; hard: boolean; limitUsd: number; spentUsd: number; alerts: number[] }[];
     assert.deepEqual(listed.map((b) => [b.name, b.hard, b.limitUsd, b.spentUsd, b.alerts]), [['tiny', true, 0.001, 0, [50, 100]]]);
@@ -372,5 +372,49 @@ describe('every provider through the daemon, as a user types it', function () {
     const offline = await aic(['prices', 'update', '--url', 'http://127.0.0.1:1/data.json'], s);
     assert.equal(offline.code, 1);
     assert.match(offline.stderr, /could not fetch price data from http:\/\/127\.0\.0\.1:1\/data\.json .*the prices in use \(genai-prices-data@.*\) stay/);
+  });
+
+  it('sessions: every ask is a turn; --session ID (or its start) continues with the history; list, show, rm', async () => {
+    const o = await ollama();
+    const s = pool.make({ ollamaUrl: o.url });
+    const first = JSON.parse((await aic(['ask', '--json', '-m', 'ollama/llama3.2', 'my name is Ada'], s)).stdout.trim().split('\n').at(-1) ?? '{}') as { sessionId: string };
+    const short = first.sessionId.slice(0, 8);
+    const second = await aic(['ask', '--session', short, '-m', 'ollama/llama3.2', 'what is my name?'], s);
+    assert.equal(second.code, 0, second.stderr);
+    const sent = o.requests.filter((r) => r.path === '/api/chat').at(-1)?.body as { messages: { role: string; content: string }[] };
+    assert.deepEqual(sent.messages, [
+      { role: 'user', content: 'my name is Ada' },
+      { role: 'assistant', content: 'Echo: my name is Ada' },
+      { role: 'user', content: 'what is my name?' },
+    ]);
+    const list = JSON.parse((await aic(['sessions', '--json'], s)).stdout) as { id: string; turns: number; title: string }[];
+    assert.deepEqual(list.map((x) => [x.id, x.turns, x.title]), [[first.sessionId, 2, 'my name is Ada']]);
+    const shown = await aic(['sessions', 'show', short], s);
+    assert.match(shown.stdout, /^> my name is Ada\n\nEcho: my name is Ada\n\[ollama\/llama3\.2:latest · \$0\]$/m);
+    assert.match(shown.stdout, /^> what is my name\?\n\nEcho: what is my name\?$/m);
+    const missing = await aic(['ask', '--session', 'nope', 'x'], s);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /no session 'nope' \(see `aic sessions`\)/);
+    assert.equal((await aic(['sessions', 'rm', short], s)).code, 0);
+    assert.equal((await aic(['sessions', 'show', short], s)).code, 1);
+  });
+
+  it('an answer cut by Ctrl-C is kept in its session, marked incomplete', async () => {
+    const o = await ollama();
+    o.setTokenDelay(200);
+    const s = pool.make({ ollamaUrl: o.url });
+    assert.equal((await aid(['start'], s)).code, 0);
+    const child = spawn(process.execPath, [AIC_BIN, 'ask', '-m', 'ollama/llama3.2', 'a b c d e f g h'], { env: s.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    await o.waitForFirstChunk();
+    await new Promise((r) => setTimeout(r, 300));
+    child.kill('SIGINT');
+    assert.equal(await exited, 130);
+    const [only] = JSON.parse((await aic(['sessions', '--json'], s)).stdout) as { id: string }[];
+    const shown = JSON.parse((await aic(['sessions', 'show', '--json', only?.id ?? ''], s)).stdout) as { turns: { user: string; assistant: string; complete: boolean; error?: string }[] };
+    assert.equal(shown.turns.length, 1);
+    assert.equal(shown.turns[0]?.complete, false);
+    assert.equal(shown.turns[0]?.error, 'request cancelled');
+    assert.match(shown.turns[0]?.assistant ?? '', /^Echo:/);
   });
 });

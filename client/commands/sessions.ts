@@ -1,0 +1,45 @@
+import { SessionsListRequest, SessionsRemoveRequest, SessionsShowRequest } from '../../protocol/sessions';
+import { UsageError, parseArgs } from '../args';
+import { connectDaemon } from '../connect';
+import { printJson, table, usd } from '../output';
+
+const USAGE = 'usage: aic sessions [list] [--json] | aic sessions show ID [--json] | aic sessions rm ID   (ID: the id or a unique start of it)';
+
+const when = (ms: number): string => new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
+
+export async function run(argv: string[]): Promise<number> {
+  const [first, ...rest] = argv;
+  const sub = first === undefined || first.startsWith('-') ? 'list' : first;
+  const args = parseArgs(sub === first ? rest : argv, [{ name: 'json' }]);
+  if (!['list', 'show', 'rm'].includes(sub)) throw new UsageError(`${sub === 'export' || sub === 'search' ? `'aic sessions ${sub}' is not available yet; ` : ''}${USAGE}`);
+  const session = await connectDaemon();
+  try {
+    if (sub === 'list') {
+      const list = await session.rpc.request(SessionsListRequest, {});
+      if (args.flags.has('json')) printJson(list);
+      else if (!list.length) process.stdout.write('no sessions yet; every `aic ask` starts one (`aic ask --session ID` continues it)\n');
+      else process.stdout.write(table(['ID', 'UPDATED', 'TURNS', 'COST', 'MODEL', 'TITLE'], list.map((s) => [s.id.slice(0, 8), when(s.updatedAt), String(s.turns), usd(s.costUsd ?? 0), s.lastRef ?? '-', s.title])));
+      return 0;
+    }
+    const id = args.positionals[0];
+    if (!id) throw new UsageError(USAGE);
+    if (sub === 'rm') {
+      const removed = await session.rpc.request(SessionsRemoveRequest, { id });
+      process.stderr.write(`removed session ${removed.id}\n`);
+      return 0;
+    }
+    const shown = await session.rpc.request(SessionsShowRequest, { id });
+    if (args.flags.has('json')) {
+      printJson(shown);
+      return 0;
+    }
+    process.stdout.write(`session ${shown.session.id}: ${shown.session.title}\n`);
+    for (const t of shown.turns) {
+      const meta = [t.ref, t.costUsd === undefined ? undefined : t.costUsd === null ? 'unpriced' : usd(t.costUsd), t.complete ? undefined : `incomplete${t.error ? `: ${t.error}` : ''}`].filter(Boolean).join(' · ');
+      process.stdout.write(`\n> ${t.user}\n\n${t.assistant || '(no answer)'}\n${meta ? `[${meta}]\n` : ''}`);
+    }
+    return 0;
+  } finally {
+    session.close();
+  }
+}

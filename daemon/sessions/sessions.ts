@@ -1,0 +1,167 @@
+import { randomUUID } from 'node:crypto';
+import { ResponseError } from 'vscode-jsonrpc';
+import type { Usage } from '../../protocol/chat';
+import { ErrorCodes } from '../../protocol/errors';
+import type { SessionSummary, Turn } from '../../protocol/sessions';
+import type { Store } from '../store/store';
+
+/** What the model sees of a session: its turns as alternating messages. */
+export interface HistoryMessage {
+  role: 'user' | 'assistant';
+  content: string;
+}
+
+/** How a turn ended, written when it ends. */
+export interface TurnOutcome {
+  assistant: string;
+  ref: string;
+  usage?: Usage;
+  costUsd?: number | null;
+  latencyMs?: number;
+  ttftMs?: number | null;
+  finishReason?: string;
+  complete: boolean;
+  error?: string;
+}
+
+const turnKey = (sessionId: string, index: number): string => `${sessionId}\u0000${String(index).padStart(8, '0')}`;
+
+/** Partial answers are saved at most this often while they stream (a kill -9 keeps the rest). */
+const PROGRESS_EVERY_MS = 1000;
+
+/**
+ * Conversations in lmdb: a session record and one row per turn. A turn is written when its
+ * question is asked (marked incomplete), its answer saved as it streams, and completed when it
+ * ends, so a cancel, an error or a killed daemon leaves the question and the partial answer.
+ */
+export class Sessions {
+  /** Turns being answered: one at a time per session, so two clients never interleave. */
+  private readonly busy = new Map<string, Promise<void>>();
+  private readonly lastSaved = new Map<string, number>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  private sessions(): ReturnType<Store['db']> {
+    return this.store.db<SessionSummary>('sessions');
+  }
+
+  private turns(): ReturnType<Store['db']> {
+    return this.store.db<Turn>('turns');
+  }
+
+  /** A full id from an id or a unique prefix of one (as git takes short hashes). */
+  resolve(idOrPrefix: string): string {
+    if (this.sessions().get(idOrPrefix)) return idOrPrefix;
+    const matches: string[] = [];
+    for (const { key } of this.sessions().getRange({ start: idOrPrefix })) {
+      const id = String(key);
+      if (!id.startsWith(idOrPrefix)) break;
+      matches.push(id);
+      if (matches.length > 5) break;
+    }
+    if (matches.length === 1) return matches[0];
+    if (matches.length > 1) throw new ResponseError(ErrorCodes.InvalidParams, `session '${idOrPrefix}' is ambiguous: ${matches.slice(0, 5).join(', ')}…; give more of the id`, { issues: ['sessionId'] });
+    throw new ResponseError(ErrorCodes.NotFound, `no session '${idOrPrefix}' (see \`aic sessions\`)`, { what: 'session', id: idOrPrefix });
+  }
+
+  get(id: string): SessionSummary | undefined {
+    return this.sessions().get(id) as SessionSummary | undefined;
+  }
+
+  list(limit = 50): SessionSummary[] {
+    const all: SessionSummary[] = [];
+    for (const { value } of this.sessions().getRange()) all.push(value as SessionSummary);
+    return all.sort((a, b) => b.updatedAt - a.updatedAt).slice(0, limit);
+  }
+
+  history(id: string): Turn[] {
+    const out: Turn[] = [];
+    for (const { value } of this.turns().getRange({ start: turnKey(id, 0), end: turnKey(id, 99_999_999) })) out.push(value as Turn);
+    return out;
+  }
+
+  /**
+   * Starts a turn: in the given session (id or prefix), or a new one. Waits for a turn already
+   * running in the same session. Returns the history before it, for the model.
+   */
+  async begin(params: { sessionId?: string; prompt: string }): Promise<{ sessionId: string; index: number; history: HistoryMessage[]; done: () => void }> {
+    const sessionId = params.sessionId ? this.resolve(params.sessionId) : randomUUID();
+    // One turn at a time per session: the next waits for the previous to end.
+    const previous = this.busy.get(sessionId) ?? Promise.resolve();
+    let done = (): void => undefined;
+    const mine = new Promise<void>((resolve) => (done = resolve));
+    const chained = previous.then(() => mine);
+    this.busy.set(sessionId, chained);
+    void chained.then(() => {
+      if (this.busy.get(sessionId) === chained) this.busy.delete(sessionId);
+    });
+    await previous;
+    const now = this.now();
+    const existing = this.get(sessionId);
+    const history = existing ? this.history(sessionId) : [];
+    const index = history.length;
+    const summary: SessionSummary = existing
+      ? { ...existing, updatedAt: now, turns: index + 1 }
+      : { id: sessionId, title: titleOf(params.prompt), createdAt: now, updatedAt: now, turns: 1 };
+    const turn: Turn = { index, time: now, user: params.prompt, assistant: '', complete: false };
+    await this.store.transaction(() => {
+      void this.sessions().put(sessionId, summary);
+      void this.turns().put(turnKey(sessionId, index), turn);
+    });
+    const messages: HistoryMessage[] = [];
+    for (const t of history) {
+      messages.push({ role: 'user', content: t.user });
+      // A cut answer is still what the user saw; the model gets it as said.
+      if (t.assistant) messages.push({ role: 'assistant', content: t.assistant });
+    }
+    return { sessionId, index, history: messages, done };
+  }
+
+  /** Saves the answer so far, at most once a second: what survives a killed daemon. */
+  progress(sessionId: string, index: number, assistant: string): Promise<unknown> {
+    const key = turnKey(sessionId, index);
+    const now = this.now();
+    if (now - (this.lastSaved.get(key) ?? 0) < PROGRESS_EVERY_MS) return Promise.resolve();
+    this.lastSaved.set(key, now);
+    const turn = this.turns().get(key) as Turn | undefined;
+    return turn ? this.turns().put(key, { ...turn, assistant }) : Promise.resolve();
+  }
+
+  async finish(sessionId: string, index: number, outcome: TurnOutcome): Promise<void> {
+    const key = turnKey(sessionId, index);
+    this.lastSaved.delete(key);
+    const turn = this.turns().get(key) as Turn | undefined;
+    if (!turn) return;
+    const { usage, costUsd, latencyMs, ttftMs, finishReason, error, ...rest } = outcome;
+    await this.turns().put(key, {
+      ...turn,
+      ...rest,
+      ...(usage ? { usage } : {}),
+      ...(costUsd !== undefined ? { costUsd } : {}),
+      ...(latencyMs !== undefined ? { latencyMs } : {}),
+      ...(ttftMs !== undefined ? { ttftMs } : {}),
+      ...(finishReason ? { finishReason } : {}),
+      ...(error ? { error } : {}),
+    });
+    const summary = this.get(sessionId);
+    if (summary) await this.sessions().put(sessionId, { ...summary, updatedAt: this.now(), lastRef: outcome.ref, costUsd: (summary.costUsd ?? 0) + (costUsd ?? 0) });
+  }
+
+  async remove(idOrPrefix: string): Promise<string> {
+    const id = this.resolve(idOrPrefix);
+    await this.store.transaction(() => {
+      void this.sessions().remove(id);
+      for (const { key } of this.turns().getRange({ start: turnKey(id, 0), end: turnKey(id, 99_999_999) })) void this.turns().remove(key);
+    });
+    return id;
+  }
+}
+
+/** The first line of the first prompt, shortened: what a list of sessions shows. */
+function titleOf(prompt: string): string {
+  const line = prompt.trim().split('\n')[0] ?? '';
+  return line.length > 60 ? `${line.slice(0, 57)}…` : line || '(empty)';
+}

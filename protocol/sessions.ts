@@ -1,0 +1,34 @@
+import { RequestType } from 'vscode-jsonrpc';
+import type { Usage } from './chat';
+
+export interface SessionSummary {
+  id: string;
+  /** The first line of the first prompt. */
+  title: string;
+  createdAt: number;
+  updatedAt: number;
+  turns: number;
+  /** The model of the latest answer. */
+  lastRef?: string;
+  costUsd?: number;
+}
+
+/** One question and its answer; `complete: false` when the answer was cut short (or is streaming). */
+export interface Turn {
+  index: number;
+  time: number;
+  user: string;
+  assistant: string;
+  ref?: string;
+  usage?: Usage;
+  costUsd?: number | null;
+  latencyMs?: number;
+  ttftMs?: number | null;
+  finishReason?: string;
+  complete: boolean;
+  error?: string;
+}
+
+export const SessionsListRequest = new RequestType<{ limit?: number }, SessionSummary[], void>('aid/sessions/list');
+export const SessionsShowRequest = new RequestType<{ id: string }, { session: SessionSummary; turns: Turn[] }, void>('aid/sessions/show');
+export const SessionsRemoveRequest = new RequestType<{ id: string }, { id: string }, void>('aid/sessions/rm');
