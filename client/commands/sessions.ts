@@ -1,17 +1,18 @@
-import { SessionsListRequest, SessionsRemoveRequest, SessionsShowRequest } from '../../protocol/sessions';
-import { UsageError, parseArgs } from '../args';
+import { SessionsExportRequest, SessionsListRequest, SessionsRemoveRequest, SessionsSearchRequest, SessionsShowRequest } from '../../protocol/sessions';
+import { UsageError, parseArgs, stringFlag } from '../args';
 import { connectDaemon } from '../connect';
 import { printJson, table, usd } from '../output';
 
-const USAGE = 'usage: aic sessions [list] [--json] | aic sessions show ID [--json] | aic sessions rm ID   (ID: the id or a unique start of it)';
+const USAGE =
+  'usage: aic sessions [list] [--json] | aic sessions show ID [--json] | aic sessions export ID [--format md|json] | aic sessions search TEXT [--json] | aic sessions rm ID   (ID: the id or a unique start of it)';
 
 const when = (ms: number): string => new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
 
 export async function run(argv: string[]): Promise<number> {
   const [first, ...rest] = argv;
   const sub = first === undefined || first.startsWith('-') ? 'list' : first;
-  const args = parseArgs(sub === first ? rest : argv, [{ name: 'json' }]);
-  if (!['list', 'show', 'rm'].includes(sub)) throw new UsageError(`${sub === 'export' || sub === 'search' ? `'aic sessions ${sub}' is not available yet; ` : ''}${USAGE}`);
+  const args = parseArgs(sub === first ? rest : argv, [{ name: 'json' }, { name: 'format', value: true }]);
+  if (!['list', 'show', 'rm', 'export', 'search'].includes(sub)) throw new UsageError(USAGE);
   const session = await connectDaemon();
   try {
     if (sub === 'list') {
@@ -21,8 +22,24 @@ export async function run(argv: string[]): Promise<number> {
       else process.stdout.write(table(['ID', 'UPDATED', 'TURNS', 'COST', 'MODEL', 'TITLE'], list.map((s) => [s.id.slice(0, 8), when(s.updatedAt), String(s.turns), usd(s.costUsd ?? 0), s.lastRef ?? '-', s.title])));
       return 0;
     }
+    if (sub === 'search') {
+      const text = args.positionals.join(' ').trim();
+      if (!text) throw new UsageError(USAGE);
+      const hits = await session.rpc.request(SessionsSearchRequest, { text });
+      if (args.flags.has('json')) printJson(hits);
+      else if (!hits.length) process.stdout.write(`nothing found for '${text}'\n`);
+      else process.stdout.write(table(['ID', 'TURN', 'TITLE', 'MATCH'], hits.map((h) => [h.session.id.slice(0, 8), String(h.turn + 1), h.session.title, h.snippet])));
+      return 0;
+    }
     const id = args.positionals[0];
     if (!id) throw new UsageError(USAGE);
+    if (sub === 'export') {
+      const format = stringFlag(args, 'format') ?? 'md';
+      if (format !== 'md' && format !== 'json') throw new UsageError(`--format ${format}: expected md or json`);
+      const exported = await session.rpc.request(SessionsExportRequest, { id, format });
+      process.stdout.write(exported.content.endsWith('\n') ? exported.content : `${exported.content}\n`);
+      return 0;
+    }
     if (sub === 'rm') {
       const removed = await session.rpc.request(SessionsRemoveRequest, { id });
       process.stderr.write(`removed session ${removed.id}\n`);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { SessionsListRequest, SessionsRemoveRequest, SessionsShowRequest } from '../../protocol/sessions';
+import { SessionsExportRequest, SessionsListRequest, SessionsRemoveRequest, SessionsSearchRequest, SessionsShowRequest } from '../../protocol/sessions';
 import type { Sessions } from '../sessions/sessions';
 import { defineHandler, type Handler } from '../server/handlers';
 
@@ -10,6 +10,14 @@ export function sessionHandlers(sessions: Sessions): Handler[] {
     defineHandler(SessionsShowRequest, z.object({ id }), (params) => {
       const full = sessions.resolve(params.id);
       return { session: sessions.get(full) as NonNullable<ReturnType<Sessions['get']>>, turns: sessions.history(full) };
+    }),
+    defineHandler(SessionsSearchRequest, z.object({ text: z.string().min(1, 'give some text to look for').max(1000), limit: z.number().int().min(1).max(1000).optional() }), (params) =>
+      sessions.search(params.text, params.limit ?? 50),
+    ),
+    defineHandler(SessionsExportRequest, z.object({ id, format: z.enum(['md', 'json']) }), (params) => {
+      const full = sessions.resolve(params.id);
+      const content = params.format === 'md' ? sessions.markdown(full) : JSON.stringify({ session: sessions.get(full), turns: sessions.history(full) }, null, 2);
+      return { id: full, format: params.format, content };
     }),
     defineHandler(SessionsRemoveRequest, z.object({ id }), async (params) => ({ id: await sessions.remove(params.id) })),
   ];

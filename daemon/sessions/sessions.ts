@@ -150,6 +150,38 @@ export class Sessions {
     if (summary) await this.sessions().put(sessionId, { ...summary, updatedAt: this.now(), lastRef: outcome.ref, costUsd: (summary.costUsd ?? 0) + (costUsd ?? 0) });
   }
 
+  /**
+   * Full-text search over every turn (question and answer), case-insensitive, newest sessions
+   * first; each hit with a snippet around the first match.
+   */
+  search(text: string, limit = 50): { session: SessionSummary; turn: number; snippet: string }[] {
+    const needle = text.toLowerCase();
+    const hits: { session: SessionSummary; turn: number; snippet: string }[] = [];
+    for (const { key, value } of this.turns().getRange()) {
+      const t = value as Turn;
+      const body = [t.user, t.assistant].find((b) => b.toLowerCase().includes(needle));
+      if (body === undefined) continue;
+      const session = this.get(String(key).split('\u0000')[0] ?? '');
+      if (session) hits.push({ session, turn: t.index, snippet: snippet(body, body.toLowerCase().indexOf(needle), needle.length) });
+    }
+    return hits.sort((a, b) => b.session.updatedAt - a.session.updatedAt || a.turn - b.turn).slice(0, limit);
+  }
+
+  /** A session as Markdown a person reads: each turn with its model, cost and state. */
+  markdown(id: string): string {
+    const session = this.get(id);
+    if (!session) return '';
+    const lines = [`# ${session.title}`, '', `Session \`${session.id}\`, started ${new Date(session.createdAt).toISOString()}, ${session.turns} turns, ${formatUsd(session.costUsd ?? 0)} in all.`, ''];
+    for (const t of this.history(id)) {
+      const meta = [t.ref, t.costUsd === undefined ? undefined : t.costUsd === null ? 'unpriced' : formatUsd(t.costUsd), t.usage ? `${t.usage.inputTokens + t.usage.cacheReadTokens + t.usage.cacheWriteTokens} in / ${t.usage.outputTokens + t.usage.reasoningTokens} out tokens` : undefined]
+        .filter(Boolean)
+        .join(' · ');
+      lines.push(`## Turn ${t.index + 1}`, '', `**You** (${new Date(t.time).toISOString()}):`, '', t.user, '', `**${t.ref ?? 'assistant'}**${meta ? ` (${meta})` : ''}:`, '', t.assistant || '_(no answer)_', '');
+      if (!t.complete) lines.push(`> This answer is incomplete${t.error ? `: ${t.error}` : ''}.`, '');
+    }
+    return lines.join('\n');
+  }
+
   async remove(idOrPrefix: string): Promise<string> {
     const id = this.resolve(idOrPrefix);
     await this.store.transaction(() => {
@@ -164,4 +196,14 @@ export class Sessions {
 function titleOf(prompt: string): string {
   const line = prompt.trim().split('\n')[0] ?? '';
   return line.length > 60 ? `${line.slice(0, 57)}…` : line || '(empty)';
+}
+
+function snippet(body: string, at: number, length: number): string {
+  const start = Math.max(0, at - 40);
+  const end = Math.min(body.length, at + length + 40);
+  return `${start > 0 ? '…' : ''}${body.slice(start, end).replace(/\s+/g, ' ')}${end < body.length ? '…' : ''}`;
+}
+
+function formatUsd(value: number): string {
+  return value === 0 ? '$0' : value >= 0.01 ? `$${value.toFixed(4)}` : `$${value.toFixed(6)}`;
 }

@@ -4,7 +4,7 @@ import { OllamaSimulator } from '../fakes/ollama-simulator';
 import { spawn } from 'node:child_process';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { AIC_BIN, aic, aid, connect, SandboxPool, waitFor, writeConfig, type Sandbox } from '../helpers/daemon';
+import { AIC_BIN, aic, aid, connect, SandboxPool, startForeground, waitFor, writeConfig, type Sandbox } from '../helpers/daemon';
 import { AlertNotification, type AlertParams } from '../../protocol/budget';
 
 const KEYS: Record<CloudKind, string> = {
@@ -392,6 +392,15 @@ describe('every provider through the daemon, as a user types it', function () {
     const shown = await aic(['sessions', 'show', short], s);
     assert.match(shown.stdout, /^> my name is Ada\n\nEcho: my name is Ada\n\[ollama\/llama3\.2:latest · \$0\]$/m);
     assert.match(shown.stdout, /^> what is my name\?\n\nEcho: what is my name\?$/m);
+    const md = await aic(['sessions', 'export', short], s);
+    assert.match(md.stdout, /^# my name is Ada$/m);
+    assert.match(md.stdout, /^## Turn 2$/m);
+    assert.match(md.stdout, /^\*\*ollama\/llama3\.2:latest\*\* \(ollama\/llama3\.2:latest · \$0 · \d+ in \/ \d+ out tokens\):$/m);
+    const json = JSON.parse((await aic(['sessions', 'export', short, '--format', 'json'], s)).stdout) as { turns: { user: string; complete: boolean }[] };
+    assert.deepEqual(json.turns.map((t) => [t.user, t.complete]), [['my name is Ada', true], ['what is my name?', true]]);
+    const found = JSON.parse((await aic(['sessions', 'search', '--json', 'ADA'], s)).stdout) as { session: { id: string }; turn: number; snippet: string }[];
+    assert.deepEqual(found.map((h) => [h.session.id, h.turn, h.snippet]), [[first.sessionId, 0, 'my name is Ada']]);
+    assert.match((await aic(['sessions', 'search', 'zebra'], s)).stdout, /nothing found for 'zebra'/);
     const missing = await aic(['ask', '--session', 'nope', 'x'], s);
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /no session 'nope' \(see `aic sessions`\)/);
@@ -416,5 +425,26 @@ describe('every provider through the daemon, as a user types it', function () {
     assert.equal(shown.turns[0]?.complete, false);
     assert.equal(shown.turns[0]?.error, 'request cancelled');
     assert.match(shown.turns[0]?.assistant ?? '', /^Echo:/);
+  });
+
+  it('a daemon killed with SIGKILL mid-answer: after restart the question and the partial answer are there, incomplete', async () => {
+    const o = await ollama();
+    o.setTokenDelay(150);
+    const s = pool.make({ ollamaUrl: o.url });
+    const daemon = await startForeground(s);
+    const child = spawn(process.execPath, [AIC_BIN, 'ask', '-m', 'ollama/llama3.2', 'one two three four five six seven eight'], { env: { ...s.env, AID_NO_AUTOSTART: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    await o.waitForFirstChunk();
+    await new Promise((r) => setTimeout(r, 300));
+    daemon.child.kill('SIGKILL');
+    await daemon.exited;
+    assert.notEqual(await exited, 0);
+    const [only] = JSON.parse((await aic(['sessions', '--json'], s)).stdout) as { id: string }[];
+    const shown = JSON.parse((await aic(['sessions', 'show', '--json', only?.id ?? ''], s)).stdout) as { turns: { user: string; assistant: string; complete: boolean }[] };
+    assert.equal(shown.turns[0]?.user, 'one two three four five six seven eight');
+    assert.equal(shown.turns[0]?.complete, false);
+    assert.match(shown.turns[0]?.assistant ?? '', /^Echo:/);
+    // And it can be continued.
+    assert.equal((await aic(['ask', '--session', only?.id ?? '', '-m', 'ollama/llama3.2', 'go on'], s)).code, 0);
   });
 });
