@@ -38,6 +38,8 @@ export interface ResolvedModel {
   price: ModelInfo['price'];
   /** Rates the host's own listing gave (OpenRouter), for pricing the call. */
   listed?: Price;
+  /** The model's context window, when the host's listing says. */
+  contextWindow?: number;
 }
 
 export interface RegistryOptions {
@@ -410,6 +412,7 @@ export class HostRegistry {
       ref: `${entry.definition.name}/${model.id}`,
       price: this.priceOf(entry, model),
       ...(model.price ? { listed: model.price } : {}),
+      ...(model.contextWindow ? { contextWindow: model.contextWindow } : {}),
     };
   }
 

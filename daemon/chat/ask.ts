@@ -9,7 +9,7 @@ import type { Budgets, Reservation, SpendTarget } from '../budget/budgets';
 import type { PriceBook, PricedCall, PriceTarget } from '../pricing/price-book';
 import type { ModelInfo } from '../../protocol/models';
 import { ProviderError, zeroUsage, type ChatMessage } from '../providers/types';
-import type { Sessions } from '../sessions/sessions';
+import { fitHistory, type Sessions } from '../sessions/sessions';
 
 export interface AskLimits {
   /** Longest silence in a stream, once its text has begun, before the attempt is abandoned. */
@@ -184,12 +184,22 @@ export class AskService {
     // Routing first: a request for a model nobody serves leaves no empty turn behind.
     const candidates = await this.route(params, signal);
     const turn = await sessions.begin({ ...(continuing ? { sessionId: continuing } : {}), prompt: params.prompt });
+    // A history longer than the model's window loses its oldest turns (whole ones), and the user is told.
+    const window = Math.min(...candidates.map((c) => c.contextWindow ?? Number.POSITIVE_INFINITY));
+    let history = turn.history;
+    if (Number.isFinite(window)) {
+      const fitted = fitHistory(turn.history, params.prompt, Math.max(0, window - GUARDED_MAX_OUTPUT_TOKENS));
+      if (fitted.droppedTurns > 0) {
+        history = fitted.kept;
+        onNotice({ kind: 'warning', message: `this session no longer fits the ${window}-token window of ${candidates[0]?.ref ?? 'the model'}: its ${fitted.droppedTurns} earliest turn${fitted.droppedTurns === 1 ? ' was' : 's were'} left out` });
+      }
+    }
     let answer = '';
     let lastRef = candidates[0]?.ref ?? '';
     try {
       const result = await this.askOnce(
         params,
-        [...turn.history, { role: 'user', content: params.prompt }],
+        [...history, { role: 'user', content: params.prompt }],
         turn.sessionId,
         (text) => {
           answer += text;

@@ -207,3 +207,31 @@ function snippet(body: string, at: number, length: number): string {
 function formatUsd(value: number): string {
   return value === 0 ? '$0' : value >= 0.01 ? `$${value.toFixed(4)}` : `$${value.toFixed(6)}`;
 }
+
+/** Rough tokens of a message (about 3.5 bytes a token, plus framing), erring high. */
+function tokensOf(message: HistoryMessage): number {
+  return Math.ceil(Buffer.byteLength(message.content, 'utf8') / 3.5) + 4;
+}
+
+/**
+ * The newest part of a history that fits `budget` tokens beside the new prompt, dropping whole
+ * turns from the oldest: a question is never kept without its answer, nor an answer without its
+ * question. Returns how many turns were left out.
+ */
+export function fitHistory(history: HistoryMessage[], prompt: string, budget: number): { kept: HistoryMessage[]; droppedTurns: number } {
+  // Group into turns: a user message and the assistant answer that follows it, if any.
+  const turns: HistoryMessage[][] = [];
+  for (const message of history) {
+    if (message.role === 'user' || turns.length === 0) turns.push([message]);
+    else (turns[turns.length - 1]).push(message);
+  }
+  let used = tokensOf({ role: 'user', content: prompt });
+  let keepFrom = turns.length;
+  for (let i = turns.length - 1; i >= 0; i--) {
+    const cost = (turns[i]).reduce((n, m) => n + tokensOf(m), 0);
+    if (used + cost > budget) break;
+    used += cost;
+    keepFrom = i;
+  }
+  return { kept: turns.slice(keepFrom).flat(), droppedTurns: keepFrom };
+}

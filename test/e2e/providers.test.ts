@@ -447,4 +447,19 @@ describe('every provider through the daemon, as a user types it', function () {
     // And it can be continued.
     assert.equal((await aic(['ask', '--session', only?.id ?? '', '-m', 'ollama/llama3.2', 'go on'], s)).code, 0);
   });
+
+  it('a session longer than the model window leaves out its oldest turns, whole, and says so', async () => {
+    const small = new OllamaSimulator({ models: [{ name: 'tiny:1b', family: 'llama', contextLength: 4400 }] });
+    sims.push(small);
+    await small.start();
+    const s = pool.make({ ollamaUrl: small.url });
+    const long = 'word '.repeat(100);
+    const first = JSON.parse((await aic(['ask', '--json', '-m', 'tiny:1b', `one ${long}`], s)).stdout.trim().split('\n').at(-1) ?? '{}') as { sessionId: string };
+    await aic(['ask', '--session', first.sessionId, '-m', 'tiny:1b', `two ${long}`], s);
+    const third = await aic(['ask', '--session', first.sessionId, '-m', 'tiny:1b', 'three'], s);
+    assert.equal(third.code, 0, third.stderr);
+    assert.match(third.stderr, /aic: warning: this session no longer fits the 4400-token window of ollama\/tiny:1b: its 1 earliest turn was left out/);
+    const sent = small.requests.filter((r) => r.path === '/api/chat').at(-1)?.body as { messages: { role: string; content: string }[] };
+    assert.deepEqual(sent.messages.map((m) => [m.role, m.content.split(' ')[0]]), [['user', 'two'], ['assistant', 'Echo:'], ['user', 'three']]);
+  });
 });

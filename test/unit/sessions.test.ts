@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ResponseError } from 'vscode-jsonrpc';
-import { Sessions } from '../../daemon/sessions/sessions';
+import { Sessions, fitHistory } from '../../daemon/sessions/sessions';
 import { Store } from '../../daemon/store/store';
 import { ErrorCodes } from '../../protocol/errors';
 
@@ -67,5 +67,19 @@ describe('Sessions', () => {
     assert.equal(b.index, 1);
     assert.deepEqual(b.history.map((m) => m.content), ['one', 'ONE']);
     b.done();
+  });
+
+  it('fits a long history to a window by dropping whole turns, oldest first', () => {
+    const turn = (n: number): { role: 'user' | 'assistant'; content: string }[] => [
+      { role: 'user', content: `question ${n} ${'x'.repeat(340)}` },
+      { role: 'assistant', content: `answer ${n} ${'y'.repeat(340)}` },
+    ];
+    const history = [...turn(1), ...turn(2), ...turn(3)];
+    // Each message is about 104 tokens; a turn about 208. 450 tokens hold the prompt and two turns.
+    const fitted = fitHistory(history, 'next?', 450);
+    assert.equal(fitted.droppedTurns, 1);
+    assert.deepEqual(fitted.kept.map((m) => m.content.split(' ').slice(0, 2).join(' ')), ['question 2', 'answer 2', 'question 3', 'answer 3']);
+    assert.deepEqual(fitHistory(history, 'next?', 100_000), { kept: history, droppedTurns: 0 });
+    assert.equal(fitHistory(history, 'next?', 10).kept.length, 0, 'nothing fits: no history, never half a turn');
   });
 });
