@@ -26,7 +26,7 @@ Usage: aic <command> [options]
   recommend TASK [--context-tokens N] [--all] [--json]
                                          the models that fit a task, local first, then cheapest, with cost
   prices update [--url URL]               fetch the maintained price data now (kept for later starts)
-  sessions [list] | show ID | export ID [--format md|json] | search TEXT | rm ID
+  sessions [list] | show ID | export ID [--format md|json] | search TEXT | stats [ID] | rm ID
                                          conversations: every ask is a turn; ask --session ID continues one
 
 Model references: HOST/MODEL (ollama/llama3.2), or a bare MODEL routed to a healthy host.

@@ -34,3 +34,18 @@ export const SessionsShowRequest = new RequestType<{ id: string }, { session: Se
 export const SessionsRemoveRequest = new RequestType<{ id: string }, { id: string }, void>('aid/sessions/rm');
 export const SessionsSearchRequest = new RequestType<{ text: string; limit?: number }, { session: SessionSummary; turn: number; snippet: string }[], void>('aid/sessions/search');
 export const SessionsExportRequest = new RequestType<{ id: string; format: 'md' | 'json' }, { id: string; format: 'md' | 'json'; content: string }, void>('aid/sessions/export');
+
+/** Session analytics: one session, or all of them. */
+export interface SessionStats {
+  sessions: number;
+  turns: number;
+  incompleteTurns: number;
+  tokens: { input: number; cacheRead: number; cacheWrite: number; output: number; reasoning: number };
+  costUsd: number;
+  /** Turns whose cost is unknown. */
+  unpricedTurns: number;
+  avgLatencyMs: number | null;
+  avgTtftMs: number | null;
+  byModel: { ref: string; turns: number; costUsd: number; outputTokens: number }[];
+}
+export const SessionsStatsRequest = new RequestType<{ id?: string }, SessionStats, void>('aid/sessions/stats');

@@ -1,10 +1,10 @@
-import { SessionsExportRequest, SessionsListRequest, SessionsRemoveRequest, SessionsSearchRequest, SessionsShowRequest } from '../../protocol/sessions';
+import { SessionsStatsRequest, SessionsExportRequest, SessionsListRequest, SessionsRemoveRequest, SessionsSearchRequest, SessionsShowRequest } from '../../protocol/sessions';
 import { UsageError, parseArgs, stringFlag } from '../args';
 import { connectDaemon } from '../connect';
 import { printJson, table, usd } from '../output';
 
 const USAGE =
-  'usage: aic sessions [list] [--json] | aic sessions show ID [--json] | aic sessions export ID [--format md|json] | aic sessions search TEXT [--json] | aic sessions rm ID   (ID: the id or a unique start of it)';
+  'usage: aic sessions [list] [--json] | aic sessions show ID [--json] | aic sessions export ID [--format md|json] | aic sessions search TEXT [--json] | aic sessions stats [ID] [--json] | aic sessions rm ID   (ID: the id or a unique start of it)';
 
 const when = (ms: number): string => new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
 
@@ -12,7 +12,7 @@ export async function run(argv: string[]): Promise<number> {
   const [first, ...rest] = argv;
   const sub = first === undefined || first.startsWith('-') ? 'list' : first;
   const args = parseArgs(sub === first ? rest : argv, [{ name: 'json' }, { name: 'format', value: true }]);
-  if (!['list', 'show', 'rm', 'export', 'search'].includes(sub)) throw new UsageError(USAGE);
+  if (!['list', 'show', 'rm', 'export', 'search', 'stats'].includes(sub)) throw new UsageError(USAGE);
   const session = await connectDaemon();
   try {
     if (sub === 'list') {
@@ -20,6 +20,22 @@ export async function run(argv: string[]): Promise<number> {
       if (args.flags.has('json')) printJson(list);
       else if (!list.length) process.stdout.write('no sessions yet; every `aic ask` starts one (`aic ask --session ID` continues it)\n');
       else process.stdout.write(table(['ID', 'UPDATED', 'TURNS', 'COST', 'MODEL', 'TITLE'], list.map((s) => [s.id.slice(0, 8), when(s.updatedAt), String(s.turns), usd(s.costUsd ?? 0), s.lastRef ?? '-', s.title])));
+      return 0;
+    }
+    if (sub === 'stats') {
+      const id = args.positionals[0];
+      const st = await session.rpc.request(SessionsStatsRequest, id ? { id } : {});
+      if (args.flags.has('json')) {
+        printJson(st);
+        return 0;
+      }
+      const t = st.tokens;
+      process.stdout.write(
+        `${st.sessions} session${st.sessions === 1 ? '' : 's'}, ${st.turns} turns (${st.incompleteTurns} incomplete), ${usd(st.costUsd)}${st.unpricedTurns ? ` + ${st.unpricedTurns} unpriced turns` : ''}\n` +
+          `tokens: ${t.input} in, ${t.cacheRead} cache read, ${t.cacheWrite} cache write, ${t.output} out, ${t.reasoning} reasoning\n` +
+          `average latency ${st.avgLatencyMs ?? '-'} ms, first token ${st.avgTtftMs ?? '-'} ms\n\n` +
+          (st.byModel.length ? table(['MODEL', 'TURNS', 'COST', 'OUTPUT TOKENS'], st.byModel.map((m) => [m.ref, String(m.turns), usd(m.costUsd), String(m.outputTokens)])) : ''),
+      );
       return 0;
     }
     if (sub === 'search') {

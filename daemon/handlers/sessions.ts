@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { SessionsExportRequest, SessionsListRequest, SessionsRemoveRequest, SessionsSearchRequest, SessionsShowRequest } from '../../protocol/sessions';
+import { SessionsStatsRequest, SessionsExportRequest, SessionsListRequest, SessionsRemoveRequest, SessionsSearchRequest, SessionsShowRequest } from '../../protocol/sessions';
 import type { Sessions } from '../sessions/sessions';
 import { defineHandler, type Handler } from '../server/handlers';
 
@@ -19,6 +19,7 @@ export function sessionHandlers(sessions: Sessions): Handler[] {
       const content = params.format === 'md' ? sessions.markdown(full) : JSON.stringify({ session: sessions.get(full), turns: sessions.history(full) }, null, 2);
       return { id: full, format: params.format, content };
     }),
+    defineHandler(SessionsStatsRequest, z.object({ id: id.optional() }), (params) => sessions.stats(params.id ? sessions.resolve(params.id) : undefined)),
     defineHandler(SessionsRemoveRequest, z.object({ id }), async (params) => ({ id: await sessions.remove(params.id) })),
   ];
 }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { ResponseError } from 'vscode-jsonrpc';
 import type { Usage } from '../../protocol/chat';
 import { ErrorCodes } from '../../protocol/errors';
-import type { SessionSummary, Turn } from '../../protocol/sessions';
+import type { SessionStats, SessionSummary, Turn } from '../../protocol/sessions';
 import type { Store } from '../store/store';
 
 /** What the model sees of a session: its turns as alternating messages. */
@@ -165,6 +165,52 @@ export class Sessions {
       if (session) hits.push({ session, turn: t.index, snippet: snippet(body, body.toLowerCase().indexOf(needle), needle.length) });
     }
     return hits.sort((a, b) => b.session.updatedAt - a.session.updatedAt || a.turn - b.turn).slice(0, limit);
+  }
+
+  /** Turns, tokens by class, cost, latency and models of one session (id) or of all. */
+  stats(id?: string): SessionStats {
+    const turns: Turn[] = id ? this.history(id) : [...this.turns().getRange()].map((e) => e.value as Turn);
+    const stats: SessionStats = {
+      sessions: id ? 1 : this.list(Number.MAX_SAFE_INTEGER).length,
+      turns: turns.length,
+      incompleteTurns: 0,
+      tokens: { input: 0, cacheRead: 0, cacheWrite: 0, output: 0, reasoning: 0 },
+      costUsd: 0,
+      unpricedTurns: 0,
+      avgLatencyMs: null,
+      avgTtftMs: null,
+      byModel: [],
+    };
+    const models = new Map<string, { ref: string; turns: number; costUsd: number; outputTokens: number }>();
+    const latencies: number[] = [];
+    const ttfts: number[] = [];
+    for (const t of turns) {
+      if (!t.complete) stats.incompleteTurns++;
+      if (t.usage) {
+        stats.tokens.input += t.usage.inputTokens;
+        stats.tokens.cacheRead += t.usage.cacheReadTokens;
+        stats.tokens.cacheWrite += t.usage.cacheWriteTokens;
+        stats.tokens.output += t.usage.outputTokens;
+        stats.tokens.reasoning += t.usage.reasoningTokens;
+      }
+      if (t.costUsd === null) stats.unpricedTurns++;
+      else if (t.costUsd !== undefined) stats.costUsd += t.costUsd;
+      if (t.latencyMs !== undefined) latencies.push(t.latencyMs);
+      if (typeof t.ttftMs === 'number') ttfts.push(t.ttftMs);
+      if (t.ref) {
+        const m = models.get(t.ref) ?? { ref: t.ref, turns: 0, costUsd: 0, outputTokens: 0 };
+        m.turns++;
+        m.costUsd += t.costUsd ?? 0;
+        m.outputTokens += t.usage?.outputTokens ?? 0;
+        models.set(t.ref, m);
+      }
+    }
+    const mean = (xs: number[]): number | null => (xs.length ? Math.round(xs.reduce((a, b) => a + b, 0) / xs.length) : null);
+    stats.avgLatencyMs = mean(latencies);
+    stats.avgTtftMs = mean(ttfts);
+    stats.costUsd = Math.round(stats.costUsd * 1e9) / 1e9;
+    stats.byModel = [...models.values()].sort((a, b) => b.turns - a.turns || a.ref.localeCompare(b.ref));
+    return stats;
   }
 
   /** A session as Markdown a person reads: each turn with its model, cost and state. */

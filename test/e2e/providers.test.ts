@@ -401,6 +401,11 @@ describe('every provider through the daemon, as a user types it', function () {
     const found = JSON.parse((await aic(['sessions', 'search', '--json', 'ADA'], s)).stdout) as { session: { id: string }; turn: number; snippet: string }[];
     assert.deepEqual(found.map((h) => [h.session.id, h.turn, h.snippet]), [[first.sessionId, 0, 'my name is Ada']]);
     assert.match((await aic(['sessions', 'search', 'zebra'], s)).stdout, /nothing found for 'zebra'/);
+    const stats = JSON.parse((await aic(['sessions', 'stats', short, '--json'], s)).stdout) as { sessions: number; turns: number; incompleteTurns: number; costUsd: number; byModel: { ref: string; turns: number }[]; avgLatencyMs: number | null };
+    assert.deepEqual([stats.sessions, stats.turns, stats.incompleteTurns, stats.costUsd], [1, 2, 0, 0]);
+    assert.deepEqual(stats.byModel.map((m) => [m.ref, m.turns]), [['ollama/llama3.2:latest', 2]]);
+    assert.equal(typeof stats.avgLatencyMs, 'number');
+    assert.match((await aic(['sessions', 'stats'], s)).stdout, /^1 session, 2 turns \(0 incomplete\), \$0$/m);
     const missing = await aic(['ask', '--session', 'nope', 'x'], s);
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /no session 'nope' \(see `aic sessions`\)/);
