@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { AIC_BIN, aid, connect, makeSandbox, teardown } from '../test/helpers/daemon';
 import { benchStreams } from './streams';
 import { benchLedger } from './ledger';
+import { benchSessions } from './sessions';
 
 /**
  * `npm run bench`: timings for docs/benchmarks.md. Prints a markdown report; asserts nothing.
@@ -101,6 +102,7 @@ async function main(): Promise<void> {
 
     lines.push(...(await benchStreams(summary, ms)));
     lines.push(...(await benchLedger(summary, ms)));
+    lines.push(...(await benchSessions(summary, ms)));
 
     const header = [`Machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${new Date().toISOString()}`, ''];
     process.stdout.write([...header, ...lines].join('\n') + '\n');
