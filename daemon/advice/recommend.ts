@@ -3,6 +3,7 @@ import type { Recommendation, RecommendParams, RecommendResult, SavingsResult, T
 import type { RequestRecord } from '../ledger/ledger';
 import type { HostRegistry } from '../catalog/registry';
 import type { PriceBook } from '../pricing/price-book';
+import { roundUsd } from '../pricing/money';
 
 interface ClassRule {
   taskClass: TaskClass;
@@ -128,10 +129,10 @@ export class Recommender {
     const classes = [...byClass].map(([taskClass, e]) => ({
       taskClass,
       requests: e.requests,
-      actualUsd: round(e.actual),
+      actualUsd: roundUsd(e.actual),
       recommendedRef: e.ref,
-      recommendedUsd: e.recommended === null ? null : round(e.recommended),
-      savingsUsd: e.recommended === null ? null : round(e.actual - e.recommended),
+      recommendedUsd: e.recommended === null ? null : roundUsd(e.recommended),
+      savingsUsd: e.recommended === null ? null : roundUsd(e.actual - e.recommended),
     }));
     classes.sort((a, b) => (b.savingsUsd ?? 0) - (a.savingsUsd ?? 0));
     let premium = 0;
@@ -139,9 +140,9 @@ export class Recommender {
     return {
       days,
       classes,
-      totalActualUsd: round(classes.reduce((n, c) => n + c.actualUsd, 0)),
-      totalRecommendedUsd: round(classes.reduce((n, c) => n + (c.recommendedUsd ?? c.actualUsd), 0)),
-      cachePremiumUsd: round(premium),
+      totalActualUsd: roundUsd(classes.reduce((n, c) => n + c.actualUsd, 0)),
+      totalRecommendedUsd: roundUsd(classes.reduce((n, c) => n + (c.recommendedUsd ?? c.actualUsd), 0)),
+      cachePremiumUsd: roundUsd(premium),
       unclassifiedRequests: unclassified,
     };
   }
@@ -179,6 +180,3 @@ function writePremium(row: RequestRecord): number {
   return (fiveMinute * (write - rates.inputPerMTok) + oneHour * (write1h - rates.inputPerMTok)) / 1e6;
 }
 
-function round(usd: number): number {
-  return Math.round(usd * 1e9) / 1e9;
-}

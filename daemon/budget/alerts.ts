@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import type { AlertParams } from '../../protocol/budget';
 import type { CostReporter } from '../ledger/report';
 import type { Logger } from '../log/logger';
+import { usd } from '../pricing/money';
 import type { Store } from '../store/store';
 import type { Budgets } from './budgets';
 
@@ -18,7 +19,6 @@ interface FiredState {
   at: number;
 }
 
-const usd = (value: number): string => (value >= 0.01 ? `$${value.toFixed(2)}` : `$${value.toFixed(6)}`);
 
 /**
  * Budget alerts: each threshold of each budget fires once per window, with the fact persisted in

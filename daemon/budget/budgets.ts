@@ -4,6 +4,7 @@ import { ErrorCodes } from '../../protocol/errors';
 import type { ProviderKind } from '../../protocol/hosts';
 import type { Calendar } from '../ledger/calendar';
 import type { Ledger } from '../ledger/ledger';
+import { roundUsd } from '../pricing/money';
 import type { Store } from '../store/store';
 
 /** What a request would be counted under. */
@@ -122,7 +123,7 @@ export class Budgets {
   status(budget: Budget): BudgetStatus {
     const spentUsd = this.spent(budget);
     const reservedUsd = this.reserved.get(budget.name) ?? 0;
-    return { ...budget, spentUsd: round(spentUsd), reservedUsd: round(reservedUsd), leftUsd: round(Math.max(0, budget.limitUsd - spentUsd - reservedUsd)), window: this.window(budget) };
+    return { ...budget, spentUsd: roundUsd(spentUsd), reservedUsd: roundUsd(reservedUsd), leftUsd: roundUsd(Math.max(0, budget.limitUsd - spentUsd - reservedUsd)), window: this.window(budget) };
   }
 
   matches(budget: Budget, target: SpendTarget): boolean {
@@ -180,6 +181,3 @@ export class Budgets {
   }
 }
 
-function round(usd: number): number {
-  return Math.round(usd * 1e9) / 1e9;
-}

@@ -6,6 +6,7 @@ import type { HostRegistry, ResolvedModel } from '../catalog/registry';
 import type { Ledger } from '../ledger/ledger';
 import type { Logger } from '../log/logger';
 import type { Budgets, Reservation, SpendTarget } from '../budget/budgets';
+import { usd } from '../pricing/money';
 import type { PriceBook, PricedCall, PriceTarget } from '../pricing/price-book';
 import type { ModelInfo } from '../../protocol/models';
 import { ProviderError, zeroUsage, type ChatMessage } from '../providers/types';
@@ -53,11 +54,6 @@ export type Notice = Omit<AskNoticeParams, 'streamToken'>;
  * the provider is told to stop there.
  */
 const GUARDED_MAX_OUTPUT_TOKENS = 4096;
-
-/** Dollars as people read them in a refusal. */
-function usd(value: number): string {
-  return value >= 0.01 ? `$${value.toFixed(2)}` : `$${value.toFixed(6)}`;
-}
 
 /** Retries of one host before giving up on it (when no other host can take the request). */
 const MAX_RETRIES = 2;

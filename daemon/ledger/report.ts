@@ -3,6 +3,7 @@ import type { CostBy, CostParams, CostResult, CostRow } from '../../protocol/cos
 import { ErrorCodes } from '../../protocol/errors';
 import type { Calendar } from './calendar';
 import { emptyTotals, sumTotals, type Ledger } from './ledger';
+import { roundUsd } from '../pricing/money';
 
 /**
  * `aic cost`: spend by a dimension over a range of days, from the ledger's daily aggregates, with
@@ -29,7 +30,7 @@ export class CostReporter {
     for (const [key, totals] of this.ledger.totalsBy(by, since, until)) {
       total = sumTotals(total, totals);
       const { usd, ...rest } = totals;
-      rows.push({ key, usd: round(usd), ...rest });
+      rows.push({ key, usd: roundUsd(usd), ...rest });
     }
     // Days in date order; everything else by spend, most first.
     rows.sort((a, b) => (by === 'day' ? a.key.localeCompare(b.key) : b.usd - a.usd || a.key.localeCompare(b.key)));
@@ -38,12 +39,12 @@ export class CostReporter {
     // Linear: the month so far, spread over the days elapsed, continued to the month's end.
     const monthEnd = month.elapsedDays > 0 ? (monthToDate / month.elapsedDays) * month.daysInMonth : monthToDate;
     return {
-      totalUsd: round(total.usd),
+      totalUsd: roundUsd(total.usd),
       unpricedRequests: total.unpricedRequests,
       rows,
       projection: {
-        monthEndUsd: round(monthEnd),
-        monthToDateUsd: round(monthToDate),
+        monthEndUsd: roundUsd(monthEnd),
+        monthToDateUsd: roundUsd(monthToDate),
         elapsedDays: Math.round(month.elapsedDays * 100) / 100,
         daysInMonth: month.daysInMonth,
         method: 'month-to-date spend ÷ days elapsed × days in the month (calendar month in your time zone)',
@@ -72,7 +73,3 @@ export class CostReporter {
   }
 }
 
-/** Sums of float costs, rounded to a nano-dollar so 0.1 + 0.2 does not print as 0.30000000000000004. */
-function round(usd: number): number {
-  return Math.round(usd * 1e9) / 1e9;
-}

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { ResponseError } from 'vscode-jsonrpc';
-import type { Usage } from '../../protocol/chat';
 import { ErrorCodes } from '../../protocol/errors';
 import type { SessionStats, SessionSummary, Turn } from '../../protocol/sessions';
+import { roundUsd } from '../pricing/money';
 import type { Store } from '../store/store';
 
 /** What the model sees of a session: its turns as alternating messages. */
@@ -11,20 +11,12 @@ export interface HistoryMessage {
   content: string;
 }
 
-/** How a turn ended, written when it ends. */
-export interface TurnOutcome {
-  assistant: string;
-  ref: string;
-  usage?: Usage;
-  costUsd?: number | null;
-  latencyMs?: number;
-  ttftMs?: number | null;
-  finishReason?: string;
-  complete: boolean;
-  error?: string;
-}
+/** How a turn ended, written when it ends: the turn's own fields, its question aside. */
+export type TurnOutcome = Pick<Turn, 'assistant' | 'complete'> & Partial<Pick<Turn, 'usage' | 'costUsd' | 'latencyMs' | 'ttftMs' | 'finishReason' | 'error'>> & { ref: string };
 
 const turnKey = (sessionId: string, index: number): string => `${sessionId}\u0000${String(index).padStart(8, '0')}`;
+/** The keys of one session's turns. */
+const turnRange = (sessionId: string): { start: string; end: string } => ({ start: turnKey(sessionId, 0), end: turnKey(sessionId, 99_999_999) });
 
 /** Partial answers are saved at most this often while they stream (a kill -9 keeps the rest). */
 const PROGRESS_EVERY_MS = 1000;
@@ -79,7 +71,7 @@ export class Sessions {
 
   history(id: string): Turn[] {
     const out: Turn[] = [];
-    for (const { value } of this.turns().getRange({ start: turnKey(id, 0), end: turnKey(id, 99_999_999) })) out.push(value as Turn);
+    for (const { value } of this.turns().getRange(turnRange(id))) out.push(value as Turn);
     return out;
   }
 
@@ -171,7 +163,8 @@ export class Sessions {
   stats(id?: string): SessionStats {
     const turns: Turn[] = id ? this.history(id) : [...this.turns().getRange()].map((e) => e.value as Turn);
     const stats: SessionStats = {
-      sessions: id ? 1 : this.list(Number.MAX_SAFE_INTEGER).length,
+      // From lmdb's page statistics: counting need not read every session.
+      sessions: id ? 1 : (this.sessions().getStats() as { entryCount: number }).entryCount,
       turns: turns.length,
       incompleteTurns: 0,
       tokens: { input: 0, cacheRead: 0, cacheWrite: 0, output: 0, reasoning: 0 },
@@ -208,7 +201,7 @@ export class Sessions {
     const mean = (xs: number[]): number | null => (xs.length ? Math.round(xs.reduce((a, b) => a + b, 0) / xs.length) : null);
     stats.avgLatencyMs = mean(latencies);
     stats.avgTtftMs = mean(ttfts);
-    stats.costUsd = Math.round(stats.costUsd * 1e9) / 1e9;
+    stats.costUsd = roundUsd(stats.costUsd);
     stats.byModel = [...models.values()].sort((a, b) => b.turns - a.turns || a.ref.localeCompare(b.ref));
     return stats;
   }
@@ -232,7 +225,7 @@ export class Sessions {
     const id = this.resolve(idOrPrefix);
     await this.store.transaction(() => {
       void this.sessions().remove(id);
-      for (const { key } of this.turns().getRange({ start: turnKey(id, 0), end: turnKey(id, 99_999_999) })) void this.turns().remove(key);
+      for (const { key } of this.turns().getRange(turnRange(id))) void this.turns().remove(key);
     });
     return id;
   }
