@@ -1,7 +1,7 @@
 import Anthropic, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from '@anthropic-ai/sdk';
 import type { ChatEvent, ChatRequest, CloudAdapterOptions, DiscoveredModel, HealthReport, ProviderAdapter } from './types';
 import { ProviderError, zeroUsage } from './types';
-import { causeCode, connectTimeout, httpFailure, inStreamFailure, unreachable, type ErrorContext } from './http-errors';
+import { httpFailure, inStreamFailure, translateSdkError, type ErrorContext } from './http-errors';
 
 /** Output budget when the caller sets none: Claude 3.5 and later accept it... */
 const DEFAULT_MAX_TOKENS = 8192;
@@ -11,6 +11,8 @@ const CLAUDE_3_MAX_TOKENS = 4096;
 export function defaultMaxTokens(model: string): number {
   return /^claude-3-(haiku|sonnet|opus)-/.test(model) ? CLAUDE_3_MAX_TOKENS : DEFAULT_MAX_TOKENS;
 }
+
+const SDK_ERRORS = { APIError, APIUserAbortError, APIConnectionError, APIConnectionTimeoutError };
 
 /** The statuses Anthropic's error types stand for, for errors that arrive inside a stream. */
 const STREAM_ERROR_STATUS: Record<string, number> = {
@@ -124,22 +126,14 @@ export class AnthropicAdapter implements ProviderAdapter {
   }
 
   private translate(error: unknown, signal: AbortSignal, model?: string): ProviderError {
-    if (error instanceof ProviderError) return error;
-    if (signal.aborted || error instanceof APIUserAbortError) return new ProviderError('cancelled', 'request cancelled');
-    if (error instanceof APIConnectionTimeoutError) return connectTimeout(this.context, this.options.connectTimeoutMs);
-    if (error instanceof APIConnectionError) return unreachable(this.context, causeCode(error) ?? error.message);
-    if (error instanceof APIError) {
-      // instanceof widens the SDK's generic parameters to any; these are what the SDK sets.
-      const status = error.status as number | undefined;
-      const headers = error.headers as Headers | undefined;
-      const body = error.error as { error?: { type?: string; message?: string } } | undefined;
-      const inner = body?.error;
+    return translateSdkError(error, signal, this.context, this.options.connectTimeoutMs, SDK_ERRORS, ({ status, headers, body, message }) => {
+      const inner = (body as { error?: { type?: string; message?: string } } | undefined)?.error;
       if (status === undefined) {
         // An `event: error` inside a 200 stream: its type says what went wrong.
-        return inStreamFailure(this.context, inner?.type ? STREAM_ERROR_STATUS[inner.type] : undefined, `${inner?.type ?? 'error'}: ${inner?.message ?? error.message}`);
+        return inStreamFailure(this.context, inner?.type ? STREAM_ERROR_STATUS[inner.type] : undefined, `${inner?.type ?? 'error'}: ${inner?.message ?? message}`);
       }
-      return httpFailure({ status, headers, message: inner?.message ?? error.message, code: inner?.type, model }, this.context);
-    }
-    return new ProviderError('server', `Anthropic (host ${this.options.hostName}) failed: ${(error as Error).message}`);
+      return httpFailure({ status, headers, message: inner?.message ?? message, code: inner?.type, model }, this.context);
+    });
   }
+
 }

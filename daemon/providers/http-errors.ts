@@ -124,3 +124,45 @@ export function causeCode(error: unknown): string | undefined {
   }
   return found;
 }
+
+type ErrorClass = abstract new (...args: never[]) => Error;
+
+/** The error classes a Stainless-generated SDK (`@anthropic-ai/sdk`, `openai`) throws. */
+export interface SdkErrorClasses {
+  APIError: ErrorClass;
+  APIUserAbortError: ErrorClass;
+  APIConnectionError: ErrorClass;
+  APIConnectionTimeoutError: ErrorClass;
+}
+
+/** What an SDK's APIError carries; `status` is undefined for an error inside a 200 stream. */
+export interface SdkApiError {
+  status: number | undefined;
+  headers: Headers | undefined;
+  body: unknown;
+  message: string;
+}
+
+/**
+ * A Stainless SDK's error as a ProviderError: cancellation, connect timeout and unreachable host
+ * the same way for both SDKs; the provider's own error bodies through `fromApiError`.
+ */
+export function translateSdkError(
+  error: unknown,
+  signal: AbortSignal,
+  context: ErrorContext,
+  connectTimeoutMs: number,
+  classes: SdkErrorClasses,
+  fromApiError: (api: SdkApiError) => ProviderError,
+): ProviderError {
+  if (error instanceof ProviderError) return error;
+  if (signal.aborted || error instanceof classes.APIUserAbortError) return new ProviderError('cancelled', 'request cancelled');
+  if (error instanceof classes.APIConnectionTimeoutError) return connectTimeout(context, connectTimeoutMs);
+  if (error instanceof classes.APIConnectionError) return unreachable(context, causeCode(error) ?? error.message);
+  if (error instanceof classes.APIError) {
+    // These are the fields the SDKs set; instanceof cannot type them.
+    const api = error as Error & { status?: number; headers?: Headers; error?: unknown };
+    return fromApiError({ status: api.status, headers: api.headers, body: api.error, message: api.message });
+  }
+  return new ProviderError('server', `${context.label} (host ${context.hostName}) failed: ${(error as Error).message}`);
+}

@@ -2,7 +2,7 @@ import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUse
 import type { Price } from '../../protocol/models';
 import type { ChatEvent, ChatRequest, CloudAdapterOptions, DiscoveredModel, HealthReport, ProviderAdapter } from './types';
 import { ProviderError, zeroUsage } from './types';
-import { causeCode, connectTimeout, httpFailure, inStreamFailure, unreachable, type ErrorContext } from './http-errors';
+import { httpFailure, inStreamFailure, translateSdkError, type ErrorContext } from './http-errors';
 
 /** OpenAI's usage object with the fields OpenRouter adds; all optional, as they arrive. */
 interface WireUsage {
@@ -56,6 +56,8 @@ function openRouterPrice(pricing: Record<string, unknown> | undefined): Price | 
     ...(Number.isFinite(perRequest) && perRequest > 0 ? { perRequestUsd: perRequest } : {}),
   };
 }
+
+const SDK_ERRORS = { APIError, APIUserAbortError, APIConnectionError, APIConnectionTimeoutError };
 
 /** OpenAI's list mixes in embedding, audio, image and moderation models that cannot chat. */
 const NOT_CHAT = /embedding|whisper|tts|dall-e|moderation|davinci|babbage|transcribe|realtime|audio|image|search|computer-use|sora/i;
@@ -173,26 +175,19 @@ export class OpenAICompatibleAdapter implements ProviderAdapter {
   }
 
   private translate(error: unknown, signal: AbortSignal, model?: string): ProviderError {
-    if (error instanceof ProviderError) return error;
-    if (signal.aborted || error instanceof APIUserAbortError) return new ProviderError('cancelled', 'request cancelled');
-    if (error instanceof APIConnectionTimeoutError) return connectTimeout(this.context, this.options.connectTimeoutMs);
-    if (error instanceof APIConnectionError) return unreachable(this.context, causeCode(error) ?? error.message);
-    if (error instanceof APIError) {
-      // instanceof widens the SDK's generic parameters to any; these are what the SDK sets.
-      const status = error.status as number | undefined;
-      const headers = error.headers as Headers | undefined;
-      const body = error.error as { message?: string; code?: string | number; type?: string; metadata?: { reasons?: unknown; flagged_input?: unknown } } | undefined;
+    return translateSdkError(error, signal, this.context, this.options.connectTimeoutMs, SDK_ERRORS, ({ status, headers, body: raw, message }) => {
+      const body = raw as { message?: string; code?: string | number; type?: string; metadata?: { reasons?: unknown; flagged_input?: unknown } } | undefined;
       if (status === undefined) {
         // An error chunk inside a 200 stream (OpenRouter: the upstream provider failed mid-answer);
         // OpenRouter's codes are HTTP statuses, OpenAI's are names.
         const code = body?.code ?? body?.type;
         const like = typeof code === 'number' ? code : code === 'server_error' ? 500 : code === 'rate_limit_exceeded' || code === 'requests' ? 429 : undefined;
-        return inStreamFailure(this.context, like, body?.message ?? error.message);
+        return inStreamFailure(this.context, like, body?.message ?? message);
       }
       const moderated = this.provider === 'openrouter' && status === 403 && (body?.metadata?.reasons !== undefined || body?.metadata?.flagged_input !== undefined);
       const code = moderated ? 'moderation' : body?.code !== undefined && body.code !== null ? String(body.code) : body?.type;
-      return httpFailure({ status, headers, message: body?.message ?? error.message, code, model }, this.context);
-    }
-    return new ProviderError('server', `${this.context.label} (host ${this.options.hostName}) failed: ${(error as Error).message}`);
+      return httpFailure({ status, headers, message: body?.message ?? message, code, model }, this.context);
+    });
   }
+
 }
