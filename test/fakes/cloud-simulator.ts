@@ -1,5 +1,5 @@
 import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { closeServer, serveLocally } from './local-server';
 import { Waiters } from './waiters';
 
 /**
@@ -336,32 +336,19 @@ export class CloudSimulator {
     return this.firstChunkWaiters.wait(timeoutMs);
   }
 
-  start(): Promise<string> {
-    this.server = http.createServer((req, res) => {
-      this.handle(req, res).catch((error: unknown) => {
-        if (!res.headersSent) this.sendError(res, 500, String(error));
-        else res.destroy();
-      });
-    });
-    return new Promise((resolve) => {
-      this.server?.listen(this.options.port ?? 0, '127.0.0.1', () => {
-        const { port } = this.server?.address() as AddressInfo;
-        this.baseUrl = `http://127.0.0.1:${port}${BASE_PATH[this.kind]}`;
-        resolve(this.baseUrl);
-      });
-    });
+  async start(): Promise<string> {
+    const { server, origin } = await serveLocally((req, res) => this.handle(req, res), (res, message) => this.sendError(res, 500, message), this.options.port);
+    this.server = server;
+    this.baseUrl = `${origin}${BASE_PATH[this.kind]}`;
+    return this.baseUrl;
   }
 
   stop(): Promise<void> {
     const server = this.server;
-    if (!server) return Promise.resolve();
     this.server = undefined;
-    return new Promise((resolve) => {
-      server.close(() => resolve());
-      // Stalled streams would otherwise keep close() waiting forever.
-      server.closeAllConnections();
-    });
+    return closeServer(server);
   }
+
 
   // ---- plumbing ----
 

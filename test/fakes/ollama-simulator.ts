@@ -1,5 +1,5 @@
 import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { closeServer, serveLocally } from './local-server';
 import { Waiters } from './waiters';
 
 /**
@@ -150,31 +150,19 @@ export class OllamaSimulator {
     return this.firstChunkWaiters.wait(timeoutMs);
   }
 
-  start(): Promise<string> {
-    this.server = http.createServer((req, res) => {
-      this.handle(req, res).catch((error: unknown) => {
-        if (!res.headersSent) this.error(res, 500, String(error));
-        else res.destroy();
-      });
-    });
-    return new Promise((resolve) => {
-      this.server?.listen(this.options.port ?? 0, '127.0.0.1', () => {
-        const { port } = this.server?.address() as AddressInfo;
-        this.baseUrl = `http://127.0.0.1:${port}`;
-        resolve(this.baseUrl);
-      });
-    });
+  async start(): Promise<string> {
+    const { server, origin } = await serveLocally((req, res) => this.handle(req, res), (res, message) => this.error(res, 500, message), this.options.port);
+    this.server = server;
+    this.baseUrl = `${origin}`;
+    return this.baseUrl;
   }
 
   stop(): Promise<void> {
     const server = this.server;
-    if (!server) return Promise.resolve();
     this.server = undefined;
-    return new Promise((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    });
+    return closeServer(server);
   }
+
 
   private json(res: http.ServerResponse, status: number, body: unknown): void {
     const text = JSON.stringify(body);
