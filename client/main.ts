@@ -14,6 +14,8 @@ Usage: aic <command> [options]
   models [--host H] [--refresh] [--json] every model on every host, with context window and price
   ask [-m REF] [--json] PROMPT           stream an answer (prompt may be piped on stdin)
       options: --session ID | --new, --no-context, --project DIR, --max-cost USD
+  chat [-m REF] [--session ID]           interactive chat: streaming, history, Ctrl-C stops an answer,
+                                         /model /cost /context /clear /sessions /resume /export /help /exit
   pull MODEL [--host H] [--json]         download an Ollama model, with a progress bar
   rm MODEL [--host H]                    delete an Ollama model
   ps [--host H] [--json]                 models loaded in memory on each Ollama host
@@ -43,6 +45,7 @@ const COMMANDS: Record<string, () => CommandModule> = {
   hosts: () => require('./commands/hosts') as CommandModule,
   models: () => require('./commands/models') as CommandModule,
   ask: () => require('./commands/ask') as CommandModule,
+  chat: () => require('./commands/chat') as CommandModule,
   pull: () => require('./commands/pull') as CommandModule,
   rm: () => require('./commands/rm') as CommandModule,
   ps: () => require('./commands/ps') as CommandModule,
@@ -54,7 +57,7 @@ const COMMANDS: Record<string, () => CommandModule> = {
 };
 
 /** Commands of the contract that later releases implement; say so instead of "unknown". */
-const PLANNED = new Set(['chat', 'context', 'login', 'logout', 'auth']);
+const PLANNED = new Set(['context', 'login', 'logout', 'auth']);
 
 export async function main(argv: string[]): Promise<number> {
   // `aic models | head`: a closed pipe means the reader has what it wants, not a crash.

@@ -1,3 +1,5 @@
+import type { ModelInfo } from '../protocol/models';
+
 /** Plain column layout for listings; no dependency, no colour codes when piped. */
 export function table(headers: string[], rows: string[][]): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
@@ -30,4 +32,25 @@ export function usd(value: number): string {
   if (value >= 1) return `$${value.toFixed(2)}`;
   if (value >= 0.01) return `$${value.toFixed(4)}`;
   return `$${value.toFixed(6)}`;
+}
+
+/** A model's price per million tokens as listings show it. */
+export function modelPrice(model: ModelInfo): string {
+  if (model.price === 'free' || model.price === 'unpriced') return model.price;
+  return `$${model.price.inputPerMTok} in / $${model.price.outputPerMTok} out`;
+}
+
+export function contextWindowText(tokens: number | undefined): string {
+  if (tokens === undefined) return '-';
+  return tokens >= 1000 ? `${Math.round(tokens / 1000)}k` : String(tokens);
+}
+
+/** A time as `YYYY-MM-DD HH:MM` (UTC), short enough for a table column. */
+export function when(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
+}
+
+/** "1 turn", "3 turns". */
+export function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
 }

@@ -44,6 +44,16 @@ export interface AskResult {
   tokensPerSecond?: number;
   /** What the user should know about this answer (a truncated prompt, hosts that failed first). */
   warnings?: string[];
+  /** The project files attached to the question, when any were. */
+  context?: AttachedContext;
+}
+
+/** Files the intelligence engine put before the question, each with the lines sent. */
+export interface AttachedContext {
+  project: string;
+  files: { path: string; tokens: number; startLine: number; endLine: number; whole: boolean }[];
+  tokensUsed: number;
+  tokenBudget: number;
 }
 
 export interface AskDeltaParams {

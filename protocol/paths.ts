@@ -16,3 +16,13 @@ export function socketPathFromEnv(env: Record<string, string | undefined>, uid: 
 export function lockPathFor(socket: string): string {
   return `${socket}.lock`;
 }
+
+/**
+ * Logs, registration and the chat input history: AID_STATE_DIR, else $XDG_STATE_HOME/aid, else
+ * ~/.local/state/aid. XDG says relative values are invalid and must be ignored.
+ */
+export function stateDirFromEnv(env: Record<string, string | undefined>, home: string): string {
+  if (env.AID_STATE_DIR) return path.resolve(env.AID_STATE_DIR);
+  const stateHome = env.XDG_STATE_HOME && path.isAbsolute(env.XDG_STATE_HOME) ? env.XDG_STATE_HOME : path.join(home, '.local', 'state');
+  return path.join(stateHome, 'aid');
+}

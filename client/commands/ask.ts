@@ -1,9 +1,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { randomUUID } from 'node:crypto';
-import { AskDeltaNotification, AskNoticeNotification, AskRequest, type AskParams, type AskResult } from '../../protocol/chat';
+import type { AskParams, AskResult } from '../../protocol/chat';
 import { ErrorCodes, exitCodeFor } from '../../protocol/errors';
 import { UsageError, parseArgs, stringFlag } from '../args';
+import { AskStreams } from '../ask-stream';
 import { connectDaemon } from '../connect';
 import { RpcError } from '../rpc';
 import { formatDuration, usd } from '../output';
@@ -59,9 +59,8 @@ export async function run(argv: string[]): Promise<number> {
   const sessionId = stringFlag(args, 'session');
   if (sessionId && args.flags.has('new')) throw new UsageError('--session and --new exclude each other');
 
-  const params: AskParams = {
+  const params: Omit<AskParams, 'streamToken'> = {
     prompt,
-    streamToken: randomUUID(),
     project: projectRoot(stringFlag(args, 'project') ?? process.cwd()),
     ...(model ? { model } : {}),
     ...(sessionId ? { sessionId } : {}),
@@ -80,26 +79,32 @@ export async function run(argv: string[]): Promise<number> {
   };
   process.on('SIGINT', onSigint);
   let lastChar = '\n';
-  session.rpc.onNotification(AskDeltaNotification, (delta) => {
-    if (delta.streamToken !== params.streamToken || !delta.text) return;
-    if (json) process.stdout.write(JSON.stringify({ type: 'delta', text: delta.text }) + '\n');
-    else process.stdout.write(delta.text);
-    lastChar = delta.text.slice(-1);
-  });
-  // Failovers, retries and warnings go to stderr as they happen, so the answer on stdout stays clean.
-  session.rpc.onNotification(AskNoticeNotification, (notice) => {
-    if (notice.streamToken !== params.streamToken) return;
-    if (json) process.stdout.write(JSON.stringify({ type: 'notice', kind: notice.kind, message: notice.message }) + '\n');
-    else process.stderr.write(`${lastChar !== '\n' ? '\n' : ''}aic: ${notice.kind === 'warning' ? 'warning: ' : ''}${notice.message}\n`);
-  });
+  const streams = new AskStreams(session.rpc);
   try {
-    const result = await session.rpc.request(AskRequest, params, cancel.signal);
+    const result = await streams.ask(
+      params,
+      {
+        onDelta: (text) => {
+          if (json) process.stdout.write(JSON.stringify({ type: 'delta', text }) + '\n');
+          else process.stdout.write(text);
+          lastChar = text.slice(-1);
+        },
+        // Failovers, retries and warnings go to stderr as they happen, so the answer on stdout stays clean.
+        onNotice: (notice) => {
+          if (json) process.stdout.write(JSON.stringify({ type: 'notice', kind: notice.kind, message: notice.message }) + '\n');
+          else process.stderr.write(`${lastChar !== '\n' ? '\n' : ''}aic: ${notice.kind === 'warning' ? 'warning: ' : ''}${notice.message}\n`);
+        },
+      },
+      cancel.signal,
+    );
     if (json) {
       const { ref, sessionId: sid, usage, costUsd, latencyMs, ttftMs, tokensPerSecond } = result;
       process.stdout.write(JSON.stringify({ type: 'done', ref, sessionId: sid, usage, costUsd, latencyMs, ttftMs, ...(tokensPerSecond !== undefined ? { tokensPerSecond } : {}) }) + '\n');
     } else {
       if (lastChar !== '\n') process.stdout.write('\n');
-      process.stderr.write(summary(result) + '\n');
+      // A conversation the user means to continue names its session, so the next ask can say --session.
+      const named = sessionId !== undefined || args.flags.has('new');
+      process.stderr.write(summary(result) + (named ? ` · session ${result.sessionId.slice(0, 8)}` : '') + '\n');
     }
     return 0;
   } catch (error) {

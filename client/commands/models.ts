@@ -1,17 +1,8 @@
-import { ModelsRequest, type ModelInfo } from '../../protocol/models';
+import { ModelsRequest } from '../../protocol/models';
 import { parseArgs, stringFlag } from '../args';
 import { connectDaemon } from '../connect';
-import { printJson, table } from '../output';
+import { contextWindowText, modelPrice, printJson, table } from '../output';
 
-function price(model: ModelInfo): string {
-  if (model.price === 'free' || model.price === 'unpriced') return model.price;
-  return `$${model.price.inputPerMTok} in / $${model.price.outputPerMTok} out`;
-}
-
-function context(tokens: number | undefined): string {
-  if (tokens === undefined) return '-';
-  return tokens >= 1000 ? `${Math.round(tokens / 1000)}k` : String(tokens);
-}
 
 function age(ms: number): string {
   const s = Math.round(ms / 1000);
@@ -30,7 +21,7 @@ export async function run(argv: string[]): Promise<number> {
     if (args.flags.has('json')) {
       printJson(result.models);
     } else if (result.models.length) {
-      process.stdout.write(table(['MODEL', 'CONTEXT', 'PRICE PER MTOK'], result.models.map((m) => [m.ref, context(m.contextWindow), price(m)])));
+      process.stdout.write(table(['MODEL', 'CONTEXT', 'PRICE PER MTOK'], result.models.map((m) => [m.ref, contextWindowText(m.contextWindow), modelPrice(m)])));
     } else {
       process.stderr.write('no models found on any usable host (see `aic hosts`)\n');
     }

@@ -1,12 +1,11 @@
 import { SessionsStatsRequest, SessionsExportRequest, SessionsListRequest, SessionsRemoveRequest, SessionsSearchRequest, SessionsShowRequest } from '../../protocol/sessions';
 import { UsageError, parseArgs, stringFlag } from '../args';
 import { connectDaemon } from '../connect';
-import { printJson, table, usd } from '../output';
+import { printJson, table, usd, when } from '../output';
 
 const USAGE =
   'usage: aic sessions [list] [--json] | aic sessions show ID [--json] | aic sessions export ID [--format md|json] | aic sessions search TEXT [--json] | aic sessions stats [ID] [--json] | aic sessions rm ID   (ID: the id or a unique start of it)';
 
-const when = (ms: number): string => new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
 
 export async function run(argv: string[]): Promise<number> {
   const [first, ...rest] = argv;

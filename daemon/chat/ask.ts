@@ -225,7 +225,8 @@ export class AskService {
       await sessions
         .finish(turn.sessionId, turn.index, { assistant: answer, ref: lastRef, complete: false, error: (error as Error).message })
         .catch((e: unknown) => this.deps.logger.error('could not save a cut turn', { error: e }));
-      throw error;
+      // The turn exists now, so the client can continue the session even after a refusal or a cancel.
+      throw error instanceof ResponseError ? new ResponseError(error.code, error.message, { ...(error.data as object | undefined), sessionId: turn.sessionId }) : error;
     } finally {
       turn.done();
     }

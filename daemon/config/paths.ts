@@ -1,6 +1,6 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { lockPathFor, socketPathFromEnv } from '../../protocol/paths';
+import { lockPathFor, socketPathFromEnv, stateDirFromEnv } from '../../protocol/paths';
 
 /** Where the daemon keeps its files, resolved from the environment (XDG, then aid's overrides). */
 export interface AidPaths {
@@ -27,8 +27,7 @@ export function resolvePaths(env: Env = process.env, home = os.homedir(), uid = 
   const socket = socketPathFromEnv(env, uid);
   const configHome = xdg(env, 'XDG_CONFIG_HOME', path.join(home, '.config'));
   const dataHome = xdg(env, 'XDG_DATA_HOME', path.join(home, '.local', 'share'));
-  const stateHome = xdg(env, 'XDG_STATE_HOME', path.join(home, '.local', 'state'));
-  const stateDir = path.resolve(env.AID_STATE_DIR || path.join(stateHome, 'aid'));
+  const stateDir = stateDirFromEnv(env, home);
   return {
     socket,
     configFile: path.resolve(env.AID_CONFIG || path.join(configHome, 'aid', 'config.json')),

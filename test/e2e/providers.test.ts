@@ -381,14 +381,23 @@ describe('every provider through the daemon, as a user types it', function () {
     const short = first.sessionId.slice(0, 8);
     const second = await aic(['ask', '--session', short, '-m', 'ollama/llama3.2', 'what is my name?'], s);
     assert.equal(second.code, 0, second.stderr);
+    assert.match(second.stderr, new RegExp(` · session ${short}\n$`), 'a continued session is named for the next ask');
     const sent = o.requests.filter((r) => r.path === '/api/chat').at(-1)?.body as { messages: { role: string; content: string }[] };
     assert.deepEqual(sent.messages, [
       { role: 'user', content: 'my name is Ada' },
       { role: 'assistant', content: 'Echo: my name is Ada' },
       { role: 'user', content: 'what is my name?' },
     ]);
-    const list = JSON.parse((await aic(['sessions', '--json'], s)).stdout) as { id: string; turns: number; title: string }[];
+    let list = JSON.parse((await aic(['sessions', '--json'], s)).stdout) as { id: string; turns: number; title: string }[];
     assert.deepEqual(list.map((x) => [x.id, x.turns, x.title]), [[first.sessionId, 2, 'my name is Ada']]);
+    // --new starts another session (no history sent) and names it.
+    const fresh = await aic(['ask', '--new', '-m', 'ollama/llama3.2', 'a new topic'], s);
+    assert.equal(fresh.code, 0, fresh.stderr);
+    const freshId = / · session ([0-9a-f]{8})\n$/.exec(fresh.stderr)?.[1];
+    assert.ok(freshId && freshId !== short, fresh.stderr);
+    assert.equal((o.requests.filter((r) => r.path === '/api/chat').at(-1)?.body as { messages: unknown[] }).messages.length, 1);
+    assert.equal((await aic(['sessions', 'rm', freshId], s)).code, 0);
+    list = JSON.parse((await aic(['sessions', '--json'], s)).stdout) as { id: string; turns: number; title: string }[];
     const shown = await aic(['sessions', 'show', short], s);
     assert.match(shown.stdout, /^> my name is Ada\n\nEcho: my name is Ada\n\[ollama\/llama3\.2:latest · \$0\]$/m);
     assert.match(shown.stdout, /^> what is my name\?\n\nEcho: what is my name\?$/m);

@@ -1,0 +1,227 @@
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { AlertNotification } from '../../protocol/budget';
+import type { AskNoticeParams } from '../../protocol/chat';
+import { ErrorCodes } from '../../protocol/errors';
+import { stateDirFromEnv } from '../../protocol/paths';
+import { parseArgs, stringFlag } from '../args';
+import { AskStreams } from '../ask-stream';
+import { ModelCatalog, type ChatState } from '../chat/chat-state';
+import { MessageReader } from '../chat/message-reader';
+import { resumeSession, runSlash, type SlashContext } from '../chat/slash-commands';
+import { sessionCostText, statusLine } from '../chat/status-line';
+import { connectDaemon } from '../connect';
+import { count } from '../output';
+import { RpcError } from '../rpc';
+import { projectRoot } from './ask';
+
+/** Answer text goes straight out; everything else is written on a line of its own. */
+class Screen {
+  private atLineStart = true;
+
+  constructor(
+    private readonly out: NodeJS.WriteStream,
+    private readonly colour: boolean,
+  ) {}
+
+  text(chunk: string): void {
+    this.out.write(chunk);
+    this.atLineStart = chunk.endsWith('\n');
+  }
+
+  line(text: string): void {
+    this.out.write(`${this.atLineStart ? '' : '\n'}${text}\n`);
+    this.atLineStart = true;
+  }
+
+  /** readline's prompt holds the line now; the next line of ours starts below it. */
+  promptShown(): void {
+    this.atLineStart = false;
+  }
+
+  /** Enter was pressed: the terminal moved to a fresh line. */
+  inputTaken(): void {
+    this.atLineStart = true;
+  }
+
+  /** Dimmed where colour is welcome, so the status line stands apart from the answer. */
+  dim(text: string): void {
+    this.line(this.colour ? `\x1b[2m${text}\x1b[22m` : text);
+  }
+}
+
+function noticeText(notice: AskNoticeParams): string {
+  return `aic: ${notice.kind === 'warning' ? 'warning: ' : ''}${notice.message}`;
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const args = parseArgs(argv, [
+    { name: 'model', alias: 'm', value: true },
+    { name: 'session', value: true },
+    { name: 'project', value: true },
+    { name: 'no-context' },
+  ]);
+  const model = stringFlag(args, 'model');
+  const state: ChatState = {
+    ...(model ? { model } : {}),
+    sessionCost: { usd: 0, unpricedTurns: 0 },
+    turns: 0,
+    project: projectRoot(stringFlag(args, 'project') ?? process.cwd()),
+    noContext: args.flags.has('no-context'),
+  };
+  const terminal = process.stdin.isTTY === true && process.stdout.isTTY === true;
+  const screen = new Screen(process.stdout, terminal && !process.env.NO_COLOR);
+  const session = await connectDaemon();
+  // Alerts fire whenever they fire; in a chat they appear between lines, not inside one.
+  session.rpc.onNotification(AlertNotification, (alert) => {
+    screen.line(`aid: ${alert.kind === 'report' ? 'report' : 'alert'}: ${alert.message}`);
+    // At the prompt, draw it again (with what was typed) below the alert.
+    if (!busy && !ending) showPrompt();
+  });
+  const streams = new AskStreams(session.rpc);
+  const ctx: SlashContext = { rpc: session.rpc, state, catalog: new ModelCatalog(session.rpc), print: (text) => screen.line(text), cwd: process.cwd() };
+
+  const sessionArg = stringFlag(args, 'session');
+  if (sessionArg) {
+    try {
+      await resumeSession(ctx, sessionArg);
+    } catch (error) {
+      session.close();
+      throw error;
+    }
+  }
+  screen.line(`aic chat · ${state.model ?? 'default model'} · ${state.sessionId ? `session ${state.sessionId.slice(0, 8)}` : 'new session'} · /help for commands, Ctrl-D to leave`);
+
+  const queue: string[] = [];
+  let busy = false;
+  let ending = false;
+  let current: AbortController | undefined;
+  let finish: (code: number) => void = () => undefined;
+  const finished = new Promise<number>((resolve) => (finish = resolve));
+
+  const ask = async (prompt: string): Promise<void> => {
+    const cancel = new AbortController();
+    current = cancel;
+    try {
+      const result = await streams.ask(
+        {
+          prompt,
+          project: state.project,
+          ...(state.model ? { model: state.model } : {}),
+          ...(state.sessionId ? { sessionId: state.sessionId } : {}),
+          ...(state.noContext ? { noContext: true } : {}),
+        },
+        { onDelta: (text) => screen.text(text), onNotice: (notice) => screen.line(noticeText(notice)) },
+        cancel.signal,
+      );
+      state.sessionId = result.sessionId;
+      state.turns++;
+      state.lastResult = result;
+      if (result.costUsd === null) state.sessionCost.unpricedTurns++;
+      else state.sessionCost.usd += result.costUsd;
+      screen.dim(statusLine(result, await ctx.catalog.contextWindow(result.ref), state.sessionCost));
+    } catch (error) {
+      const data = error instanceof RpcError ? (error.data as { sessionId?: unknown } | undefined) : undefined;
+      // The daemon keeps a cut turn; the conversation goes on in its session.
+      if (typeof data?.sessionId === 'string') {
+        state.sessionId = data.sessionId;
+        state.turns++;
+      }
+      const code = error instanceof RpcError ? error.code : ErrorCodes.Internal;
+      if (code === ErrorCodes.Cancelled) screen.line('[cancelled: the partial answer is kept in the session]');
+      else if (code === ErrorCodes.BudgetRefused) screen.line(`aic: refused: ${(error as Error).message}`);
+      else screen.line(`aic: ${(error as Error).message}`);
+    } finally {
+      current = undefined;
+    }
+  };
+
+  let left = false;
+  const leave = (): void => {
+    if (left) return;
+    left = true;
+    ending = true;
+    reader.close();
+    if (state.sessionId) {
+      screen.line(`session ${state.sessionId.slice(0, 8)} · ${count(state.turns, 'turn')} · ${sessionCostText(state.sessionCost)} · continue with: aic chat --session ${state.sessionId.slice(0, 8)}`);
+    }
+    finish(0);
+  };
+
+  const pump = async (): Promise<void> => {
+    if (busy) return;
+    busy = true;
+    while (queue.length > 0) {
+      const message = queue.shift() as string;
+      if (message.trimStart().startsWith('/')) {
+        const outcome = await runSlash(ctx, message.trim()).catch((error: unknown) => {
+          screen.line(`aic: ${(error as Error).message}`);
+          return 'continue' as const;
+        });
+        if (outcome === 'exit') {
+          busy = false;
+          return leave();
+        }
+      } else {
+        await ask(message);
+      }
+    }
+    busy = false;
+    if (ending) leave();
+    else showPrompt();
+  };
+
+  const showPrompt = (): void => {
+    reader.prompt();
+    screen.promptShown();
+  };
+
+  const interrupt = (): void => {
+    if (current) current.abort();
+    else if (!terminal) leave();
+    else {
+      screen.line('(Ctrl-D or /exit leaves the chat)');
+      showPrompt();
+    }
+  };
+
+  const reader: MessageReader = new MessageReader(
+    { input: process.stdin, output: process.stdout, terminal, historyFile: path.join(stateDirFromEnv(process.env, os.homedir()), 'chat_history') },
+    {
+      onMessage: (text) => {
+        screen.inputTaken();
+        // A command typed (or pasted) with more lines after it: the command, then the rest as a message.
+        const [first, ...rest] = text.split('\n');
+        if (first.trimStart().startsWith('/') && rest.join('').trim()) queue.push(first, rest.join('\n'));
+        else queue.push(text);
+        void pump();
+      },
+      onInterrupt: interrupt,
+      onEnd: () => {
+        if (ending) return;
+        ending = true;
+        // Ctrl-D at the terminal means leave now; the end of piped input means finish what was sent.
+        if (terminal) current?.abort();
+        if (!busy) leave();
+      },
+    },
+  );
+  // Ctrl-C reaches readline as a key at a terminal; as a signal it comes from `kill` or a pipe.
+  process.on('SIGINT', interrupt);
+  session.rpc.socket.on('close', () => {
+    if (ending) return;
+    screen.line('aic: the connection to aid closed; restart the chat (`aic chat --session ID` continues a session)');
+    ending = true;
+    reader.close();
+    finish(1);
+  });
+  showPrompt();
+  try {
+    return await finished;
+  } finally {
+    process.off('SIGINT', interrupt);
+    session.close();
+    // A terminal's stdin keeps the process alive even once readline let go of it.
+    if (terminal) process.stdin.destroy();
+  }
+}
