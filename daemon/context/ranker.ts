@@ -89,7 +89,7 @@ export function rankFiles(input: RankInput): RankOutput {
       because(f.path, 'path', `path matches ${quote(hits)}`);
     }
     let defScore = 0;
-    const named: string[] = [];
+    const named: Array<{ name: string; s: number }> = [];
     for (const d of f.facts.defs) {
       if (d.name.length < 3) continue;
       let s = 0;
@@ -101,12 +101,13 @@ export function rankFiles(input: RankInput): RankOutput {
       }
       if (s > 0.2) {
         defScore = Math.max(defScore, s) + 0.1 * Math.min(s, 1);
-        if (named.length < 3) named.push(d.name);
+        named.push({ name: d.name, s });
       }
     }
     if (defScore > 0) {
       vec(f.path).definition = defScore;
-      because(f.path, 'definition', `defines ${named.join(', ')}`);
+      const best = named.sort((a, b) => b.s - a.s).slice(0, 3).map((n) => n.name);
+      because(f.path, 'definition', `defines ${best.join(', ')}`);
     }
   }
   normalise(raw, ['text', 'path', 'definition']);
