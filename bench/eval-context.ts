@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ContextEngine, type ContextProject } from '../daemon/context/engine';
+import type { Weights } from '../daemon/context/signals';
 import { Store } from '../daemon/store/store';
 
 /**
@@ -85,9 +86,9 @@ class PlainBm25 {
   }
 }
 
-async function openEngine(root: string, dataDir: string): Promise<{ engine: ContextEngine; store: Store; project: ContextProject; ms: number }> {
+async function openEngine(root: string, dataDir: string, weights?: Partial<Weights>): Promise<{ engine: ContextEngine; store: Store; project: ContextProject; ms: number }> {
   const store = await Store.open(dataDir);
-  const engine = new ContextEngine({ store, watch: false });
+  const engine = new ContextEngine({ store, watch: false, weights });
   const started = Date.now();
   const project = engine.project(root);
   await project.ready();
@@ -96,11 +97,14 @@ async function openEngine(root: string, dataDir: string): Promise<{ engine: Cont
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
-  const repo = args.find((a) => !a.startsWith('--') && args[args.indexOf(a) - 1] !== '--commits');
+  const repo = args.find((a, i) => !a.startsWith('--') && !['--commits', '--weights'].includes(args[i - 1]));
   const n = Number(args[args.indexOf('--commits') + 1] ?? 0) || 50;
+  const weightsArg = args.indexOf('--weights');
+  const weights = weightsArg >= 0 ? (JSON.parse(args[weightsArg + 1]) as Partial<Weights>) : undefined;
   if (!repo) throw new Error('usage: npm run eval:context -- REPO_PATH [--commits N]');
   const source = path.resolve(repo);
-  const hashes = git(source, 'log', '--no-merges', '--format=%H', `-n${n}`, 'HEAD').trim().split('\n').filter(Boolean).reverse();
+  // Root commits have no parent to index, so they are left out.
+  const hashes = git(source, 'log', '--no-merges', '--format=%H %P', `-n${n}`, 'HEAD').trim().split('\n').filter((l) => l.includes(' ') && l.split(' ')[1]).map((l) => l.split(' ')[0]).reverse();
   const oldest = hashes[0];
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'aid-eval-'));
   const snapshot = path.join(work, 'snapshot');
@@ -115,8 +119,8 @@ async function main(): Promise<void> {
       const truth = changed.filter((l) => l.startsWith('M\t')).map((l) => l.slice(2)).filter((p) => existing.has(p) && !CHANGELOG.test(p));
       cases.push({ hash: h, message, truth });
     }
-    const plain = await openEngine(snapshot, path.join(work, 'data-plain'));
-    const learning = await openEngine(snapshot, path.join(work, 'data-learning'));
+    const plain = await openEngine(snapshot, path.join(work, 'data-plain'), weights);
+    const learning = await openEngine(snapshot, path.join(work, 'data-learning'), weights);
     // The engine's own file list, so every ranker chooses among the same files.
     const files = (plain.project as unknown as { index: { paths(): string[] } }).index.paths();
     const indexed = new Set(files);

@@ -29,6 +29,7 @@ import type { ContextBundle, Attachment } from './assembler';
 import type { LearnerExplanation } from './learner';
 import { Project, type IndexProgress } from './project';
 import type { RankedFile } from './ranker';
+import { DEFAULT_WEIGHTS, type Weights } from './signals';
 import { SymbolExtractor } from './symbols';
 
 export type { Attachment, ContextBundle, IndexProgress, LearnerExplanation, RankedFile };
@@ -46,6 +47,8 @@ export interface ContextEngineOptions {
   watch?: boolean;
   /** Edits this long after an answer credit it; a question this soon after another is its follow-up. Default 10 minutes. */
   feedbackWindowMs?: number;
+  /** Signal weights before any learning (missing ones from DEFAULT_WEIGHTS); for tuning and evaluation. */
+  weights?: Partial<Weights>;
 }
 
 export interface ContextProject {
@@ -107,6 +110,7 @@ export class ContextEngine {
         watch: this.options.watch ?? true,
         idleUnwatchMs: this.options.idleUnwatchMs ?? 30 * MINUTE,
         feedbackWindowMs: this.options.feedbackWindowMs ?? 10 * MINUTE,
+        weights: { ...DEFAULT_WEIGHTS, ...this.options.weights },
       });
       this.open.set(root, p);
     } else p.touch();

@@ -45,7 +45,7 @@ const MIN_WEIGHT = 0.02;
  * memory when the project opens; writes go through lmdb's async batching.
  */
 export class Learner {
-  private weights: Weights = { ...DEFAULT_WEIGHTS };
+  private weights: Weights;
   private readonly priors = new Map<string, FilePrior>();
   private memories: Array<{ key: string; memory: Memory }> = [];
   private readonly pending: Pending[] = [];
@@ -58,7 +58,10 @@ export class Learner {
     private readonly now: () => number,
     /** Edits this long after an answer credit it, and a question this soon after is its follow-up. */
     private readonly windowMs: number,
+    /** The weights before any learning (and after a reset). */
+    private readonly initialWeights: Weights = DEFAULT_WEIGHTS,
   ) {
+    this.weights = { ...initialWeights };
     this.load();
   }
 
@@ -72,7 +75,7 @@ export class Learner {
 
   private load(): void {
     const w = this.db().get(this.key('weights')) as Weights | undefined;
-    if (w) this.weights = { ...DEFAULT_WEIGHTS, ...w };
+    if (w) this.weights = { ...this.initialWeights, ...w };
     this.feedbackEvents = (this.db().get(this.key('events')) as number | undefined) ?? 0;
     const start = this.key('prior', '');
     for (const { key, value } of this.db().getRange({ start, end: `${start}\uffff` })) this.priors.set(String(key).slice(start.length), value as FilePrior);
@@ -230,7 +233,7 @@ export class Learner {
 
   explain(limit = 20): LearnerExplanation {
     const topPriors = [...this.priors.entries()].map(([path, p]) => ({ path, prior: this.prior(path), ...p })).sort((a, b) => b.prior - a.prior).slice(0, limit);
-    return { project: this.root, weights: this.currentWeights(), defaultWeights: { ...DEFAULT_WEIGHTS }, topPriors, questions: this.memories.length, feedbackEvents: this.feedbackEvents };
+    return { project: this.root, weights: this.currentWeights(), defaultWeights: { ...this.initialWeights }, topPriors, questions: this.memories.length, feedbackEvents: this.feedbackEvents };
   }
 
   async reset(): Promise<void> {
@@ -240,7 +243,7 @@ export class Learner {
     await this.store.transaction(() => {
       for (const k of keys) void this.db().remove(k);
     });
-    this.weights = { ...DEFAULT_WEIGHTS };
+    this.weights = { ...this.initialWeights };
     this.priors.clear();
     this.memories = [];
     this.pending.length = 0;

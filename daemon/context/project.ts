@@ -10,7 +10,7 @@ import { ImportGraph } from './import-graph';
 import { Indexer, type IndexCounters } from './indexer';
 import { Learner, type LearnerExplanation } from './learner';
 import { rankFiles, type RankedFile } from './ranker';
-import type { SignalVector } from './signals';
+import type { SignalVector, Weights } from './signals';
 import type { SymbolExtractor } from './symbols';
 import { identifiersOf } from './tokens';
 
@@ -30,6 +30,7 @@ export interface ProjectSeams {
   watch: boolean;
   idleUnwatchMs: number;
   feedbackWindowMs: number;
+  weights: Weights;
 }
 
 /** Answers are checked against definitions this long or longer: shorter names match by chance. */
@@ -67,7 +68,7 @@ export class Project {
   ) {
     this.filter = new FileFilter(root);
     this.indexer = new Indexer(seams.store, root, this.filter, seams.extractor, this.index);
-    this.learner = new Learner(seams.store, root, seams.now, seams.feedbackWindowMs);
+    this.learner = new Learner(seams.store, root, seams.now, seams.feedbackWindowMs, seams.weights);
     this.history = seams.store.db<HistoryRecord>('ctx-git').get(root);
     this.stats = new HistoryStats(this.history, seams.now() / 1000);
     this.lastUsed = seams.now();
