@@ -1,0 +1,130 @@
+/**
+ * The context engine: which files of a project a question needs, and the block of context to send
+ * with it. This is the room's facade; the daemon wiring (RPC handlers, `aic context`, `aic ask`)
+ * uses only what is exported here.
+ *
+ *   const engine = new ContextEngine({ store, log, now, idleUnwatchMs, git, watch, feedbackWindowMs });
+ *   const project = engine.project(cwd);      // git root above cwd (or cwd); never waits for indexing
+ *   project.progress() / onProgress(l) / ready()
+ *   await project.rank(question, { limit, openFile, mentioned, excluded })   → RankedFile[]
+ *   await project.assemble(question, { tokenBudget, openFile, mentioned, excluded }) → ContextBundle
+ *   await project.suggestFor(file, limit)     → RankedFile[] (co-change, co-access, imports)
+ *   await project.recordAnswer({ query, attached, answer, mentioned, removed })   learner feedback
+ *   await project.explain() / resetLearning()
+ *   project.counters()                         how files were (re)indexed: parsed, hashed, unchanged…
+ *   await engine.close()
+ *
+ * Scores are 0..1 (a weighted mean of signals each normalised over the query's candidates); token
+ * counts are estimates at 4 characters per token. Paths in and out are relative to the project
+ * root with '/' separators (absolute paths inside the root are accepted as input too).
+ *
+ * Storage: lmdb databases ctx-files (content hash → parsed facts), ctx-projects (root + path →
+ * hash, size, mtime), ctx-git (root → recent commits) and ctx-learner (root + … → weights, priors,
+ * question memories).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Store } from '../store/store';
+import type { ContextBundle, Attachment } from './assembler';
+import type { LearnerExplanation } from './learner';
+import { Project, type IndexProgress } from './project';
+import type { RankedFile } from './ranker';
+import { DEFAULT_WEIGHTS, type Weights } from './signals';
+import { SymbolExtractor } from './symbols';
+
+export type { Attachment, ContextBundle, IndexProgress, LearnerExplanation, RankedFile };
+export type { IndexCounters } from './indexer';
+
+export interface ContextEngineOptions {
+  store: Store;
+  log?: (level: 'debug' | 'info' | 'warn' | 'error', msg: string) => void;
+  now?: () => number;
+  /** A project unused this long stops being watched; its index is kept and caught up on next use. Default 30 minutes. */
+  idleUnwatchMs?: number;
+  /** The git binary. Default 'git'. */
+  git?: string;
+  /** Watch projects for changes (default true); off for one-shot uses such as evaluations. */
+  watch?: boolean;
+  /** Edits this long after an answer credit it; a question this soon after another is its follow-up. Default 10 minutes. */
+  feedbackWindowMs?: number;
+  /** Signal weights before any learning (missing ones from DEFAULT_WEIGHTS); for tuning and evaluation. */
+  weights?: Partial<Weights>;
+}
+
+export interface ContextProject {
+  readonly root: string;
+  progress(): IndexProgress;
+  onProgress(listener: (p: IndexProgress) => void): () => void;
+  /** Resolves when the initial index is complete. */
+  ready(): Promise<void>;
+  rank(query: string, opts?: { limit?: number; openFile?: string; mentioned?: string[]; excluded?: string[] }): Promise<RankedFile[]>;
+  assemble(query: string, opts: { tokenBudget: number; openFile?: string; mentioned?: string[]; excluded?: string[] }): Promise<ContextBundle>;
+  /** Files likely needed next (co-change, co-access, imports). */
+  suggestFor(file: string, limit?: number): Promise<RankedFile[]>;
+  /**
+   * After an answer: learner feedback. The engine finds which attached files the answer refers to
+   * (paths, file names, identifiers defined there) and credits files the watcher sees edited
+   * within `feedbackWindowMs` after.
+   */
+  recordAnswer(a: { query: string; attached: string[]; answer: string; mentioned?: string[]; removed?: string[] }): Promise<void>;
+  /** Signal weights, top file priors, remembered questions count. */
+  explain(): Promise<LearnerExplanation>;
+  resetLearning(): Promise<void>;
+  /** How files were brought up to date since the project was opened: parsed, hashed, unchanged, skipped, removed. */
+  counters(): import('./indexer').IndexCounters;
+  /** Whether the project is watched now (false after the idle timeout, until next use). */
+  watching(): boolean;
+}
+
+const MINUTE = 60_000;
+
+export class ContextEngine {
+  private readonly open = new Map<string, Project>();
+  private readonly extractor: SymbolExtractor;
+  private readonly log: NonNullable<ContextEngineOptions['log']>;
+
+  constructor(private readonly options: ContextEngineOptions) {
+    this.log = options.log ?? (() => undefined);
+    this.extractor = new SymbolExtractor((msg) => this.log('warn', msg));
+  }
+
+  /** The git root above `dir` (the nearest directory holding `.git`, a directory or a worktree's file), or `dir` itself outside git. */
+  rootOf(dir: string): string {
+    const abs = fs.realpathSync(path.resolve(dir));
+    for (let d = abs; ; d = path.dirname(d)) {
+      if (fs.existsSync(path.join(d, '.git'))) return d;
+      if (path.dirname(d) === d) return abs;
+    }
+  }
+
+  project(dir: string): ContextProject {
+    const root = this.rootOf(dir);
+    let p = this.open.get(root);
+    if (!p) {
+      p = new Project(root, {
+        store: this.options.store,
+        extractor: this.extractor,
+        log: this.log,
+        now: this.options.now ?? Date.now,
+        git: this.options.git ?? 'git',
+        watch: this.options.watch ?? true,
+        idleUnwatchMs: this.options.idleUnwatchMs ?? 30 * MINUTE,
+        feedbackWindowMs: this.options.feedbackWindowMs ?? 10 * MINUTE,
+        weights: { ...DEFAULT_WEIGHTS, ...this.options.weights },
+      });
+      this.open.set(root, p);
+    } else p.touch();
+    return p;
+  }
+
+  projects(): ContextProject[] {
+    return [...this.open.values()];
+  }
+
+  /** Stops watchers and waits for pending index writes. The store is the caller's to close. */
+  async close(): Promise<void> {
+    const all = [...this.open.values()];
+    this.open.clear();
+    await Promise.all(all.map((p) => p.close()));
+  }
+}

@@ -1,0 +1,324 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { watch, type FSWatcher } from 'chokidar';
+import type { Store } from '../store/store';
+import { assemble, type ContextBundle } from './assembler';
+import { FileFilter } from './file-filter';
+import { FileIndex } from './file-index';
+import { HistoryStats, readHistory, type HistoryRecord } from './git-history';
+import { ImportGraph } from './import-graph';
+import { Indexer, type IndexCounters } from './indexer';
+import { Learner, type LearnerExplanation } from './learner';
+import { rankFiles, type RankedFile } from './ranker';
+import type { SignalVector, Weights } from './signals';
+import type { SymbolExtractor } from './symbols';
+import { identifiersOf } from './tokens';
+
+export interface IndexProgress {
+  state: 'indexing' | 'ready' | 'error';
+  filesDone: number;
+  filesTotal: number;
+  message?: string;
+}
+
+export interface ProjectSeams {
+  store: Store;
+  extractor: SymbolExtractor;
+  log: (level: 'debug' | 'info' | 'warn' | 'error', msg: string) => void;
+  now: () => number;
+  git: string;
+  watch: boolean;
+  idleUnwatchMs: number;
+  feedbackWindowMs: number;
+  weights: Weights;
+}
+
+/** Answers are checked against definitions this long or longer: shorter names match by chance. */
+const MIN_IDENT = 4;
+/** Signals of recent queries, kept for the learner until their answer comes back. */
+const MAX_REMEMBERED_QUERIES = 50;
+
+/**
+ * One project: its index (restored from lmdb, then brought up to date in the background), one
+ * chokidar watcher shared by every client, its git history, and its learner.
+ */
+export class Project {
+  readonly index = new FileIndex();
+  private readonly filter: FileFilter;
+  private readonly indexer: Indexer;
+  readonly learner: Learner;
+  private state: IndexProgress = { state: 'indexing', filesDone: 0, filesTotal: 0 };
+  private readonly listeners = new Set<(p: IndexProgress) => void>();
+  private readonly initial: Promise<void>;
+  private watcher: FSWatcher | undefined;
+  private watcherReady: Promise<void> = Promise.resolve();
+  private lastUsed: number;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private history: HistoryRecord | undefined;
+  private stats: HistoryStats;
+  private graph: { version: number; graph: ImportGraph } | undefined;
+  private readonly querySignals = new Map<string, Map<string, SignalVector>>();
+  /** Watcher events are applied one at a time, in order. */
+  private updates: Promise<unknown> = Promise.resolve();
+  private closed = false;
+
+  constructor(
+    readonly root: string,
+    private readonly seams: ProjectSeams,
+  ) {
+    this.filter = new FileFilter(root);
+    this.indexer = new Indexer(seams.store, root, this.filter, seams.extractor, this.index);
+    this.learner = new Learner(seams.store, root, seams.now, seams.feedbackWindowMs, seams.weights);
+    this.history = seams.store.db<HistoryRecord>('ctx-git').get(root);
+    this.stats = new HistoryStats(this.history, seams.now() / 1000);
+    this.lastUsed = seams.now();
+    this.initial = this.start();
+    // The promise is kept for ready(); failures are reported through progress, not thrown here.
+    this.initial.catch(() => undefined);
+  }
+
+  private async start(): Promise<void> {
+    try {
+      await this.seams.extractor.init();
+      await this.indexer.restore();
+      // Watch before walking, so nothing saved during the walk is missed.
+      if (this.seams.watch) this.startWatcher();
+      await this.indexer.indexAll((done, total) => this.report({ state: 'indexing', filesDone: done, filesTotal: total }));
+      await this.refreshHistory();
+      this.report({ state: 'ready', filesDone: this.index.size, filesTotal: this.index.size });
+    } catch (error) {
+      this.report({ state: 'error', filesDone: this.state.filesDone, filesTotal: this.state.filesTotal, message: String(error) });
+      throw error;
+    }
+  }
+
+  private report(p: IndexProgress): void {
+    this.state = p;
+    for (const l of this.listeners) l(p);
+  }
+
+  progress(): IndexProgress {
+    return { ...this.state };
+  }
+
+  onProgress(listener: (p: IndexProgress) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  ready(): Promise<void> {
+    return this.initial;
+  }
+
+  /** How files were brought up to date since this project was opened (for tests and diagnostics). */
+  counters(): IndexCounters {
+    return { ...this.indexer.counters };
+  }
+
+  watching(): boolean {
+    return this.watcher !== undefined;
+  }
+
+  /** Resolves when the watcher has finished its initial scan (events after this are seen). */
+  async watchReady(): Promise<void> {
+    await this.watcherReady;
+  }
+
+  /** Marks the project used; re-watches it (catching up on changes made meanwhile) if it was idle. */
+  touch(): void {
+    this.lastUsed = this.seams.now();
+    if (!this.watcher && this.seams.watch && !this.closed && this.state.state !== 'indexing') {
+      this.startWatcher();
+      this.enqueue(async () => {
+        await this.indexer.indexAll(() => undefined);
+        await this.refreshHistory();
+      });
+    }
+  }
+
+  private startWatcher(): void {
+    const gitLog = path.join(this.root, '.git', 'logs', 'HEAD');
+    const targets = [this.root, ...(fs.existsSync(gitLog) ? [gitLog] : [])];
+    const watcher = watch(targets, {
+      ignoreInitial: true,
+      persistent: true,
+      // No awaitWriteFinish: its polling would delay every save by more than the 300 ms we promise.
+      ignored: (abs: string, stats?: fs.Stats) => {
+        if (abs === gitLog) return false;
+        const rel = this.rel(abs);
+        if (rel === undefined) return true;
+        if (stats) return this.filter.ignored(rel, stats.isDirectory());
+        // chokidar asks once without stats; leave out only what is out as a file and as a directory.
+        return this.filter.ignored(rel, false) && this.filter.ignored(rel, true);
+      },
+    });
+    this.watcher = watcher;
+    this.watcherReady = new Promise((resolve) => watcher.once('ready', () => resolve()));
+    const onFile = (abs: string): void => {
+      if (abs === gitLog) {
+        this.enqueue(() => this.refreshHistory());
+        return;
+      }
+      const rel = this.rel(abs);
+      if (rel === undefined) return;
+      if (path.posix.basename(rel) === '.gitignore') {
+        this.filter.loadGitignore(path.posix.dirname(rel) === '.' ? '' : path.posix.dirname(rel));
+        this.enqueue(() => this.indexer.indexAll(() => undefined));
+        return;
+      }
+      this.enqueue(async () => {
+        const outcome = await this.indexer.update(rel);
+        if (outcome === 'parsed' || outcome === 'hashed') await this.learner.edited(rel);
+      });
+    };
+    watcher.on('add', onFile).on('change', onFile).on('unlink', onFile);
+    watcher.on('unlinkDir', () => this.enqueue(() => this.indexer.indexAll(() => undefined)));
+    watcher.on('error', (e) => this.seams.log('warn', `context watcher for ${this.root}: ${String(e)}`));
+    this.idleTimer ??= setInterval(() => this.checkIdle(), Math.max(50, Math.min(60_000, this.seams.idleUnwatchMs / 4)));
+    this.idleTimer.unref();
+  }
+
+  private checkIdle(): void {
+    if (this.watcher && this.seams.now() - this.lastUsed > this.seams.idleUnwatchMs) {
+      this.seams.log('info', `context: ${this.root} idle, unwatched (its index is kept)`);
+      void this.stopWatcher();
+    }
+  }
+
+  private async stopWatcher(): Promise<void> {
+    const w = this.watcher;
+    this.watcher = undefined;
+    if (w) await w.close();
+  }
+
+  private rel(abs: string): string | undefined {
+    const rel = path.relative(this.root, abs);
+    if (rel.startsWith('..') || path.isAbsolute(rel)) return undefined;
+    return rel.split(path.sep).join('/');
+  }
+
+  private enqueue(task: () => Promise<unknown>): void {
+    this.updates = this.updates.then(task).catch((e: unknown) => this.seams.log('warn', `context update in ${this.root}: ${String(e)}`));
+  }
+
+  /** Waits until every watcher event received so far is in the index. */
+  async settled(): Promise<void> {
+    await this.updates;
+  }
+
+  private async refreshHistory(): Promise<void> {
+    const next = await readHistory(this.seams.git, this.root, this.history).catch(() => undefined);
+    if (!next || next === this.history) return;
+    this.history = next;
+    this.stats = new HistoryStats(next, this.seams.now() / 1000);
+    await this.seams.store.db<HistoryRecord>('ctx-git').put(this.root, next);
+  }
+
+  private importGraph(): ImportGraph {
+    if (!this.graph || this.graph.version !== this.index.version) this.graph = { version: this.index.version, graph: new ImportGraph(this.index) };
+    return this.graph.graph;
+  }
+
+  private normalise(p: string): string {
+    const abs = path.resolve(this.root, p);
+    return this.rel(abs) ?? p;
+  }
+
+  async rank(query: string, opts: { limit?: number; openFile?: string; mentioned?: string[]; excluded?: string[] } = {}): Promise<RankedFile[]> {
+    this.touch();
+    await this.settled();
+    const out = rankFiles({
+      index: this.index,
+      graph: this.importGraph(),
+      history: this.stats,
+      learner: this.learner,
+      query,
+      openFile: opts.openFile && this.normalise(opts.openFile),
+      mentioned: opts.mentioned?.map((m) => this.normalise(m)),
+      excluded: opts.excluded?.map((m) => this.normalise(m)),
+      limit: opts.limit ?? 20,
+    });
+    this.querySignals.delete(query);
+    this.querySignals.set(query, out.signals);
+    while (this.querySignals.size > MAX_REMEMBERED_QUERIES) this.querySignals.delete(this.querySignals.keys().next().value as string);
+    return out.files;
+  }
+
+  async assemble(query: string, opts: { tokenBudget: number; openFile?: string; mentioned?: string[]; excluded?: string[] }): Promise<ContextBundle> {
+    const ranked = await this.rank(query, { ...opts, limit: 40 });
+    const mentioned = new Set(opts.mentioned?.map((m) => this.normalise(m)));
+    // Mentioned files go first, whatever their score: the user asked for them.
+    const ordered = [...ranked.filter((f) => mentioned.has(f.path)), ...ranked.filter((f) => !mentioned.has(f.path))];
+    return assemble({ project: path.basename(this.root), query, ranked: ordered, index: this.index, tokenBudget: opts.tokenBudget, read: (rel) => this.read(rel) });
+  }
+
+  private read(rel: string): string | undefined {
+    try {
+      return fs.readFileSync(path.join(this.root, rel), 'utf8');
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Files likely needed next with `file`: its co-change partners, files co-accessed with it in past answers, its imports. */
+  async suggestFor(file: string, limit = 10): Promise<RankedFile[]> {
+    this.touch();
+    await this.settled();
+    const rel = this.normalise(file);
+    const scores = new Map<string, { score: number; reasons: string[] }>();
+    const add = (p: string, s: number, reason: string): void => {
+      if (p === rel || !this.index.get(p)) return;
+      const cur = scores.get(p) ?? { score: 0, reasons: [] };
+      cur.score += s;
+      cur.reasons.push(reason);
+      scores.set(p, cur);
+    };
+    for (const partner of this.stats.partners(rel).slice(0, 50)) add(partner.path, partner.strength, `co-changes with ${rel} (${Math.round(partner.together)}×)`);
+    for (const [p, n] of this.learner.coAccessed(rel)) add(p, Math.min(1, n / 3), `helped together with ${rel} in ${n} past answer${n > 1 ? 's' : ''}`);
+    const graph = this.importGraph();
+    for (const p of graph.imports.get(rel) ?? []) add(p, 0.2, `imported by ${rel}`);
+    for (const p of graph.importers.get(rel) ?? []) add(p, 0.1, `imports ${rel}`);
+    const max = Math.max(1e-9, ...[...scores.values()].map((s) => s.score));
+    return [...scores.entries()]
+      .map(([p, s]) => ({ path: p, score: s.score / max, reasons: s.reasons, tokens: Math.ceil((this.index.get(p)?.facts.chars ?? 0) / 4) }))
+      .sort((a, b) => b.score - a.score || a.path.localeCompare(b.path))
+      .slice(0, limit);
+  }
+
+  async recordAnswer(a: { query: string; attached: string[]; answer: string; mentioned?: string[]; removed?: string[] }): Promise<void> {
+    this.touch();
+    const attached = a.attached.map((p) => this.normalise(p));
+    const mentioned = (a.mentioned ?? []).map((p) => this.normalise(p));
+    const referenced = attached.filter((p) => this.referencedBy(p, a.answer));
+    let signals = this.querySignals.get(a.query);
+    if (!signals) {
+      await this.rank(a.query, { limit: 1 });
+      signals = this.querySignals.get(a.query) ?? new Map<string, SignalVector>();
+    }
+    await this.learner.record({ query: a.query, attached, helpful: [...new Set([...referenced, ...mentioned])], removed: (a.removed ?? []).map((p) => this.normalise(p)), signals });
+  }
+
+  /** An answer refers to a file by its path, its file name, or an identifier the file defines. */
+  private referencedBy(rel: string, answer: string): boolean {
+    if (answer.includes(rel) || answer.includes(path.posix.basename(rel))) return true;
+    const idents = identifiersOf(answer);
+    return (this.index.get(rel)?.facts.defs ?? []).some((d) => d.name.length >= MIN_IDENT && idents.has(d.name));
+  }
+
+  explain(): Promise<LearnerExplanation> {
+    return Promise.resolve(this.learner.explain());
+  }
+
+  resetLearning(): Promise<void> {
+    return this.learner.reset();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.indexer.stopped = true;
+    if (this.idleTimer) clearInterval(this.idleTimer);
+    await this.stopWatcher();
+    await this.initial.catch(() => undefined);
+    await this.settled();
+  }
+}
