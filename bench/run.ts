@@ -27,7 +27,8 @@ function summary(samples: number[]): { median: number; p90: number; p99: number 
 
 function timeCommand(args: string[], env: NodeJS.ProcessEnv): number {
   const start = performance.now();
-  const result = spawnSync(process.execPath, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  // Outside any git repository: the one-shot ask is timed without project context (bench:context times that).
+  const result = spawnSync(process.execPath, args, { env, cwd: os.tmpdir(), stdio: ['ignore', 'ignore', 'pipe'] });
   const elapsed = performance.now() - start;
   if (result.status !== 0) throw new Error(`${args.join(' ')} failed: ${result.stderr.toString()}`);
   return elapsed;

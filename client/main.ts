@@ -16,6 +16,9 @@ Usage: aic <command> [options]
       options: --session ID | --new, --no-context, --project DIR, --max-cost USD
   chat [-m REF] [--session ID]           interactive chat: streaming, history, Ctrl-C stops an answer,
                                          /model /cost /context /clear /sessions /resume /export /help /exit
+  context QUERY [--project DIR] [--limit N] [--json]
+                                         the project files an ask would attach, ranked, with why
+      also: --for FILE (files needed next), --explain (what was learnt), --reset (forget it)
   pull MODEL [--host H] [--json]         download an Ollama model, with a progress bar
   rm MODEL [--host H]                    delete an Ollama model
   ps [--host H] [--json]                 models loaded in memory on each Ollama host
@@ -46,6 +49,7 @@ const COMMANDS: Record<string, () => CommandModule> = {
   models: () => require('./commands/models') as CommandModule,
   ask: () => require('./commands/ask') as CommandModule,
   chat: () => require('./commands/chat') as CommandModule,
+  context: () => require('./commands/context') as CommandModule,
   pull: () => require('./commands/pull') as CommandModule,
   rm: () => require('./commands/rm') as CommandModule,
   ps: () => require('./commands/ps') as CommandModule,
@@ -57,7 +61,7 @@ const COMMANDS: Record<string, () => CommandModule> = {
 };
 
 /** Commands of the contract that later releases implement; say so instead of "unknown". */
-const PLANNED = new Set(['context', 'login', 'logout', 'auth']);
+const PLANNED = new Set(['login', 'logout', 'auth']);
 
 export async function main(argv: string[]): Promise<number> {
   // `aic models | head`: a closed pipe means the reader has what it wants, not a crash.

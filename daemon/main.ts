@@ -22,6 +22,9 @@ import { budgetHandlers } from './handlers/budget';
 import { recommendHandlers } from './handlers/recommend';
 import { sessionHandlers } from './handlers/sessions';
 import { Sessions } from './sessions/sessions';
+import { ContextEngine } from './context/engine';
+import { ContextAttacher, type ContextSettings } from './chat/context-attach';
+import { contextHandlers } from './handlers/context';
 import { Recommender, classifyTask } from './advice/recommend';
 import { Budgets } from './budget/budgets';
 import { BudgetAlerts, DesktopSink, WebhookSink } from './budget/alerts';
@@ -155,8 +158,15 @@ export async function runDaemon(options: DaemonOptions): Promise<{ done: Promise
   const registry = new HostRegistry({ createAdapter: createAdapter(() => config), cache: discoveryCache, prices, logger, probeTimeoutMs: config.probeTimeoutMs });
   registry.setHosts(hostsFrom(config));
   const sessions = new Sessions(store);
+  const contextEngine = new ContextEngine({
+    store,
+    log: (level, message) => logger[level](message),
+    idleUnwatchMs: config.context.idleUnwatchMin * 60_000,
+  });
+  const contextSettings = (): ContextSettings => config.context;
   const ask = new AskService({
     sessions,
+    context: new ContextAttacher(contextEngine, contextSettings),
     registry,
     ledger,
     logger,
@@ -218,6 +228,7 @@ export async function runDaemon(options: DaemonOptions): Promise<{ done: Promise
     ...budgetHandlers(budgets),
     ...recommendHandlers(new Recommender(registry, prices), ledger),
     ...sessionHandlers(sessions),
+    ...contextHandlers(contextEngine, registry, contextSettings, () => config.defaultModel),
   );
   const server = new DaemonServer({ registry: handlers, logger, handshakeTimeoutMs: () => config.handshakeTimeoutMs, maxMessageBytes: MAX_MESSAGE_BYTES });
   const configWatch = watchConfigFile(paths.configFile, () => void reload());
@@ -232,6 +243,7 @@ export async function runDaemon(options: DaemonOptions): Promise<{ done: Promise
   shutdown.add('stop timers and watchers', async () => {
     registry.stopHealthChecks();
     configWatch.close();
+    await contextEngine.close();
     for (const job of cronJobs) await job.destroy();
     // An alert still being sent (a webhook retrying) may finish, but does not hold the stop long.
     await Promise.race([checking, new Promise((resolve) => setTimeout(resolve, 2000).unref())]);

@@ -20,9 +20,19 @@ export interface AskParams {
   model?: string;
   sessionId?: string;
   newSession?: boolean;
-  /** The client's project directory (git root); used for context in later releases. */
+  /**
+   * The client's project directory (its git root, or --project). Context from it is attached when
+   * it is a git repository or `projectExplicit` is set, unless `noContext`.
+   */
   project?: string;
+  projectExplicit?: boolean;
   noContext?: boolean;
+  /** Files the user added to the context by hand (`/context add`); `@path` in the prompt adds too. */
+  contextAdd?: string[];
+  /** Files the user took out of the context by hand (`/context drop`). */
+  contextDrop?: string[];
+  /** The file open in the editor, which seeds the ranking. */
+  openFile?: string;
   maxCostUsd?: number;
   /**
    * Chosen by the client, unique on its connection: every `aid/ask/delta` notification of this

@@ -1,5 +1,5 @@
 import { RequestType } from 'vscode-jsonrpc';
-import type { Usage } from './chat';
+import type { AttachedContext, Usage } from './chat';
 
 export interface SessionSummary {
   id: string;
@@ -27,6 +27,8 @@ export interface Turn {
   finishReason?: string;
   complete: boolean;
   error?: string;
+  /** The project files (or parts) attached as context to the question. */
+  context?: AttachedContext['files'];
 }
 
 export const SessionsListRequest = new RequestType<{ limit?: number }, SessionSummary[], void>('aid/sessions/list');

@@ -14,6 +14,8 @@ export const Capabilities = {
   /** aid/ask/notice: failovers, retries and warnings while an ask runs. */
   askNotice: 'ask.notice',
   modelManagement: 'models.manage',
+  /** aid/context*: the intelligence engine's ranking, suggestions, learner; asks attach context. */
+  context: 'context',
   reload: 'reload',
   shutdown: 'shutdown',
 } as const;

@@ -14,7 +14,11 @@ export interface ChatState {
   sessionCost: SessionCost;
   turns: number;
   project: string;
+  projectExplicit?: boolean;
   noContext: boolean;
+  /** Files added (`/context add`) or taken out (`/context drop`) by hand, for every question that follows. */
+  contextAdd: string[];
+  contextDrop: string[];
   lastResult?: AskResult;
 }
 

@@ -68,19 +68,44 @@ const COMMANDS: Record<string, SlashCommand> = {
     },
   },
   context: {
-    usage: '/context',
-    help: 'the project files attached to the last question and their share of its tokens',
-    run(ctx) {
-      const context = ctx.state.lastResult?.context;
-      if (ctx.state.noContext) return ctx.print('context is off for this chat (--no-context)');
-      if (!context || context.files.length === 0) return ctx.print(`no project files were attached to the last question (project ${ctx.state.project})`);
-      const u = ctx.state.lastResult?.usage;
+    usage: '/context [add|drop FILE | reset]',
+    help: 'the files attached to the last question and their share of its tokens; add or drop files by hand',
+    run(ctx, [verb, ...rest]) {
+      const state = ctx.state;
+      if (verb === 'add' || verb === 'drop') {
+        const files = rest.map((f) => projectPath(ctx, f)).filter((f): f is string => f !== undefined);
+        if (!files.length) return ctx.print(`usage: /context ${verb} FILE… (paths inside ${state.project})`);
+        const [into, from] = verb === 'add' ? [state.contextAdd, state.contextDrop] : [state.contextDrop, state.contextAdd];
+        for (const f of files) {
+          if (!into.includes(f)) into.push(f);
+          const i = from.indexOf(f);
+          if (i >= 0) from.splice(i, 1);
+        }
+        return ctx.print(`${verb === 'add' ? 'attached to' : 'kept out of'} the next questions: ${files.join(', ')}`);
+      }
+      if (verb === 'reset') {
+        state.contextAdd = [];
+        state.contextDrop = [];
+        return ctx.print('the engine picks the context alone again');
+      }
+      if (verb) return ctx.print('usage: /context [add FILE… | drop FILE… | reset]');
+      const byHand = [
+        state.contextAdd.length ? `added by hand: ${state.contextAdd.join(', ')}` : '',
+        state.contextDrop.length ? `dropped by hand: ${state.contextDrop.join(', ')}` : '',
+      ].filter(Boolean);
+      const context = state.lastResult?.context;
+      if (state.noContext) return ctx.print('context is off for this chat (--no-context)');
+      if (!context || context.files.length === 0) return ctx.print([`no project files were attached to the last question (project ${state.project})`, ...byHand].join('\n'));
+      const u = state.lastResult?.usage;
       const prompt = u ? u.inputTokens + u.cacheReadTokens + u.cacheWriteTokens : 0;
       const share = (tokens: number): string => (prompt > 0 ? `${Math.min(100, Math.round((100 * tokens) / prompt))}%` : '-');
       const rows = context.files.map((f) => [f.path, f.whole ? 'whole' : `${f.startLine}-${f.endLine}`, compactTokens(f.tokens), share(f.tokens)]);
       ctx.print(
-        table(['FILE', 'LINES', 'TOKENS', 'OF PROMPT'], rows).trimEnd() +
-          `\n${compactTokens(context.tokensUsed)} of a ${compactTokens(context.tokenBudget)}-token context budget, from ${context.project}`,
+        [
+          table(['FILE', 'LINES', 'TOKENS', 'OF PROMPT'], rows).trimEnd(),
+          `${compactTokens(context.tokensUsed)} of a ${compactTokens(context.tokenBudget)}-token context budget (${share(context.tokensUsed)} of the prompt), from ${context.project}`,
+          ...byHand,
+        ].join('\n'),
       );
     },
   },
@@ -174,4 +199,19 @@ export async function runSlash(ctx: SlashContext, line: string): Promise<SlashOu
     return 'continue';
   }
   return (await command.run(ctx, args)) ?? 'continue';
+}
+
+/** A file the user named, as a path relative to the project, or undefined (said) when it is outside. */
+function projectPath(ctx: SlashContext, file: string): string | undefined {
+  const abs = path.resolve(ctx.cwd, file);
+  const rel = path.relative(ctx.state.project, abs);
+  if (rel.startsWith('..') || path.isAbsolute(rel)) {
+    ctx.print(`${file} is outside the project ${ctx.state.project}`);
+    return undefined;
+  }
+  if (!fs.existsSync(abs)) {
+    ctx.print(`no file ${file}`);
+    return undefined;
+  }
+  return rel.split(path.sep).join('/');
 }

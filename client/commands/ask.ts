@@ -36,7 +36,9 @@ function summary(result: AskResult): string {
   const cost = result.costUsd === null ? 'unpriced' : result.costUsd === 0 ? 'free' : usd(result.costUsd);
   const ttft = result.ttftMs !== null ? `, first token ${formatDuration(result.ttftMs)}` : '';
   const speed = result.tokensPerSecond !== undefined ? `, ${result.tokensPerSecond.toFixed(1)} tok/s` : '';
-  return `${result.ref} · ${tokens} · ${cost} · ${formatDuration(result.latencyMs)}${ttft}${speed}`;
+  const files = result.context ? new Set(result.context.files.map((f) => f.path)).size : 0;
+  const context = result.context ? ` · context: ${files} file${files === 1 ? '' : 's'}, ${result.context.tokensUsed} tokens` : '';
+  return `${result.ref} · ${tokens} · ${cost} · ${formatDuration(result.latencyMs)}${ttft}${speed}${context}`;
 }
 
 export async function run(argv: string[]): Promise<number> {
@@ -62,6 +64,7 @@ export async function run(argv: string[]): Promise<number> {
   const params: Omit<AskParams, 'streamToken'> = {
     prompt,
     project: projectRoot(stringFlag(args, 'project') ?? process.cwd()),
+    ...(stringFlag(args, 'project') ? { projectExplicit: true } : {}),
     ...(model ? { model } : {}),
     ...(sessionId ? { sessionId } : {}),
     ...(args.flags.has('new') ? { newSession: true } : {}),
@@ -98,8 +101,10 @@ export async function run(argv: string[]): Promise<number> {
       cancel.signal,
     );
     if (json) {
-      const { ref, sessionId: sid, usage, costUsd, latencyMs, ttftMs, tokensPerSecond } = result;
-      process.stdout.write(JSON.stringify({ type: 'done', ref, sessionId: sid, usage, costUsd, latencyMs, ttftMs, ...(tokensPerSecond !== undefined ? { tokensPerSecond } : {}) }) + '\n');
+      const { ref, sessionId: sid, usage, costUsd, latencyMs, ttftMs, tokensPerSecond, context } = result;
+      process.stdout.write(
+        JSON.stringify({ type: 'done', ref, sessionId: sid, usage, costUsd, latencyMs, ttftMs, ...(tokensPerSecond !== undefined ? { tokensPerSecond } : {}), ...(context ? { context } : {}) }) + '\n',
+      );
     } else {
       if (lastChar !== '\n') process.stdout.write('\n');
       // A conversation the user means to continue names its session, so the next ask can say --session.

@@ -68,6 +68,9 @@ export async function run(argv: string[]): Promise<number> {
     turns: 0,
     project: projectRoot(stringFlag(args, 'project') ?? process.cwd()),
     noContext: args.flags.has('no-context'),
+    ...(stringFlag(args, 'project') ? { projectExplicit: true } : {}),
+    contextAdd: [],
+    contextDrop: [],
   };
   const terminal = process.stdin.isTTY === true && process.stdout.isTTY === true;
   const screen = new Screen(process.stdout, terminal && !process.env.NO_COLOR);
@@ -110,6 +113,9 @@ export async function run(argv: string[]): Promise<number> {
           ...(state.model ? { model: state.model } : {}),
           ...(state.sessionId ? { sessionId: state.sessionId } : {}),
           ...(state.noContext ? { noContext: true } : {}),
+          ...(state.projectExplicit ? { projectExplicit: true } : {}),
+          ...(state.contextAdd.length ? { contextAdd: state.contextAdd } : {}),
+          ...(state.contextDrop.length ? { contextDrop: state.contextDrop } : {}),
         },
         { onDelta: (text) => screen.text(text), onNotice: (notice) => screen.line(noticeText(notice)) },
         cancel.signal,

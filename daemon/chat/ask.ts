@@ -7,6 +7,7 @@ import type { Ledger } from '../ledger/ledger';
 import type { Logger } from '../log/logger';
 import type { Budgets, Reservation, SpendTarget } from '../budget/budgets';
 import { usd } from '../pricing/money';
+import type { ContextAttacher } from './context-attach';
 import type { PriceBook, PricedCall, PriceTarget } from '../pricing/price-book';
 import type { ModelInfo } from '../../protocol/models';
 import { ProviderError, zeroUsage, type ChatMessage } from '../providers/types';
@@ -35,6 +36,8 @@ export interface AskDeps {
   budgets?: Budgets;
   /** Conversations: each ask is a turn of one, its history sent to the model. */
   sessions?: Sessions;
+  /** Project context put before each question (the intelligence engine); none when absent. */
+  context?: ContextAttacher;
   /** The kind of task a prompt is (recorded with each call, for `aic cost --savings`). */
   classify?: (prompt: string) => string;
   /** What a hard-budget refusal does: refuse (default), or downgrade to the cheapest model that fits. */
@@ -179,12 +182,15 @@ export class AskService {
     if (!sessions) return this.askOnce(params, [{ role: 'user', content: params.prompt }], params.sessionId ?? randomUUID(), onDelta, signal, onNotice);
     // Routing first: a request for a model nobody serves leaves no empty turn behind.
     const candidates = await this.route(params, signal);
+    const window = Math.min(...candidates.map((c) => c.contextWindow ?? Number.POSITIVE_INFINITY));
+    // Project context goes before the question; the session keeps the user's own words.
+    const context = this.deps.context ? await this.deps.context.attach(params, Number.isFinite(window) ? window : undefined, signal) : { prompt: params.prompt };
+    if (context.notice) onNotice({ kind: 'warning', message: context.notice });
     const turn = await sessions.begin({ ...(continuing ? { sessionId: continuing } : {}), prompt: params.prompt });
     // A history longer than the model's window loses its oldest turns (whole ones), and the user is told.
-    const window = Math.min(...candidates.map((c) => c.contextWindow ?? Number.POSITIVE_INFINITY));
     let history = turn.history;
     if (Number.isFinite(window)) {
-      const fitted = fitHistory(turn.history, params.prompt, Math.max(0, window - GUARDED_MAX_OUTPUT_TOKENS));
+      const fitted = fitHistory(turn.history, context.prompt, Math.max(0, window - GUARDED_MAX_OUTPUT_TOKENS));
       if (fitted.droppedTurns > 0) {
         history = fitted.kept;
         onNotice({ kind: 'warning', message: `this session no longer fits the ${window}-token window of ${candidates[0]?.ref ?? 'the model'}: its ${fitted.droppedTurns} earliest turn${fitted.droppedTurns === 1 ? ' was' : 's were'} left out` });
@@ -195,7 +201,7 @@ export class AskService {
     try {
       const result = await this.askOnce(
         params,
-        [...history, { role: 'user', content: params.prompt }],
+        [...history, { role: 'user', content: context.prompt }],
         turn.sessionId,
         (text) => {
           answer += text;
@@ -218,12 +224,14 @@ export class AskService {
         ttftMs: result.ttftMs,
         finishReason: result.finishReason,
         complete: true,
+        ...(context.attached ? { context: context.attached.files } : {}),
       });
-      return result;
+      context.feedback?.(answer);
+      return context.attached ? { ...result, context: context.attached } : result;
     } catch (error) {
       // Kept, marked incomplete: the question, and as much of the answer as arrived.
       await sessions
-        .finish(turn.sessionId, turn.index, { assistant: answer, ref: lastRef, complete: false, error: (error as Error).message })
+        .finish(turn.sessionId, turn.index, { assistant: answer, ref: lastRef, complete: false, error: (error as Error).message, ...(context.attached ? { context: context.attached.files } : {}) })
         .catch((e: unknown) => this.deps.logger.error('could not save a cut turn', { error: e }));
       // The turn exists now, so the client can continue the session even after a refusal or a cancel.
       throw error instanceof ResponseError ? new ResponseError(error.code, error.message, { ...(error.data as object | undefined), sessionId: turn.sessionId }) : error;

@@ -97,6 +97,20 @@ export const configSchema = z.strictObject({
       desktop: z.boolean().default(true),
     })
     .default({ checkCron: '*/5 * * * *', dailyReportCron: '0 9 * * *', weeklyReportCron: '0 9 * * 1', desktop: true }),
+  /** Project context from the intelligence engine, put before each question of aic ask and chat. */
+  context: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      /** The most tokens of context one question gets. */
+      maxTokens: z.number().int().min(0).max(1_000_000).default(8000),
+      /** The share of the model's context window context may take. */
+      windowShare: z.number().min(0).max(0.9).default(0.25),
+      /** How long an ask waits for a project's first index before going without context. */
+      waitMs: z.number().int().min(0).max(600_000).default(3000),
+      /** A project unused this long stops being watched; its index is kept. */
+      idleUnwatchMin: z.number().int().min(1).max(10_080).default(30),
+    })
+    .default({ enabled: true, maxTokens: 8000, windowShare: 0.25, waitMs: 3000, idleUnwatchMin: 30 }),
   ollama: z
     .strictObject({
       keepAlive: z.union([z.string(), z.number()]).optional(),

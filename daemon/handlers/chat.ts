@@ -9,7 +9,11 @@ const askParams = z.object({
   sessionId: z.string().min(1).optional(),
   newSession: z.boolean().optional(),
   project: z.string().optional(),
+  projectExplicit: z.boolean().optional(),
   noContext: z.boolean().optional(),
+  contextAdd: z.array(z.string().min(1).max(4096)).max(1000).optional(),
+  contextDrop: z.array(z.string().min(1).max(4096)).max(1000).optional(),
+  openFile: z.string().min(1).max(4096).optional(),
   maxCostUsd: z.number().positive().optional(),
   streamToken: z.string().min(1).max(200),
 });

@@ -12,7 +12,7 @@ export interface HistoryMessage {
 }
 
 /** How a turn ended, written when it ends: the turn's own fields, its question aside. */
-export type TurnOutcome = Pick<Turn, 'assistant' | 'complete'> & Partial<Pick<Turn, 'usage' | 'costUsd' | 'latencyMs' | 'ttftMs' | 'finishReason' | 'error'>> & { ref: string };
+export type TurnOutcome = Pick<Turn, 'assistant' | 'complete'> & Partial<Pick<Turn, 'usage' | 'costUsd' | 'latencyMs' | 'ttftMs' | 'finishReason' | 'error' | 'context'>> & { ref: string };
 
 const turnKey = (sessionId: string, index: number): string => `${sessionId}\u0000${String(index).padStart(8, '0')}`;
 /** The keys of one session's turns. */
@@ -215,7 +215,9 @@ export class Sessions {
       const meta = [t.ref, t.costUsd === undefined ? undefined : t.costUsd === null ? 'unpriced' : formatUsd(t.costUsd), t.usage ? `${t.usage.inputTokens + t.usage.cacheReadTokens + t.usage.cacheWriteTokens} in / ${t.usage.outputTokens + t.usage.reasoningTokens} out tokens` : undefined]
         .filter(Boolean)
         .join(' · ');
-      lines.push(`## Turn ${t.index + 1}`, '', `**You** (${new Date(t.time).toISOString()}):`, '', t.user, '', `**${t.ref ?? 'assistant'}**${meta ? ` (${meta})` : ''}:`, '', t.assistant || '_(no answer)_', '');
+      lines.push(`## Turn ${t.index + 1}`, '', `**You** (${new Date(t.time).toISOString()}):`, '', t.user, '');
+      if (t.context?.length) lines.push(`Context: ${t.context.map((f) => (f.whole ? `\`${f.path}\`` : `\`${f.path}\` lines ${f.startLine}-${f.endLine}`)).join(', ')}.`, '');
+      lines.push(`**${t.ref ?? 'assistant'}**${meta ? ` (${meta})` : ''}:`, '', t.assistant || '_(no answer)_', '');
       if (!t.complete) lines.push(`> This answer is incomplete${t.error ? `: ${t.error}` : ''}.`, '');
     }
     return lines.join('\n');

@@ -175,7 +175,7 @@ describe('aic as a user types it', function () {
     tap((line) => {
       if (line.done === true) events.push('simulator wrote done');
     });
-    const child = spawn(process.execPath, [AIC_BIN, 'ask', '-m', 'ollama/llama3.2', words.join(' ')], { env: s.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [AIC_BIN, 'ask', '-m', 'ollama/llama3.2', words.join(' ')], { env: s.env, cwd: s.dir, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let atFirstData = '';
     child.stdout.on('data', (d: Buffer) => {

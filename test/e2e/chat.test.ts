@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { CloudSimulator } from '../fakes/cloud-simulator';
 import { OllamaSimulator } from '../fakes/ollama-simulator';
 import { AIC_BIN, aic, SandboxPool, type Sandbox } from '../helpers/daemon';
+import { demoProject } from '../helpers/demo-project';
 import { TmuxTerminal } from '../helpers/tmux';
 
 const OPENAI_KEY = 'sk-chat-test-0123456789abcdef';
@@ -35,8 +36,8 @@ describe('aic chat in a terminal', function () {
     return sim;
   }
 
-  function chat(s: Sandbox, args: string[] = []): TmuxTerminal {
-    const t = TmuxTerminal.start(s.dir, [process.execPath, AIC_BIN, 'chat', ...args], s.env, s.dir);
+  function chat(s: Sandbox, args: string[] = [], cwd = s.dir): TmuxTerminal {
+    const t = TmuxTerminal.start(s.dir, [process.execPath, AIC_BIN, 'chat', ...args], s.env, cwd);
     terminals.push(t);
     return t;
   }
@@ -165,6 +166,38 @@ describe('aic chat in a terminal', function () {
     assert.equal(await t.waitForExit(), 0);
     screen = t.screen();
     assert.match(screen, new RegExp(`session ${first} · 2 turns · free · continue with: aic chat --session ${first}`));
+  });
+
+  it('/context shows what was attached and its share; /context add and drop steer the next questions', async () => {
+    const sim = await ollama();
+    const s = pool.make({ ollamaUrl: sim.url });
+    const root = demoProject(s);
+    assert.equal((await aic(['context', 'warm up'], s, { cwd: root })).code, 0, 'the index is built');
+    const t = chat(s, [], root);
+    await t.waitFor(/you> $/m);
+    t.type('explain reserveBudget');
+    t.keys('Enter');
+    await t.waitFor(/free this answer[^\n]*\nyou> $/m);
+    t.type('/context');
+    t.keys('Enter');
+    await t.waitFor(/FILE +LINES +TOKENS +OF PROMPT\nsrc\/budget\.ts +whole +\d+ +\d+%\n[\s\S]*\d+ of a 8k-token context budget \(\d+% of the prompt\), from /);
+    t.type('/context drop src/server.ts');
+    t.keys('Enter');
+    await t.waitFor(/kept out of the next questions: src\/server\.ts/);
+    t.type('/context add README.md');
+    t.keys('Enter');
+    await t.waitFor(/attached to the next questions: README\.md/);
+    t.type('/context add ../../etc/passwd');
+    t.keys('Enter');
+    await t.waitFor(/\.\.\/\.\.\/etc\/passwd is outside the project/);
+    t.type('and reserveBudget again?');
+    t.keys('Enter');
+    await t.waitFor(/^Question:\nand reserveBudget again\?$/m);
+    const sent = (sim.requests.filter((r) => r.path === '/api/chat').pop()?.body as { messages: { content: string }[] }).messages.at(-1)?.content ?? '';
+    assert.match(sent, /^Context from the project proj: [^\n]*\n\nREADME\.md \(whole file/, sent);
+    assert.doesNotMatch(sent, /src\/server\.ts \(/, 'the dropped file is left out');
+    t.keys('C-d');
+    assert.equal(await t.waitForExit(), 0);
   });
 
   it('shows budget alerts and refusals inline and keeps chatting', async () => {

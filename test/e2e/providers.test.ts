@@ -236,7 +236,7 @@ describe('every provider through the daemon, as a user types it', function () {
     const sim = await cloud('anthropic', { tokenDelayMs: 300 });
     const s = pool.make({ env: { ANTHROPIC_API_KEY: KEYS.anthropic, ANTHROPIC_BASE_URL: sim.url } });
     assert.equal((await aid(['start'], s)).code, 0);
-    const child = spawn(process.execPath, [AIC_BIN, 'ask', '-m', 'anthropic/claude-haiku-4-5', 'a b c d e f g h'], { env: s.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [AIC_BIN, 'ask', '-m', 'anthropic/claude-haiku-4-5', 'a b c d e f g h'], { env: s.env, cwd: s.dir, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
@@ -427,7 +427,7 @@ describe('every provider through the daemon, as a user types it', function () {
     o.setTokenDelay(200);
     const s = pool.make({ ollamaUrl: o.url });
     assert.equal((await aid(['start'], s)).code, 0);
-    const child = spawn(process.execPath, [AIC_BIN, 'ask', '-m', 'ollama/llama3.2', 'a b c d e f g h'], { env: s.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [AIC_BIN, 'ask', '-m', 'ollama/llama3.2', 'a b c d e f g h'], { env: s.env, cwd: s.dir, stdio: ['ignore', 'pipe', 'pipe'] });
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     await o.waitForFirstChunk();
     await new Promise((r) => setTimeout(r, 300));
@@ -446,7 +446,7 @@ describe('every provider through the daemon, as a user types it', function () {
     o.setTokenDelay(150);
     const s = pool.make({ ollamaUrl: o.url });
     const daemon = await startForeground(s);
-    const child = spawn(process.execPath, [AIC_BIN, 'ask', '-m', 'ollama/llama3.2', 'one two three four five six seven eight'], { env: { ...s.env, AID_NO_AUTOSTART: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [AIC_BIN, 'ask', '-m', 'ollama/llama3.2', 'one two three four five six seven eight'], { env: { ...s.env, AID_NO_AUTOSTART: '1' }, cwd: s.dir, stdio: ['ignore', 'pipe', 'pipe'] });
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     await o.waitForFirstChunk();
     await new Promise((r) => setTimeout(r, 300));

@@ -127,7 +127,7 @@ describe('config and durability', function () {
     sim.setTokenDelay(100);
     const s = sandbox({ ollamaUrl: sim.url });
     await startForeground(s);
-    const child = spawn(process.execPath, [AIC_BIN, 'ask', '-m', 'ollama/llama3.2', 'one two three four five six seven eight'], { env: s.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [AIC_BIN, 'ask', '-m', 'ollama/llama3.2', 'one two three four five six seven eight'], { env: s.env, cwd: s.dir, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -201,7 +201,7 @@ describe('daemon lifecycle', function () {
     it('SIGTERM aborts the upstream stream, tells the client, and exits cleanly', async () => {
       const s = sandbox({ ollamaUrl: sim.url });
       const daemon = await startForeground(s);
-      const client = spawn(process.execPath, [AIC_BIN, 'ask', '--json', '-m', 'ollama/llama3.2', 'a long answer please'], { env: s.env, stdio: ['ignore', 'pipe', 'pipe'] });
+      const client = spawn(process.execPath, [AIC_BIN, 'ask', '--json', '-m', 'ollama/llama3.2', 'a long answer please'], { env: s.env, cwd: s.dir, stdio: ['ignore', 'pipe', 'pipe'] });
       let stdout = '';
       client.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
       const clientExit = new Promise<number | null>((resolve) => client.on('exit', (code) => resolve(code)));

@@ -1,0 +1,103 @@
+import * as fs from 'node:fs';
+import { ResponseError } from 'vscode-jsonrpc';
+import { z } from 'zod';
+import { ContextExplainRequest, ContextProgressNotification, ContextRequest, ContextResetRequest, ContextSuggestRequest, type ContextIndexProgress } from '../../protocol/context';
+import { ErrorCodes } from '../../protocol/errors';
+import { contextBudget, type ContextSettings } from '../chat/context-attach';
+import type { ContextEngine, ContextProject } from '../context/engine';
+import type { HostRegistry } from '../catalog/registry';
+import { defineHandler, type Handler, type RequestContext } from '../server/handlers';
+
+const project = z.string().min(1, 'give the project directory').max(4096);
+
+/** The project's engine, or a clear error for a directory that is not there. */
+function open(engine: ContextEngine, dir: string): ContextProject {
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(dir);
+  } catch {
+    throw new ResponseError(ErrorCodes.InvalidParams, `no such project directory: ${dir}`, { issues: ['project'] });
+  }
+  if (!stat.isDirectory()) throw new ResponseError(ErrorCodes.InvalidParams, `${dir} is not a directory`, { issues: ['project'] });
+  return engine.project(dir);
+}
+
+/**
+ * Waits for the project's first index, telling the client how far it is (at most ten times a
+ * second), so `aic context` can draw a progress bar. A cancel stops the wait, not the indexing.
+ */
+async function indexed(p: ContextProject, context: RequestContext, token: string | undefined): Promise<ContextIndexProgress> {
+  if (p.progress().state !== 'indexing') return p.progress();
+  let last = 0;
+  const send = (progress: ContextIndexProgress): void => {
+    const now = Date.now();
+    if (!token || (now - last < 100 && progress.state === 'indexing')) return;
+    last = now;
+    context.notify(ContextProgressNotification, { progressToken: token, project: p.root, ...progress });
+  };
+  send(p.progress());
+  const off = p.onProgress(send);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      void p.ready().then(resolve);
+      context.signal.addEventListener('abort', () => reject(new ResponseError(ErrorCodes.Cancelled, 'request cancelled', {})), { once: true });
+    });
+  } finally {
+    off();
+  }
+  return p.progress();
+}
+
+export function contextHandlers(engine: ContextEngine, registry: HostRegistry, settings: () => ContextSettings, defaultModel: () => string | undefined): Handler[] {
+  /** The budget `aic ask` would have with this model (or the default one); the plain cap when no host answers. */
+  const budgetFor = async (model: string | undefined, signal: AbortSignal): Promise<number> => {
+    try {
+      const candidates = await registry.route(model, defaultModel(), signal);
+      const windows = candidates.map((c) => c.contextWindow).filter((w): w is number => w !== undefined);
+      return contextBudget(settings(), windows.length ? Math.min(...windows) : undefined);
+    } catch {
+      return contextBudget(settings(), undefined);
+    }
+  };
+  return [
+    defineHandler(
+      ContextRequest,
+      z.object({
+        project,
+        query: z.string().min(1, 'give a question to rank the files for').max(100_000),
+        limit: z.number().int().min(1).max(1000).optional(),
+        openFile: z.string().min(1).optional(),
+        model: z.string().min(1).optional(),
+        progressToken: z.string().min(1).max(200).optional(),
+      }),
+      async (params, context) => {
+        const p = open(engine, params.project);
+        const index = await indexed(p, context, params.progressToken);
+        const tokenBudget = await budgetFor(params.model, context.signal);
+        const opts = params.openFile ? { openFile: params.openFile } : {};
+        // The ranking shown is the one an ask would get; tokensUsed is what it would attach.
+        const [files, bundle] = await Promise.all([p.rank(params.query, { ...opts, limit: params.limit ?? 10 }), p.assemble(params.query, { ...opts, tokenBudget })]);
+        return { project: p.root, files, tokenBudget, tokensUsed: bundle.tokensUsed, index };
+      },
+    ),
+    defineHandler(
+      ContextSuggestRequest,
+      z.object({ project, file: z.string().min(1, 'give the file you are in'), limit: z.number().int().min(1).max(1000).optional(), progressToken: z.string().min(1).max(200).optional() }),
+      async (params, context) => {
+        const p = open(engine, params.project);
+        await indexed(p, context, params.progressToken);
+        return { project: p.root, file: params.file, files: await p.suggestFor(params.file, params.limit ?? 10) };
+      },
+    ),
+    defineHandler(ContextExplainRequest, z.object({ project }), async (params) => {
+      const p = open(engine, params.project);
+      const explained = await p.explain();
+      return { ...explained, project: p.root, weights: { ...explained.weights }, defaultWeights: { ...explained.defaultWeights } };
+    }),
+    defineHandler(ContextResetRequest, z.object({ project }), async (params) => {
+      const p = open(engine, params.project);
+      await p.resetLearning();
+      return { project: p.root };
+    }),
+  ];
+}

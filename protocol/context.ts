@@ -1,0 +1,75 @@
+import { NotificationType, RequestType } from 'vscode-jsonrpc';
+
+/** A file the intelligence engine ranked for a question, with why. Paths are relative to the project. */
+export interface RankedContextFile {
+  path: string;
+  /** 0..1: the weighted mean of the ranking signals, each normalised over the candidates. */
+  score: number;
+  reasons: string[];
+  /** Estimated tokens of the whole file (4 characters a token). */
+  tokens: number;
+}
+
+export interface ContextIndexProgress {
+  state: 'indexing' | 'ready' | 'error';
+  filesDone: number;
+  filesTotal: number;
+  message?: string;
+}
+
+export interface ContextParams {
+  /** The project directory (its git root); the daemon opens and watches it. */
+  project: string;
+  query: string;
+  limit?: number;
+  /** The file open in the editor: it seeds the import-graph proximity. */
+  openFile?: string;
+  /** The model whose context window sets the token budget; default: the model `aic ask` would use. */
+  model?: string;
+  /** Chosen by the client: `aid/context/progress` notifications of this request carry it. */
+  progressToken?: string;
+}
+
+/** The contract's `aic context --json` shape, plus the index state it was answered from. */
+export interface ContextResult {
+  project: string;
+  files: RankedContextFile[];
+  tokenBudget: number;
+  tokensUsed: number;
+  index: ContextIndexProgress;
+}
+
+export interface ContextSuggestParams {
+  project: string;
+  /** The file the user is in; relative to the project or absolute inside it. */
+  file: string;
+  limit?: number;
+  progressToken?: string;
+}
+export interface ContextSuggestResult {
+  project: string;
+  file: string;
+  files: RankedContextFile[];
+}
+
+/** What the learner has learnt for a project: inspectable, and resettable with aid/context/reset. */
+export interface ContextExplainResult {
+  project: string;
+  weights: Record<string, number>;
+  defaultWeights: Record<string, number>;
+  topPriors: { path: string; prior: number; helped: number; attached: number; removed: number }[];
+  questions: number;
+  feedbackEvents: number;
+}
+
+export interface ContextProgressParams extends ContextIndexProgress {
+  progressToken: string;
+  project: string;
+}
+
+export const ContextRequest = new RequestType<ContextParams, ContextResult, void>('aid/context');
+export const ContextSuggestRequest = new RequestType<ContextSuggestParams, ContextSuggestResult, void>('aid/context/suggest');
+export const ContextExplainRequest = new RequestType<{ project: string }, ContextExplainResult, void>('aid/context/explain');
+export const ContextResetRequest = new RequestType<{ project: string }, { project: string }, void>('aid/context/reset');
+/** Indexing progress while a context request waits for a project's first index. */
+export const ContextProgressNotification = new NotificationType<ContextProgressParams>('aid/context/progress');
