@@ -48,6 +48,8 @@ export interface SessionStats {
   unpricedTurns: number;
   avgLatencyMs: number | null;
   avgTtftMs: number | null;
-  byModel: { ref: string; turns: number; costUsd: number; outputTokens: number }[];
+  /** Output and reasoning tokens over the time from first token to the end, complete turns only. */
+  tokensPerSecond: number | null;
+  byModel: { ref: string; turns: number; costUsd: number; outputTokens: number; tokensPerSecond: number | null }[];
 }
 export const SessionsStatsRequest = new RequestType<{ id?: string }, SessionStats, void>('aid/sessions/stats');

@@ -32,8 +32,10 @@ export async function run(argv: string[]): Promise<number> {
       process.stdout.write(
         `${st.sessions} session${st.sessions === 1 ? '' : 's'}, ${st.turns} turns (${st.incompleteTurns} incomplete), ${usd(st.costUsd)}${st.unpricedTurns ? ` + ${st.unpricedTurns} unpriced turns` : ''}\n` +
           `tokens: ${t.input} in, ${t.cacheRead} cache read, ${t.cacheWrite} cache write, ${t.output} out, ${t.reasoning} reasoning\n` +
-          `average latency ${st.avgLatencyMs ?? '-'} ms, first token ${st.avgTtftMs ?? '-'} ms\n\n` +
-          (st.byModel.length ? table(['MODEL', 'TURNS', 'COST', 'OUTPUT TOKENS'], st.byModel.map((m) => [m.ref, String(m.turns), usd(m.costUsd), String(m.outputTokens)])) : ''),
+          `average latency ${st.avgLatencyMs ?? '-'} ms, first token ${st.avgTtftMs ?? '-'} ms, ${st.tokensPerSecond ?? '-'} tokens/s\n\n` +
+          (st.byModel.length
+            ? table(['MODEL', 'TURNS', 'COST', 'OUTPUT TOKENS', 'TOKENS/S'], st.byModel.map((m) => [m.ref, String(m.turns), usd(m.costUsd), String(m.outputTokens), m.tokensPerSecond === null ? '-' : String(m.tokensPerSecond)]))
+            : ''),
       );
       return 0;
     }

@@ -172,9 +172,14 @@ export class Sessions {
       unpricedTurns: 0,
       avgLatencyMs: null,
       avgTtftMs: null,
+      tokensPerSecond: null,
       byModel: [],
     };
-    const models = new Map<string, { ref: string; turns: number; costUsd: number; outputTokens: number }>();
+    type ModelStats = SessionStats['byModel'][number] & { generated: number; generatingMs: number };
+    const models = new Map<string, ModelStats>();
+    // Tokens per second of generation: tokens written over the time from first token to the end.
+    let generated = 0;
+    let generatingMs = 0;
     const latencies: number[] = [];
     const ttfts: number[] = [];
     for (const t of turns) {
@@ -190,19 +195,33 @@ export class Sessions {
       else if (t.costUsd !== undefined) stats.costUsd += t.costUsd;
       if (t.latencyMs !== undefined) latencies.push(t.latencyMs);
       if (typeof t.ttftMs === 'number') ttfts.push(t.ttftMs);
+      const writing = t.complete && t.usage && t.latencyMs !== undefined && typeof t.ttftMs === 'number' ? t.latencyMs - t.ttftMs : 0;
+      const written = writing > 0 && t.usage ? t.usage.outputTokens + t.usage.reasoningTokens : 0;
+      if (written > 0) {
+        generated += written;
+        generatingMs += writing;
+      }
       if (t.ref) {
-        const m = models.get(t.ref) ?? { ref: t.ref, turns: 0, costUsd: 0, outputTokens: 0 };
+        const m = models.get(t.ref) ?? { ref: t.ref, turns: 0, costUsd: 0, outputTokens: 0, tokensPerSecond: null, generated: 0, generatingMs: 0 };
         m.turns++;
         m.costUsd += t.costUsd ?? 0;
         m.outputTokens += t.usage?.outputTokens ?? 0;
+        if (written > 0) {
+          m.generated += written;
+          m.generatingMs += writing;
+        }
         models.set(t.ref, m);
       }
     }
+    const rate = (tokens: number, ms: number): number | null => (ms > 0 ? Math.round((tokens / ms) * 10_000) / 10 : null);
+    stats.tokensPerSecond = rate(generated, generatingMs);
     const mean = (xs: number[]): number | null => (xs.length ? Math.round(xs.reduce((a, b) => a + b, 0) / xs.length) : null);
     stats.avgLatencyMs = mean(latencies);
     stats.avgTtftMs = mean(ttfts);
     stats.costUsd = roundUsd(stats.costUsd);
-    stats.byModel = [...models.values()].sort((a, b) => b.turns - a.turns || a.ref.localeCompare(b.ref));
+    stats.byModel = [...models.values()]
+      .map(({ generated: g, generatingMs: ms, ...m }) => ({ ...m, costUsd: roundUsd(m.costUsd), tokensPerSecond: rate(g, ms) }))
+      .sort((a, b) => b.turns - a.turns || a.ref.localeCompare(b.ref));
     return stats;
   }
 

@@ -42,6 +42,29 @@ describe('Sessions', () => {
     assert.deepEqual(sessions.history(a.sessionId).map((t) => [t.index, t.complete, t.error]), [[0, false, 'request cancelled'], [1, false, undefined]]);
   });
 
+  it('analytics: tokens by class, cost, latency and tokens/s of generation, overall and by model; cut turns do not count toward speed', async () => {
+    const usage = (output: number, reasoning = 0): { inputTokens: number; outputTokens: number; cacheReadTokens: number; cacheWriteTokens: number; reasoningTokens: number } => ({ inputTokens: 10, outputTokens: output, cacheReadTokens: 5, cacheWriteTokens: 0, reasoningTokens: reasoning });
+    const a = await sessions.begin({ prompt: 'one' });
+    // 100 tokens written in 2 s after the first token: 50 tokens/s.
+    await sessions.finish(a.sessionId, a.index, { assistant: 'x', ref: 'ollama/a', complete: true, usage: usage(100), costUsd: 0, latencyMs: 2500, ttftMs: 500 });
+    a.done();
+    const b = await sessions.begin({ sessionId: a.sessionId, prompt: 'two' });
+    // 30 output + 30 reasoning in 1 s: 60 tokens/s.
+    await sessions.finish(b.sessionId, b.index, { assistant: 'y', ref: 'anthropic/b', complete: true, usage: usage(30, 30), costUsd: 0.25, latencyMs: 1200, ttftMs: 200 });
+    b.done();
+    const c = await sessions.begin({ sessionId: a.sessionId, prompt: 'three' });
+    await sessions.finish(c.sessionId, c.index, { assistant: 'z', ref: 'anthropic/b', complete: false, error: 'request cancelled', latencyMs: 100 });
+    c.done();
+    const st = sessions.stats(a.sessionId);
+    assert.deepEqual(st.tokens, { input: 20, cacheRead: 10, cacheWrite: 0, output: 130, reasoning: 30 });
+    assert.deepEqual([st.turns, st.incompleteTurns, st.costUsd, st.avgLatencyMs, st.avgTtftMs], [3, 1, 0.25, 1267, 350]);
+    assert.equal(st.tokensPerSecond, Math.round((160 / 3000) * 10_000) / 10);
+    assert.deepEqual(
+      st.byModel.map((m) => [m.ref, m.turns, m.costUsd, m.tokensPerSecond]),
+      [['anthropic/b', 2, 0.25, 60], ['ollama/a', 1, 0, 50]],
+    );
+  });
+
   it('takes a unique start of an id, and explains a wrong or ambiguous one', async () => {
     const a = await sessions.begin({ prompt: 'x' });
     a.done();
