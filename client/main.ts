@@ -14,7 +14,8 @@ Usage: aic <command> [options]
   models [--host H] [--refresh] [--json] every model on every host, with context window and price
   ask [-m REF] [--json] PROMPT           stream an answer (prompt may be piped on stdin)
       options: --session ID | --new, --no-context, --project DIR, --max-cost USD
-  chat [-m REF] [--session ID]           interactive chat: streaming, history, Ctrl-C stops an answer,
+  chat [-m REF] [--session ID] [--project DIR] [--no-context]
+                                         interactive chat: streaming, history, Ctrl-C stops an answer,
                                          /model /cost /context /clear /sessions /resume /export /help /exit
   context QUERY [--project DIR] [--limit N] [--json]
                                          the project files an ask would attach, ranked, with why

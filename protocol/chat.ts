@@ -33,6 +33,8 @@ export interface AskParams {
   contextDrop?: string[];
   /** The file open in the editor, which seeds the ranking. */
   openFile?: string;
+  /** The client's working directory: `@path` in the prompt is looked up from it first, then from the project root. */
+  cwd?: string;
   maxCostUsd?: number;
   /**
    * Chosen by the client, unique on its connection: every `aid/ask/delta` notification of this

@@ -20,6 +20,8 @@ export interface ContextIndexProgress {
 export interface ContextParams {
   /** The project directory (its git root); the daemon opens and watches it. */
   project: string;
+  /** The user named the directory (--project): it is used even outside git. */
+  projectExplicit?: boolean;
   query: string;
   limit?: number;
   /** The file open in the editor: it seeds the import-graph proximity. */
@@ -41,6 +43,7 @@ export interface ContextResult {
 
 export interface ContextSuggestParams {
   project: string;
+  projectExplicit?: boolean;
   /** The file the user is in; relative to the project or absolute inside it. */
   file: string;
   limit?: number;
@@ -69,7 +72,7 @@ export interface ContextProgressParams extends ContextIndexProgress {
 
 export const ContextRequest = new RequestType<ContextParams, ContextResult, void>('aid/context');
 export const ContextSuggestRequest = new RequestType<ContextSuggestParams, ContextSuggestResult, void>('aid/context/suggest');
-export const ContextExplainRequest = new RequestType<{ project: string }, ContextExplainResult, void>('aid/context/explain');
-export const ContextResetRequest = new RequestType<{ project: string }, { project: string }, void>('aid/context/reset');
+export const ContextExplainRequest = new RequestType<{ project: string; projectExplicit?: boolean }, ContextExplainResult, void>('aid/context/explain');
+export const ContextResetRequest = new RequestType<{ project: string; projectExplicit?: boolean }, { project: string }, void>('aid/context/reset');
 /** Indexing progress while a context request waits for a project's first index. */
 export const ContextProgressNotification = new NotificationType<ContextProgressParams>('aid/context/progress');

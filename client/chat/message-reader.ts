@@ -1,11 +1,16 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
+import { Writable } from 'node:stream';
 
 export interface MessageReaderEvents {
-  /** A whole message: one line, or several joined (continuation, a """ block, or a paste). */
-  onMessage(text: string): void;
-  /** Ctrl-C while nothing is being typed. */
+  /**
+   * A whole message: one line, or several joined (continuation, a """ block, or a paste).
+   * `typedAhead`: typed while the screen was held, so nobody saw it; the caller shows it when it
+   * is taken up.
+   */
+  onMessage(text: string, typedAhead: boolean): void;
+  /** Ctrl-C while the screen is held (an answer is being written), or while nothing is typed. */
   onInterrupt(): void;
   /** Ctrl-D on an empty line, or the end of piped input. */
   onEnd(): void;
@@ -13,7 +18,7 @@ export interface MessageReaderEvents {
 
 export interface MessageReaderOptions {
   input: NodeJS.ReadableStream;
-  output: NodeJS.WritableStream;
+  output: NodeJS.WriteStream | NodeJS.WritableStream;
   terminal: boolean;
   /** Where input history is kept between chats (private: prompts can hold anything). */
   historyFile?: string;
@@ -39,6 +44,9 @@ export class MessageReader {
   private lines: string[] = [];
   private inBlock = false;
   private closed = false;
+  private held = false;
+  /** Some line of the message being assembled was typed while the screen was held (so never shown). */
+  private typedWhileHeld = false;
   private pasteTimer: NodeJS.Timeout | undefined;
   private readonly pasteWindowMs: number;
 
@@ -49,7 +57,7 @@ export class MessageReader {
     this.pasteWindowMs = options.pasteWindowMs ?? 25;
     this.rl = readline.createInterface({
       input: options.input,
-      output: options.output,
+      output: this.gate(options.output),
       terminal: options.terminal,
       history: options.terminal ? loadHistory(options.historyFile) : [],
       historySize: options.historySize ?? 1000,
@@ -60,8 +68,8 @@ export class MessageReader {
     this.rl.on('SIGINT', () => this.onSigint());
     this.rl.on('close', () => {
       this.closed = true;
-      // What was typed or piped before the end is still sent.
-      if (this.lines.length > 0) this.flushNow();
+      // The end of a pipe still sends its last message; Ctrl-D on a half-typed one at a terminal drops it.
+      if (!this.options.terminal && this.lines.length > 0) this.flushNow();
       this.events.onEnd();
     });
     if (options.terminal && options.historyFile) {
@@ -70,10 +78,44 @@ export class MessageReader {
     }
   }
 
+  /**
+   * The caller writes to the screen now (an answer streams): readline stops drawing, so keys typed
+   * meanwhile neither land inside the answer nor make readline redraw over it. They still make
+   * messages, taken up after the answer.
+   */
+  hold(): void {
+    this.held = true;
+  }
+
+  /** Shows the prompt again, with anything typed while the screen was held. */
   prompt(): void {
     if (this.closed) return;
+    this.held = false;
+    // Piped input gets no prompts: its output is read by scripts.
+    if (!this.options.terminal) return;
+    // A message typed ahead is about to be sent; the caller shows it then, and prompts after it.
+    if (this.pasteTimer) return;
     this.rl.setPrompt(this.lines.length > 0 ? CONTINUATION : PROMPT);
-    this.rl.prompt();
+    // readline redraws by moving up as many rows as its last drawing took; what it drew while held
+    // never reached the screen, and moving up would wipe the answer. The cursor is on a fresh line.
+    (this.rl as unknown as { prevRows: number }).prevRows = 0;
+    this.rl.prompt(true);
+  }
+
+  /** readline's output, silenced while the screen is held; it keeps the terminal's width. */
+  private gate(output: NodeJS.WriteStream | NodeJS.WritableStream): NodeJS.WritableStream {
+    const target = output as NodeJS.WriteStream;
+    const gate = new Writable({
+      write: (chunk: Buffer | string, _encoding, done) => {
+        if (!this.held) target.write(chunk);
+        done();
+      },
+    });
+    Object.defineProperty(gate, 'columns', { get: () => target.columns ?? 80 });
+    Object.defineProperty(gate, 'rows', { get: () => target.rows ?? 24 });
+    Object.defineProperty(gate, 'isTTY', { get: () => target.isTTY === true });
+    target.on?.('resize', () => gate.emit('resize'));
+    return gate;
   }
 
   close(): void {
@@ -81,6 +123,7 @@ export class MessageReader {
   }
 
   private onLine(line: string): void {
+    if (this.held) this.typedWhileHeld = true;
     if (line.trim() === BLOCK_FENCE) {
       this.inBlock = !this.inBlock;
       if (!this.inBlock) return this.flushNow();
@@ -108,12 +151,16 @@ export class MessageReader {
     const text = this.lines.join('\n');
     this.lines = [];
     this.inBlock = false;
-    if (text.trim()) this.events.onMessage(text);
-    else this.prompt();
+    const typedAhead = this.typedWhileHeld;
+    this.typedWhileHeld = false;
+    if (text.trim()) this.events.onMessage(text, typedAhead);
+    else if (!this.held) this.prompt();
   }
 
   /** Like a shell: Ctrl-C drops what is being typed; on an empty line it is the caller's to handle. */
   private onSigint(): void {
+    // While an answer is written, Ctrl-C is for the answer; what was typed ahead stays.
+    if (this.held) return this.events.onInterrupt();
     const typing = this.rl.line.length > 0 || this.lines.length > 0 || this.inBlock;
     if (!typing) return this.events.onInterrupt();
     this.lines = [];
@@ -138,7 +185,12 @@ function loadHistory(file: string | undefined): string[] {
 function saveHistory(file: string, history: string[]): void {
   try {
     fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-    fs.writeFileSync(file, [...history].reverse().join('\n') + '\n', { mode: 0o600 });
+    // Written aside and renamed: two chats at once, or a crash, never leave half a file; and a
+    // file made readable by hand becomes private again.
+    const next = `${file}.${process.pid}`;
+    fs.writeFileSync(next, [...history].reverse().join('\n') + '\n', { mode: 0o600 });
+    fs.chmodSync(next, 0o600);
+    fs.renameSync(next, file);
   } catch {
     // History is a convenience; a read-only home must not break the chat.
   }

@@ -72,6 +72,10 @@ const COMMANDS: Record<string, SlashCommand> = {
     help: 'the files attached to the last question and their share of its tokens; add or drop files by hand',
     run(ctx, [verb, ...rest]) {
       const state = ctx.state;
+      if (state.noContext) return ctx.print('context is off for this chat (--no-context)');
+      if (!state.projectExplicit && !fs.existsSync(path.join(state.project, '.git'))) {
+        return ctx.print(`no project context here: ${state.project} is not a git repository (start the chat with --project DIR to use a directory anyway)`);
+      }
       if (verb === 'add' || verb === 'drop') {
         const files = rest.map((f) => projectPath(ctx, f)).filter((f): f is string => f !== undefined);
         if (!files.length) return ctx.print(`usage: /context ${verb} FILE… (paths inside ${state.project})`);
@@ -94,7 +98,6 @@ const COMMANDS: Record<string, SlashCommand> = {
         state.contextDrop.length ? `dropped by hand: ${state.contextDrop.join(', ')}` : '',
       ].filter(Boolean);
       const context = state.lastResult?.context;
-      if (state.noContext) return ctx.print('context is off for this chat (--no-context)');
       if (!context || context.files.length === 0) return ctx.print([`no project files were attached to the last question (project ${state.project})`, ...byHand].join('\n'));
       const u = state.lastResult?.usage;
       const prompt = u ? u.inputTokens + u.cacheReadTokens + u.cacheWriteTokens : 0;
@@ -114,7 +117,8 @@ const COMMANDS: Record<string, SlashCommand> = {
     help: 'start a new session (the current one stays in `aic sessions`)',
     run(ctx) {
       const previous = ctx.state.sessionId;
-      Object.assign(ctx.state, { sessionId: undefined, sessionTitle: undefined, sessionCost: { usd: 0, unpricedTurns: 0 }, turns: 0, lastResult: undefined });
+      // A new conversation: files added or dropped by hand were for the old one.
+      Object.assign(ctx.state, { sessionId: undefined, sessionTitle: undefined, sessionCost: { usd: 0, unpricedTurns: 0 }, turns: 0, lastResult: undefined, contextAdd: [], contextDrop: [] });
       ctx.print(previous ? `new session; session ${previous.slice(0, 8)} is kept (/resume ${previous.slice(0, 8)})` : 'new session');
     },
   },

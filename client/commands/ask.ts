@@ -65,6 +65,7 @@ export async function run(argv: string[]): Promise<number> {
     prompt,
     project: projectRoot(stringFlag(args, 'project') ?? process.cwd()),
     ...(stringFlag(args, 'project') ? { projectExplicit: true } : {}),
+    cwd: process.cwd(),
     ...(model ? { model } : {}),
     ...(sessionId ? { sessionId } : {}),
     ...(args.flags.has('new') ? { newSession: true } : {}),

@@ -4,7 +4,7 @@ import { AlertNotification } from '../../protocol/budget';
 import type { AskNoticeParams } from '../../protocol/chat';
 import { ErrorCodes } from '../../protocol/errors';
 import { stateDirFromEnv } from '../../protocol/paths';
-import { parseArgs, stringFlag } from '../args';
+import { UsageError, parseArgs, stringFlag } from '../args';
 import { AskStreams } from '../ask-stream';
 import { ModelCatalog, type ChatState } from '../chat/chat-state';
 import { MessageReader } from '../chat/message-reader';
@@ -31,6 +31,13 @@ class Screen {
 
   line(text: string): void {
     this.out.write(`${this.atLineStart ? '' : '\n'}${text}\n`);
+    this.atLineStart = true;
+  }
+
+  /** Errors go to stderr, where scripts piping a chat look for them; at a terminal both show alike. */
+  error(text: string): void {
+    if (!this.atLineStart) this.out.write('\n');
+    process.stderr.write(`${text}\n`);
     this.atLineStart = true;
   }
 
@@ -61,6 +68,7 @@ export async function run(argv: string[]): Promise<number> {
     { name: 'project', value: true },
     { name: 'no-context' },
   ]);
+  if (args.positionals.length > 0) throw new UsageError(`aic chat takes no prompt (got '${args.positionals.join(' ')}'): type it in the chat, or use aic ask`);
   const model = stringFlag(args, 'model');
   const state: ChatState = {
     ...(model ? { model } : {}),
@@ -95,12 +103,16 @@ export async function run(argv: string[]): Promise<number> {
   }
   screen.line(`aic chat · ${state.model ?? 'default model'} · ${state.sessionId ? `session ${state.sessionId.slice(0, 8)}` : 'new session'} · /help for commands, Ctrl-D to leave`);
 
-  const queue: string[] = [];
+  const queue: { text: string; typedAhead: boolean }[] = [];
   let busy = false;
   let ending = false;
+  let connectionLost = false;
+  /** For scripts piping a chat: whether the last question failed. */
+  let lastFailed = false;
   let current: AbortController | undefined;
   let finish: (code: number) => void = () => undefined;
   const finished = new Promise<number>((resolve) => (finish = resolve));
+  const shortId = (): string => state.sessionId?.slice(0, 8) ?? '';
 
   const ask = async (prompt: string): Promise<void> => {
     const cancel = new AbortController();
@@ -110,6 +122,7 @@ export async function run(argv: string[]): Promise<number> {
         {
           prompt,
           project: state.project,
+          cwd: process.cwd(),
           ...(state.model ? { model: state.model } : {}),
           ...(state.sessionId ? { sessionId: state.sessionId } : {}),
           ...(state.noContext ? { noContext: true } : {}),
@@ -120,6 +133,7 @@ export async function run(argv: string[]): Promise<number> {
         { onDelta: (text) => screen.text(text), onNotice: (notice) => screen.line(noticeText(notice)) },
         cancel.signal,
       );
+      lastFailed = false;
       state.sessionId = result.sessionId;
       state.turns++;
       state.lastResult = result;
@@ -127,41 +141,47 @@ export async function run(argv: string[]): Promise<number> {
       else state.sessionCost.usd += result.costUsd;
       screen.dim(statusLine(result, await ctx.catalog.contextWindow(result.ref), state.sessionCost));
     } catch (error) {
+      lastFailed = true;
       const data = error instanceof RpcError ? (error.data as { sessionId?: unknown } | undefined) : undefined;
       // The daemon keeps a cut turn; the conversation goes on in its session.
       if (typeof data?.sessionId === 'string') {
         state.sessionId = data.sessionId;
         state.turns++;
       }
+      // A lost connection is said once, by the close handler.
+      if (connectionLost) return;
       const code = error instanceof RpcError ? error.code : ErrorCodes.Internal;
       if (code === ErrorCodes.Cancelled) screen.line('[cancelled: the partial answer is kept in the session]');
-      else if (code === ErrorCodes.BudgetRefused) screen.line(`aic: refused: ${(error as Error).message}`);
-      else screen.line(`aic: ${(error as Error).message}`);
+      else if (code === ErrorCodes.BudgetRefused) screen.error(`aic: refused: ${(error as Error).message}`);
+      else screen.error(`aic: ${(error as Error).message}`);
     } finally {
       current = undefined;
     }
   };
 
   let left = false;
-  const leave = (): void => {
+  const leave = (code = 0): void => {
     if (left) return;
     left = true;
     ending = true;
     reader.close();
-    if (state.sessionId) {
-      screen.line(`session ${state.sessionId.slice(0, 8)} · ${count(state.turns, 'turn')} · ${sessionCostText(state.sessionCost)} · continue with: aic chat --session ${state.sessionId.slice(0, 8)}`);
-    }
-    finish(0);
+    if (state.sessionId) screen.line(`session ${shortId()} · ${count(state.turns, 'turn')} · ${sessionCostText(state.sessionCost)} · continue with: aic chat --session ${shortId()}`);
+    finish(code || (!terminal && lastFailed ? 1 : 0));
   };
 
   const pump = async (): Promise<void> => {
     if (busy) return;
     busy = true;
+    reader.hold();
     while (queue.length > 0) {
-      const message = queue.shift() as string;
-      if (message.trimStart().startsWith('/')) {
-        const outcome = await runSlash(ctx, message.trim()).catch((error: unknown) => {
-          screen.line(`aic: ${(error as Error).message}`);
+      // Ctrl-D at a terminal leaves now: what was typed ahead is not sent.
+      if (ending && terminal) break;
+      const { text, typedAhead } = queue.shift() as { text: string; typedAhead: boolean };
+      // Typed while the answer before was written, so not shown yet: show it as if typed now.
+      if (typedAhead && terminal) screen.line(text.split('\n').map((l, i) => `${i === 0 ? 'you> ' : '...> '}${l}`).join('\n'));
+      if (isSlashCommand(text)) {
+        const outcome = await runSlash(ctx, text.trim()).catch((error: unknown) => {
+          screen.error(`aic: ${(error as Error).message}`);
           return 'continue' as const;
         });
         if (outcome === 'exit') {
@@ -169,7 +189,7 @@ export async function run(argv: string[]): Promise<number> {
           return leave();
         }
       } else {
-        await ask(message);
+        await ask(text);
       }
     }
     busy = false;
@@ -179,13 +199,13 @@ export async function run(argv: string[]): Promise<number> {
 
   const showPrompt = (): void => {
     reader.prompt();
-    screen.promptShown();
+    if (terminal) screen.promptShown();
   };
 
   const interrupt = (): void => {
     if (current) current.abort();
-    else if (!terminal) leave();
-    else {
+    else if (!terminal) leave(130);
+    else if (!busy) {
       screen.line('(Ctrl-D or /exit leaves the chat)');
       showPrompt();
     }
@@ -194,12 +214,12 @@ export async function run(argv: string[]): Promise<number> {
   const reader: MessageReader = new MessageReader(
     { input: process.stdin, output: process.stdout, terminal, historyFile: path.join(stateDirFromEnv(process.env, os.homedir()), 'chat_history') },
     {
-      onMessage: (text) => {
-        screen.inputTaken();
+      onMessage: (text, typedAhead) => {
+        if (!typedAhead) screen.inputTaken();
         // A command typed (or pasted) with more lines after it: the command, then the rest as a message.
         const [first, ...rest] = text.split('\n');
-        if (first.trimStart().startsWith('/') && rest.join('').trim()) queue.push(first, rest.join('\n'));
-        else queue.push(text);
+        if (isSlashCommand(first) && rest.join('').trim()) queue.push({ text: first, typedAhead }, { text: rest.join('\n'), typedAhead });
+        else queue.push({ text, typedAhead });
         void pump();
       },
       onInterrupt: interrupt,
@@ -207,7 +227,10 @@ export async function run(argv: string[]): Promise<number> {
         if (ending) return;
         ending = true;
         // Ctrl-D at the terminal means leave now; the end of piped input means finish what was sent.
-        if (terminal) current?.abort();
+        if (terminal) {
+          queue.length = 0;
+          current?.abort();
+        }
         if (!busy) leave();
       },
     },
@@ -216,8 +239,11 @@ export async function run(argv: string[]): Promise<number> {
   process.on('SIGINT', interrupt);
   session.rpc.socket.on('close', () => {
     if (ending) return;
-    screen.line('aic: the connection to aid closed; restart the chat (`aic chat --session ID` continues a session)');
+    connectionLost = true;
     ending = true;
+    queue.length = 0;
+    screen.error(`aic: the connection to aid closed (was the daemon stopped?); ${state.sessionId ? `\`aic chat --session ${shortId()}\` continues this session` : 'start the chat again'}`);
+    left = true;
     reader.close();
     finish(1);
   });
@@ -230,4 +256,9 @@ export async function run(argv: string[]): Promise<number> {
     // A terminal's stdin keeps the process alive even once readline let go of it.
     if (terminal) process.stdin.destroy();
   }
+}
+
+/** `/name args`: a slash command. `/etc/hosts why…` is a question that starts with a path. */
+function isSlashCommand(text: string): boolean {
+  return /^\/[a-z]+(\s|$)/.test(text.trimStart());
 }

@@ -46,6 +46,7 @@ export async function run(argv: string[]): Promise<number> {
   ]);
   const json = args.flags.has('json');
   const project = projectRoot(stringFlag(args, 'project') ?? process.cwd());
+  const where = { project, ...(stringFlag(args, 'project') ? { projectExplicit: true } : {}) };
   const limitText = stringFlag(args, 'limit');
   const limit = limitText === undefined ? undefined : Number(limitText);
   if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) throw new UsageError(`--limit needs a positive whole number, got '${limitText}'`);
@@ -63,12 +64,12 @@ export async function run(argv: string[]): Promise<number> {
   });
   try {
     if (reset) {
-      const done = await session.rpc.request(ContextResetRequest, { project });
+      const done = await session.rpc.request(ContextResetRequest, where);
       process.stderr.write(`forgot what was learnt for ${done.project}\n`);
       return 0;
     }
     if (explain) {
-      const e = await session.rpc.request(ContextExplainRequest, { project });
+      const e = await session.rpc.request(ContextExplainRequest, where);
       if (json) return (printJson(e), 0);
       process.stdout.write(`what the learner knows of ${e.project}: ${e.questions} remembered questions, ${e.feedbackEvents} pieces of feedback\n\nsignal weights (start → now):\n`);
       for (const [name, weight] of Object.entries(e.weights)) process.stdout.write(`  ${name.padEnd(12)} ${(e.defaultWeights[name] ?? 0).toFixed(3)} → ${weight.toFixed(3)}\n`);
@@ -80,7 +81,7 @@ export async function run(argv: string[]): Promise<number> {
       return 0;
     }
     if (forFile) {
-      const s = await session.rpc.request(ContextSuggestRequest, { project, file: forFile, progressToken, ...(limit ? { limit } : {}) });
+      const s = await session.rpc.request(ContextSuggestRequest, { ...where, file: forFile, progressToken, ...(limit ? { limit } : {}) });
       bar.clear();
       if (json) return (printJson({ project: s.project, file: s.file, files: s.files }), 0);
       if (!s.files.length) process.stdout.write(`no files are known to go with ${s.file} yet (no co-changes in git history, no past answers)\n`);
@@ -90,7 +91,7 @@ export async function run(argv: string[]): Promise<number> {
     }
     const model = stringFlag(args, 'model');
     const openFile = stringFlag(args, 'open');
-    const r = await session.rpc.request(ContextRequest, { project, query, progressToken, ...(limit ? { limit } : {}), ...(model ? { model } : {}), ...(openFile ? { openFile } : {}) });
+    const r = await session.rpc.request(ContextRequest, { ...where, query, progressToken, ...(limit ? { limit } : {}), ...(model ? { model } : {}), ...(openFile ? { openFile } : {}) });
     bar.clear();
     if (json) return (printJson({ project: r.project, files: r.files, tokenBudget: r.tokenBudget, tokensUsed: r.tokensUsed }), 0);
     if (!r.files.length) {

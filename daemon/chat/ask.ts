@@ -185,6 +185,8 @@ export class AskService {
     const window = Math.min(...candidates.map((c) => c.contextWindow ?? Number.POSITIVE_INFINITY));
     // Project context goes before the question; the session keeps the user's own words.
     const context = this.deps.context ? await this.deps.context.attach(params, Number.isFinite(window) ? window : undefined, signal) : { prompt: params.prompt };
+    // Cancelled while context was gathered: nothing was asked, so no turn is left behind.
+    if (signal.aborted) throw new ResponseError(ErrorCodes.Cancelled, 'request cancelled', {});
     if (context.notice) onNotice({ kind: 'warning', message: context.notice });
     const turn = await sessions.begin({ ...(continuing ? { sessionId: continuing } : {}), prompt: params.prompt });
     // A history longer than the model's window loses its oldest turns (whole ones), and the user is told.

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { AskParams, AttachedContext } from '../../protocol/chat';
-import type { ContextBundle, ContextEngine, ContextProject } from '../context/engine';
+import type { ContextBundle, ContextEngine } from '../context/engine';
 
 export interface ContextSettings {
   enabled: boolean;
@@ -29,18 +29,24 @@ export function contextBudget(settings: ContextSettings, window: number | undefi
   return Math.max(0, Math.min(settings.maxTokens, byWindow));
 }
 
-/** `@path` words in a prompt naming files of the project: the user asking for those files. */
-export function mentionedFiles(prompt: string, root: string): string[] {
+/**
+ * `@path` words in a prompt naming files of the project: the user asking for those files. A path is
+ * looked up from the client's working directory first (as the user sees it), then from the root.
+ */
+export function mentionedFiles(prompt: string, root: string, cwd?: string): string[] {
   const found = new Set<string>();
+  const isFile = (abs: string): boolean => {
+    try {
+      return fs.statSync(abs).isFile();
+    } catch {
+      return false;
+    }
+  };
   for (const match of prompt.matchAll(/(?:^|\s)@([\w./-]+)/g)) {
     const candidate = match[1].replace(/[.,:;]+$/, '');
-    const abs = path.resolve(root, candidate);
-    if (!abs.startsWith(root + path.sep)) continue;
-    try {
-      if (fs.statSync(abs).isFile()) found.add(path.relative(root, abs).split(path.sep).join('/'));
-    } catch {
-      // Not a file of the project: an e-mail address, a handle, a decorator.
-    }
+    // An e-mail address, a handle or a decorator names no file and is passed over.
+    const abs = [...(cwd ? [path.resolve(cwd, candidate)] : []), path.resolve(root, candidate)].find((p) => p.startsWith(root + path.sep) && isFile(p));
+    if (abs) found.add(path.relative(root, abs).split(path.sep).join('/'));
   }
   return [...found];
 }
@@ -52,55 +58,79 @@ export function mentionedFiles(prompt: string, root: string): string[] {
  * waiting; the index keeps building and the next ask has it.
  */
 export class ContextAttacher {
+  /** Projects an ask already waited for: later asks during the same first index do not wait again. */
+  private readonly waitedFor = new Set<string>();
+
   constructor(
     private readonly engine: ContextEngine,
     private readonly settings: () => ContextSettings,
   ) {}
 
+  /** Context is a help, never a cause of failure: whatever goes wrong, the question goes without it. */
   async attach(params: AskParams, window: number | undefined, signal: AbortSignal): Promise<AttachResult> {
+    try {
+      return await this.tryAttach(params, window, signal);
+    } catch (error) {
+      return { prompt: params.prompt, notice: `no project context: ${(error as Error).message}` };
+    }
+  }
+
+  private async tryAttach(params: AskParams, window: number | undefined, signal: AbortSignal): Promise<AttachResult> {
     const settings = this.settings();
     const question = params.prompt;
     if (params.noContext || !settings.enabled || !params.project) return { prompt: question };
     if (!params.projectExplicit && !fs.existsSync(path.join(params.project, '.git'))) return { prompt: question };
     const budget = contextBudget(settings, window);
     if (budget < 200) return { prompt: question };
-    let project: ContextProject;
-    try {
-      project = this.engine.project(params.project);
-    } catch (error) {
-      return { prompt: question, notice: `no project context: ${(error as Error).message}` };
+    const project = this.engine.project(params.project);
+    if (project.progress().state === 'indexing') {
+      const first = !this.waitedFor.has(project.root);
+      this.waitedFor.add(project.root);
+      if (first) await Promise.race([project.ready().then(noop, noop), wait(settings.waitMs, signal)]);
     }
-    const ready = await Promise.race([project.ready().then(() => true), wait(settings.waitMs, signal).then(() => false)]);
+    if (signal.aborted) return { prompt: question };
     const progress = project.progress();
-    if (!ready || progress.state === 'indexing') {
-      return { prompt: question, notice: `indexing ${project.root} (${progress.filesDone}/${progress.filesTotal} files): no project context this time; \`aic context\` shows the progress` };
+    if (progress.state === 'indexing') {
+      const done = progress.filesTotal > 0 ? `${progress.filesDone}/${progress.filesTotal} files` : 'counting files';
+      return { prompt: question, notice: `indexing ${project.root} (${done}): no project context this time; \`aic context\` shows the progress` };
     }
     if (progress.state === 'error') return { prompt: question, notice: `no project context: indexing ${project.root} failed: ${progress.message ?? 'unknown error'}` };
 
-    const mentioned = [...new Set([...mentionedFiles(question, project.root), ...(params.contextAdd ?? [])])];
+    const mentioned = [...new Set([...mentionedFiles(question, project.root, params.cwd), ...(params.contextAdd ?? [])])];
     const excluded = params.contextDrop ?? [];
-    const bundle: ContextBundle = await project.assemble(question, {
+    const assembling = project.assemble(question, {
       tokenBudget: budget,
       ...(params.openFile ? { openFile: params.openFile } : {}),
       ...(mentioned.length ? { mentioned } : {}),
       ...(excluded.length ? { excluded } : {}),
     });
-    if (!bundle.attachments.length) return { prompt: question };
+    // A project catching up after being unwatched can take a while: the question does not wait for it.
+    const bundle: ContextBundle | undefined = await Promise.race([assembling, wait(settings.waitMs, signal).then(() => undefined)]);
+    if (signal.aborted) return { prompt: question };
+    if (!bundle) return { prompt: question, notice: `${project.root} is catching up with changes: no project context this time` };
+    const paths = [...new Set(bundle.attachments.map((a) => a.path))];
+    const missing = mentioned.filter((m) => !paths.includes(m));
+    const notice = missing.length
+      ? `not attached: ${missing.join(', ')} (not in the index of ${project.root}: ignored by .gitignore, generated, binary, secret or too big, or no room in the ${budget}-token budget)`
+      : undefined;
+    if (!bundle.attachments.length) return { prompt: question, ...(notice ? { notice } : {}) };
     const attached: AttachedContext = {
       project: project.root,
       files: bundle.attachments.map((a) => ({ path: a.path, tokens: a.tokens, startLine: a.startLine, endLine: a.endLine, whole: a.whole })),
       tokensUsed: bundle.tokensUsed,
       tokenBudget: bundle.tokenBudget,
     };
-    const paths = [...new Set(bundle.attachments.map((a) => a.path))];
     return {
       prompt: `${bundle.prompt}Question:\n${question}`,
       attached,
+      ...(notice ? { notice } : {}),
       // The learner hears how the answer used what was attached; a failure to learn never fails an ask.
       feedback: (answer) => void project.recordAnswer({ query: question, attached: paths, answer, mentioned, removed: excluded }).catch(() => undefined),
     };
   }
 }
+
+const noop = (): void => undefined;
 
 function wait(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {

@@ -14,6 +14,7 @@ const askParams = z.object({
   contextAdd: z.array(z.string().min(1).max(4096)).max(1000).optional(),
   contextDrop: z.array(z.string().min(1).max(4096)).max(1000).optional(),
   openFile: z.string().min(1).max(4096).optional(),
+  cwd: z.string().min(1).max(4096).optional(),
   maxCostUsd: z.number().positive().optional(),
   streamToken: z.string().min(1).max(200),
 });

@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { ResponseError } from 'vscode-jsonrpc';
 import { z } from 'zod';
 import { ContextExplainRequest, ContextProgressNotification, ContextRequest, ContextResetRequest, ContextSuggestRequest, type ContextIndexProgress } from '../../protocol/context';
@@ -9,9 +10,13 @@ import type { HostRegistry } from '../catalog/registry';
 import { defineHandler, type Handler, type RequestContext } from '../server/handlers';
 
 const project = z.string().min(1, 'give the project directory').max(4096);
+const projectExplicit = z.boolean().optional();
 
-/** The project's engine, or a clear error for a directory that is not there. */
-function open(engine: ContextEngine, dir: string): ContextProject {
+/**
+ * The project's engine, or a clear error. As for asks, a directory is indexed (and watched) only
+ * when it is a git repository or the user named it: never a home directory by accident.
+ */
+function open(engine: ContextEngine, dir: string, explicit: boolean | undefined): ContextProject {
   let stat: fs.Stats;
   try {
     stat = fs.statSync(dir);
@@ -19,6 +24,9 @@ function open(engine: ContextEngine, dir: string): ContextProject {
     throw new ResponseError(ErrorCodes.InvalidParams, `no such project directory: ${dir}`, { issues: ['project'] });
   }
   if (!stat.isDirectory()) throw new ResponseError(ErrorCodes.InvalidParams, `${dir} is not a directory`, { issues: ['project'] });
+  if (!explicit && !fs.existsSync(path.join(dir, '.git'))) {
+    throw new ResponseError(ErrorCodes.InvalidParams, `${dir} is not in a git repository; run this inside a project, or name its directory with --project DIR`, { issues: ['project'] });
+  }
   return engine.project(dir);
 }
 
@@ -39,7 +47,8 @@ async function indexed(p: ContextProject, context: RequestContext, token: string
   const off = p.onProgress(send);
   try {
     await new Promise<void>((resolve, reject) => {
-      void p.ready().then(resolve);
+      // A failed index answers with its error instead of leaving the client waiting.
+      p.ready().then(resolve, (error: unknown) => reject(new ResponseError(ErrorCodes.Internal, `indexing ${p.root} failed: ${(error as Error).message}`, {})));
       context.signal.addEventListener('abort', () => reject(new ResponseError(ErrorCodes.Cancelled, 'request cancelled', {})), { once: true });
     });
   } finally {
@@ -64,6 +73,7 @@ export function contextHandlers(engine: ContextEngine, registry: HostRegistry, s
       ContextRequest,
       z.object({
         project,
+        projectExplicit,
         query: z.string().min(1, 'give a question to rank the files for').max(100_000),
         limit: z.number().int().min(1).max(1000).optional(),
         openFile: z.string().min(1).optional(),
@@ -71,7 +81,7 @@ export function contextHandlers(engine: ContextEngine, registry: HostRegistry, s
         progressToken: z.string().min(1).max(200).optional(),
       }),
       async (params, context) => {
-        const p = open(engine, params.project);
+        const p = open(engine, params.project, params.projectExplicit);
         const index = await indexed(p, context, params.progressToken);
         const tokenBudget = await budgetFor(params.model, context.signal);
         const opts = params.openFile ? { openFile: params.openFile } : {};
@@ -82,20 +92,20 @@ export function contextHandlers(engine: ContextEngine, registry: HostRegistry, s
     ),
     defineHandler(
       ContextSuggestRequest,
-      z.object({ project, file: z.string().min(1, 'give the file you are in'), limit: z.number().int().min(1).max(1000).optional(), progressToken: z.string().min(1).max(200).optional() }),
+      z.object({ project, projectExplicit, file: z.string().min(1, 'give the file you are in'), limit: z.number().int().min(1).max(1000).optional(), progressToken: z.string().min(1).max(200).optional() }),
       async (params, context) => {
-        const p = open(engine, params.project);
+        const p = open(engine, params.project, params.projectExplicit);
         await indexed(p, context, params.progressToken);
         return { project: p.root, file: params.file, files: await p.suggestFor(params.file, params.limit ?? 10) };
       },
     ),
-    defineHandler(ContextExplainRequest, z.object({ project }), async (params) => {
-      const p = open(engine, params.project);
+    defineHandler(ContextExplainRequest, z.object({ project, projectExplicit }), async (params) => {
+      const p = open(engine, params.project, params.projectExplicit);
       const explained = await p.explain();
       return { ...explained, project: p.root, weights: { ...explained.weights }, defaultWeights: { ...explained.defaultWeights } };
     }),
-    defineHandler(ContextResetRequest, z.object({ project }), async (params) => {
-      const p = open(engine, params.project);
+    defineHandler(ContextResetRequest, z.object({ project, projectExplicit }), async (params) => {
+      const p = open(engine, params.project, params.projectExplicit);
       await p.resetLearning();
       return { project: p.root };
     }),

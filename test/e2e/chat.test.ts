@@ -104,6 +104,43 @@ describe('aic chat in a terminal', function () {
     assert.equal(fs.statSync(history).mode & 0o777, 0o600);
   });
 
+  it('keys typed while an answer is written stay out of it; Ctrl-C still stops the answer; the typed-ahead question goes next; Ctrl-D drops the rest', async () => {
+    const sim = await ollama({ tokenDelayMs: 40 });
+    const s = pool.make({ ollamaUrl: sim.url });
+    const t = chat(s);
+    await t.waitFor(/you> $/m);
+    const long = Array.from({ length: 200 }, (_, i) => `w${i}`).join(' ');
+    t.type(long);
+    t.keys('Enter');
+    await t.waitFor(/Echo: w0 w1 w2/);
+    // Typed ahead, with a correction, while the answer streams.
+    t.type('next questionx');
+    t.keys('BSpace');
+    let screen = t.screen();
+    assert.doesNotMatch(screen, /next question/, 'nothing typed shows inside the answer');
+    const aborted = sim.waitForAbort();
+    t.keys('C-c');
+    await aborted;
+    await t.waitFor(/\[cancelled: the partial answer is kept in the session\]\nyou> next question$/m);
+    t.keys('Enter');
+    await t.waitFor(/^Echo: next question\n[^\n]*free this answer[^\n]*\nyou> $/m);
+
+    // Two questions typed ahead, then Ctrl-D: the answer stops and nothing more is asked.
+    t.type(long);
+    t.keys('Enter');
+    await t.waitFor(/Echo: w0 w1 w2[\s\S]*Echo: w0 w1 w2/);
+    const before = sim.requests.filter((r) => r.path === '/api/chat').length;
+    t.type('queued one');
+    t.keys('Enter');
+    t.type('queued two');
+    t.keys('Enter');
+    t.keys('C-d');
+    assert.equal(await t.waitForExit(), 0);
+    screen = t.screen();
+    assert.doesNotMatch(screen, /Echo: queued/);
+    assert.equal(sim.requests.filter((r) => r.path === '/api/chat').length, before, 'the typed-ahead questions were not sent');
+  });
+
   it('slash commands: /model lists and switches, /cost, /context, /sessions, /clear, /resume, /export, /help, unknown ones', async () => {
     const sim = await ollama();
     const s = pool.make({ ollamaUrl: sim.url });
@@ -125,7 +162,7 @@ describe('aic chat in a terminal', function () {
     await t.waitFor(/this session: \$0 over 1 turn · \d+ in, \d+ out\ntoday: \$0 over 1 request · month-end projection \$0/);
     t.type('/context');
     t.keys('Enter');
-    await t.waitFor(/(no project files were attached to the last question|FILE +LINES +TOKENS +OF PROMPT)/);
+    await t.waitFor(/no project context here: .* is not a git repository \(start the chat with --project DIR to use a directory anyway\)/);
 
     t.type('/sessions');
     t.keys('Enter');
@@ -221,11 +258,8 @@ describe('aic chat in a terminal', function () {
     t.keys('Enter');
     await t.waitFor(/aic: refused: refused by budget 'tiny' .*models that fit: ollama\/llama3\.2:latest \(free\)/);
     assert.equal(openai.chatCount(), sent, 'nothing was sent');
-    // Typed straight after the command, as one paste: the command runs, then the question goes.
-    t.type('/model ollama/llama3.2');
-    t.keys('Enter');
-    t.type('hi local');
-    t.keys('Enter');
+    // Pasted with a question after it: the command runs, then the question goes.
+    t.type('/model ollama/llama3.2\nhi local\n');
     await t.waitFor(/^Echo: hi local$/m);
     assert.equal(t.exitStatus(), undefined);
     await t.waitFor(/free this answer[^\n]*\nyou> $/m);
@@ -239,6 +273,13 @@ describe('aic chat in a terminal', function () {
     const piped = await aic(['chat'], s, { input: 'one\n/cost\ntwo\n' });
     assert.equal(piped.code, 0, piped.stderr);
     assert.match(piped.stdout, /Echo: one\n[^\n]*free this answer[\s\S]*this session: \$0 over 1 turn[\s\S]*Echo: two\n/);
+    assert.doesNotMatch(piped.stdout, /you> /, 'no prompts for a script');
+    const failing = await aic(['chat', '-m', 'ollama/nosuch'], s, { input: 'hello\n' });
+    assert.equal(failing.code, 1, 'the last question failed');
+    assert.match(failing.stderr, /^aic: .*nosuch/m);
+    const positional = await aic(['chat', 'hello', 'world'], s, { input: '' });
+    assert.equal(positional.code, 2);
+    assert.match(positional.stderr, /aic chat takes no prompt \(got 'hello world'\)/);
     const bad = await aic(['chat', '--session', 'feedface'], s, { input: '' });
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /no session 'feedface' \(see `aic sessions`\)/);

@@ -57,6 +57,10 @@ describe('the intelligence engine through aic', function () {
       return again.files[0]?.path === 'src/colours.ts' && again.files[0].reasons.includes('defines paletteForTheme');
     }, 15000, () => 'the edit never reached the index');
 
+    // Outside git, nothing is indexed unless the user names the directory.
+    const outside = await aic(['context', 'x'], s);
+    assert.equal(outside.code, 2);
+    assert.match(outside.stderr, /is not in a git repository; run this inside a project, or name its directory with --project DIR/);
     const bad = await aic(['context', 'x', '--project', path.join(s.dir, 'nowhere')], s);
     assert.equal(bad.code, 2, bad.stderr);
     assert.match(bad.stderr, /no such project directory: .*nowhere/);
@@ -89,6 +93,14 @@ describe('the intelligence engine through aic', function () {
     // @path asks for a file by hand: it comes first, whatever the ranking says.
     await aic(['ask', 'what about @src/colours.ts and reserveBudget'], s, { cwd: root });
     assert.match(lastUserMessage(), /^Context from the project proj: [^\n]*\n\nsrc\/colours\.ts \(whole file/);
+
+    // From a subdirectory, @path is taken as the user sees it there.
+    await aic(['ask', 'and @colours.ts?'], s, { cwd: path.join(root, 'src') });
+    assert.match(lastUserMessage(), /^Context from the project proj: [^\n]*\n\nsrc\/colours\.ts \(whole file/);
+    // A file the index leaves out (here by .gitignore) is not attached, and the user is told.
+    const ignored = await aic(['ask', 'read @secret/reserveBudget-notes.ts'], s, { cwd: root });
+    assert.match(ignored.stderr, /aic: warning: not attached: secret\/reserveBudget-notes\.ts \(not in the index of /);
+    assert.doesNotMatch(lastUserMessage(), /reserveBudgetSecret/);
 
     await aic(['ask', '--no-context', 'explain reserveBudget'], s, { cwd: root });
     assert.equal(lastUserMessage(), 'explain reserveBudget');
