@@ -36,7 +36,7 @@ export interface ProjectSeams {
 /** Answers are checked against definitions this long or longer: shorter names match by chance. */
 const MIN_IDENT = 4;
 /** Signals of recent queries, kept for the learner until their answer comes back. */
-const MAX_REMEMBERED_QUERIES = 50;
+const MAX_REMEMBERED_QUERIES = 20;
 
 /**
  * One project: its index (restored from lmdb, then brought up to date in the background), one
@@ -215,7 +215,7 @@ export class Project {
   }
 
   private importGraph(): ImportGraph {
-    if (!this.graph || this.graph.version !== this.index.version) this.graph = { version: this.index.version, graph: new ImportGraph(this.index) };
+    if (!this.graph || this.graph.version !== this.index.structureVersion) this.graph = { version: this.index.structureVersion, graph: new ImportGraph(this.index) };
     return this.graph.graph;
   }
 
