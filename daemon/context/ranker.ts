@@ -131,7 +131,9 @@ export function rankFiles(input: RankInput): RankOutput {
   const recalled = learner.recall(input.query, (t) => index.idf(t));
   for (const [p, m] of recalled) if (index.get(p)) vec(p).memory = m.score;
 
-  // Recency and priors only for files already in the running: they break ties, never bring files in.
+  // The files changed most lately are candidates for any question (work in progress tends to
+  // continue); otherwise recency and priors only reorder files already in the running.
+  for (const p of history.hottest) if (index.get(p)) vec(p);
   for (const [p, v] of raw) {
     const w = history.weighted.get(p);
     if (w && history.maxWeighted > 0) v.recency = Math.sqrt(w / history.maxWeighted);
