@@ -40,6 +40,8 @@ describe('context: engine (real lmdb, git, chokidar)', () => {
     assert.equal(p.root, repo.root);
     assert.equal(engine.project(repo.root), p, 'one project per root, shared');
     await p.ready();
+    assert.deepEqual([events[0].state, events[0].filesTotal], ['indexing', 5], 'progress while indexing, then ready');
+    assert.ok(events.every((e, i) => i === 0 || e.filesDone >= events[i - 1].filesDone), 'files done only grows');
     assert.equal(events[events.length - 1].state, 'ready');
     assert.equal(events[events.length - 1].filesDone, 5);
     assert.deepEqual(p.progress(), { state: 'ready', filesDone: 5, filesTotal: 5 });
