@@ -12,6 +12,7 @@
  *   await project.recordAnswer({ query, attached, answer, mentioned, removed })   learner feedback
  *   await project.explain() / resetLearning()
  *   project.counters()                         how files were (re)indexed: parsed, hashed, unchanged…
+ *   await engine.compact()                     deletes parsed facts no file references (run now and then)
  *   await engine.close()
  *
  * Scores are 0..1 (a weighted mean of signals each normalised over the query's candidates); token
@@ -119,6 +120,24 @@ export class ContextEngine {
 
   projects(): ContextProject[] {
     return [...this.open.values()];
+  }
+
+  /**
+   * Deletes parsed facts that no project's file references any more (old versions of edited
+   * files, files of forgotten projects). Every edit leaves one behind, so the daemon runs this
+   * now and then (e.g. daily); returns how many were deleted. Facts written by an index update
+   * still in flight may go too: that file is then parsed again at the next restart, nothing worse.
+   */
+  async compact(): Promise<number> {
+    const store = this.options.store;
+    const referenced = new Set<string>();
+    for (const { value } of store.db<{ hash: string }>('ctx-projects').getRange()) referenced.add(value.hash);
+    const stale: string[] = [];
+    for (const key of store.db('ctx-files').getKeys()) if (!referenced.has(String(key))) stale.push(String(key));
+    await store.transaction(() => {
+      for (const key of stale) void store.db('ctx-files').remove(key);
+    });
+    return stale.length;
   }
 
   /** Stops watchers and waits for pending index writes. The store is the caller's to close. */

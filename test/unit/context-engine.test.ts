@@ -102,6 +102,13 @@ describe('context: engine (real lmdb, git, chokidar)', () => {
     await p.ready();
     assert.deepEqual(p.counters(), { parsed: 1, hashed: 1, unchanged: 3, skipped: 0, removed: 0 });
     assert.equal(await top(p, 'parseConfig'), 'src/config.ts');
+    assert.equal(await engine.compact(), 1, "the edited file's old facts are deleted");
+    assert.equal(await engine.compact(), 0);
+    await engine.close();
+    engine = new ContextEngine({ store: repo.store });
+    p = engine.project(repo.root);
+    await p.ready();
+    assert.deepEqual(p.counters(), { parsed: 0, hashed: 0, unchanged: 5, skipped: 0, removed: 0 }, 'compaction kept every fact in use');
   });
 
   it('assembles within the token budget: small files whole, big ones as their relevant definitions with line ranges', async () => {
