@@ -164,7 +164,9 @@ export function rankFiles(input: RankInput): RankOutput {
     if (v.graph > 0) {
       const by = [...(graph.importers.get(p) ?? [])].find((x) => seedPaths.has(x));
       const of = [...(graph.imports.get(p) ?? [])].find((x) => seedPaths.has(x));
-      why.push(['graph', by ? `imported by ${by}` : of ? `imports ${of}` : 'near the direct hits in the import graph']);
+      const tests = graph.testOf.get(p);
+      const tested = [...seedPaths].find((x) => graph.testOf.get(x) === p);
+      why.push(['graph', by ? `imported by ${by}` : of ? `imports ${of}` : tests && seedPaths.has(tests) ? `tests ${tests}` : tested ? `tested by ${tested}` : 'near the direct hits in the import graph']);
     }
     const co = coReason.get(p);
     if (v.cochange > 0 && co) why.push(['cochange', co]);
