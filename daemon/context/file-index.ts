@@ -102,7 +102,7 @@ export class FileIndex {
     });
     this.totalLength += length;
     const kept = { v: facts.v, lines: facts.lines, chars: facts.chars, defs: facts.defs, imports: facts.imports };
-    this.byPath.set(path, { path, ...meta, facts: kept, defTerms: facts.defs.map((d) => definitionTerms(d.name)), termIds, tfs, length, pathTerms: new Set(pathTermsOf(path)) });
+    this.byPath.set(path, { path, hash: meta.hash, size: meta.size, mtimeMs: meta.mtimeMs, facts: kept, defTerms: facts.defs.map((d) => definitionTerms(d.name)), termIds, tfs, length, pathTerms: new Set(pathTermsOf(path)) });
     this.version++;
     // A content edit that keeps the imports leaves the import graph as it was.
     this.structureVersion = sameStructure ? structure : structure + 1;

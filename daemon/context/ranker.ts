@@ -98,7 +98,7 @@ export function rankFiles(input: RankInput): RankOutput {
   normalise(raw, ['text', 'path', 'definition']);
 
   // Seeds: the strongest direct hits, plus the open and mentioned files.
-  const direct = [...raw.entries()].map(([p, v]) => ({ p, s: 0.5 * v.text + 0.2 * v.path + 0.3 * v.definition })).sort((a, b) => b.s - a.s).slice(0, SEEDS);
+  const direct = topK(raw, SEEDS, (v) => 0.5 * v.text + 0.2 * v.path + 0.3 * v.definition).map(({ key, score }) => ({ p: key, s: score }));
   const seeds = new Map<number, number>();
   for (const { p, s } of direct) if (s > 0) seeds.set(graph.indexOf.get(p) as number, s);
   for (const a of anchors) {
@@ -144,12 +144,17 @@ export function rankFiles(input: RankInput): RankOutput {
   const weights = learner.currentWeights();
   const total = SIGNALS.reduce((s, k) => s + weights[k], 0);
   const mentioned = new Set(input.mentioned ?? []);
-  const scored: Array<{ path: string; score: number }> = [];
-  for (const [p, v] of raw) {
-    if (excluded.has(p)) continue;
-    scored.push({ path: p, score: mentioned.has(p) ? 1 : Math.min(1, SIGNALS.reduce((s, k) => s + weights[k] * v[k], 0) / total) });
-  }
-  scored.sort((a, b) => b.score - a.score || a.path.localeCompare(b.path));
+  const scoreOf = (p: string, v: SignalVector): number => {
+    if (excluded.has(p)) return -1;
+    if (mentioned.has(p)) return 1;
+    let s = 0;
+    for (const k of SIGNALS) s += weights[k] * v[k];
+    return Math.min(1, s / total);
+  };
+  // Only the top is sorted: a common word can make thousands of candidates.
+  const scored = topK(raw, Math.max(input.limit, SIGNALS_KEPT), (v, p) => scoreOf(p, v))
+    .filter((x) => x.score >= 0)
+    .map(({ key, score }) => ({ path: key, score }));
 
   const explain = (p: string, v: SignalVector): string[] => {
     const f = index.get(p) as IndexedFile;
@@ -189,6 +194,27 @@ export function rankFiles(input: RankInput): RankOutput {
   for (const p of mentioned) if (raw.has(p)) signals.set(p, raw.get(p) as SignalVector);
   return { files, signals };
 }
+
+/** The k entries with the highest score, best first (ties by key), without sorting them all. */
+function topK(entries: Map<string, SignalVector>, k: number, score: (v: SignalVector, key: string) => number): Array<{ key: string; score: number }> {
+  const top: Array<{ key: string; score: number }> = [];
+  let floor = -Infinity;
+  for (const [key, v] of entries) {
+    const s = score(v, key);
+    if (top.length >= k && s < floor) continue;
+    top.push({ key, score: s });
+    if (top.length >= 2 * k) {
+      top.sort(byScore);
+      top.length = k;
+      floor = top[k - 1].score;
+    }
+  }
+  top.sort(byScore);
+  if (top.length > k) top.length = k;
+  return top;
+}
+
+const byScore = (a: { key: string; score: number }, b: { key: string; score: number }): number => b.score - a.score || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
 
 function normalise(vectors: Map<string, SignalVector>, keys: Array<keyof SignalVector>): void {
   for (const k of keys) {
