@@ -246,9 +246,11 @@ export class Project {
 
   async assemble(query: string, opts: { tokenBudget: number; openFile?: string; mentioned?: string[]; excluded?: string[] }): Promise<ContextBundle> {
     const ranked = await this.rank(query, { ...opts, limit: 40 });
-    const mentioned = new Set(opts.mentioned?.map((m) => this.normalise(m)));
-    // Mentioned files go first, whatever their score: the user asked for them.
-    const ordered = [...ranked.filter((f) => mentioned.has(f.path)), ...ranked.filter((f) => !mentioned.has(f.path))];
+    const mentioned = (opts.mentioned ?? []).map((m) => this.normalise(m));
+    // Mentioned files go first, whatever their score: the user asked for them, even for a file
+    // the index leaves out (ignored, generated), as long as it can be read.
+    const first = mentioned.map((p) => ranked.find((f) => f.path === p) ?? { path: p, score: 1, reasons: ['mentioned in the question'], tokens: 0 });
+    const ordered = [...first, ...ranked.filter((f) => !mentioned.includes(f.path))];
     return assemble({ project: path.basename(this.root), query, ranked: ordered, index: this.index, tokenBudget: opts.tokenBudget, read: (rel) => this.read(rel) });
   }
 

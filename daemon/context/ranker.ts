@@ -96,6 +96,8 @@ export function rankFiles(input: RankInput): RankOutput {
     if (defScore > 0) vec(f.path).definition = defScore;
   }
   normalise(raw, ['text', 'path', 'definition']);
+  // The open file and mentioned files are always candidates.
+  for (const a of anchors) vec(a);
 
   // Seeds: the strongest direct hits, plus the open and mentioned files.
   const direct = topK(raw, SEEDS, (v) => 0.5 * v.text + 0.2 * v.path + 0.3 * v.definition).map(({ key, score }) => ({ p: key, s: score }));

@@ -54,6 +54,20 @@ describe('context: engine (real lmdb, git, chokidar)', () => {
     assert.equal(await top(p, 'invoice total'), 'src/billing/invoice.ts');
   });
 
+  it('takes a directory outside git as its own project', async () => {
+    const plain = await makeRepo({ 'notes/todo.md': 'rotate the signing keys\n' }, { git: false });
+    const other = new ContextEngine({ store: plain.store });
+    try {
+      const p = other.project(path.join(plain.root, 'notes'));
+      assert.equal(p.root, path.join(plain.root, 'notes'));
+      await p.ready();
+      assert.equal((await p.rank('signing keys'))[0]?.path, 'todo.md');
+    } finally {
+      await other.close();
+      await plain.cleanup();
+    }
+  });
+
   it('reflects edits, additions, deletions and renames seen by the watcher', async () => {
     const p = await open();
     repo.write('src/cache.ts', 'export function evictStaleEntries(): void {}\n');
@@ -126,6 +140,10 @@ describe('context: engine (real lmdb, git, chokidar)', () => {
     assert.equal(small.attachments[0].path, 'src/io.ts', 'mentioned files first');
     assert.ok(small.attachments.some((a) => a.path === 'src/config.ts' && a.whole && a.startLine === 1 && a.endLine === 8));
     assert.ok(!small.attachments.some((a) => a.path === 'src/server.ts'), 'excluded files stay out');
+    repo.write('.gitignore', 'notes.txt\n');
+    repo.write('notes.txt', 'remember the signing keys\n');
+    const withIgnored = await p.assemble('signing keys', { tokenBudget: 2000, mentioned: ['notes.txt'] });
+    assert.deepEqual([withIgnored.attachments[0].path, withIgnored.attachments[0].text], ['notes.txt', 'remember the signing keys\n'], 'a mentioned file is attached even if the index leaves it out');
     const tiny = await p.assemble('parse config', { tokenBudget: 10 });
     assert.deepEqual([tiny.attachments.length, tiny.prompt], [0, '']);
   });
