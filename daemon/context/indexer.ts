@@ -46,6 +46,9 @@ export class Indexer {
   private rows = new Map<string, PathRow>();
   /** Set by close(): a long walk stops at its next slice instead of holding shutdown up. */
   stopped = false;
+  /** Paths a watcher update touched while a walk ran: the walk's list may predate them. */
+  private readonly touchedDuringWalk = new Set<string>();
+  private walking = 0;
 
   constructor(
     private readonly store: Store,
@@ -102,6 +105,15 @@ export class Indexer {
 
   /** Brings the index up to date with every file; reports progress after each slice of work. */
   async indexAll(onProgress: (done: number, total: number) => void): Promise<void> {
+    this.walking++;
+    try {
+      await this.indexListed(onProgress);
+    } finally {
+      if (--this.walking === 0) this.touchedDuringWalk.clear();
+    }
+  }
+
+  private async indexListed(onProgress: (done: number, total: number) => void): Promise<void> {
     const files = await this.walk();
     const present = new Set(files);
     let done = 0;
@@ -123,12 +135,14 @@ export class Indexer {
       }
       if (writes.length > 256) await Promise.all(writes);
     }
-    for (const rel of [...this.rows.keys()]) if (!present.has(rel)) this.remove(rel);
+    // A file added (or re-added) by a watcher update during the walk is not the walk's to remove.
+    for (const rel of [...this.rows.keys()]) if (!present.has(rel) && !this.touchedDuringWalk.has(rel)) this.remove(rel);
     onProgress(done, files.length);
   }
 
   /** One path after a watcher event: added, changed or gone. */
   async update(rel: string): Promise<Outcome> {
+    if (this.walking > 0) this.touchedDuringWalk.add(rel);
     if (this.filter.ignored(rel, false)) return this.remove(rel);
     const abs = path.join(this.root, rel);
     const stat = await fs.promises.stat(abs).catch(() => undefined);

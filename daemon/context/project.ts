@@ -129,10 +129,7 @@ export class Project {
     this.lastUsed = this.seams.now();
     if (!this.watcher && this.seams.watch && !this.closed && this.state.state !== 'indexing') {
       this.startWatcher();
-      this.enqueue(async () => {
-        await this.indexer.indexAll(() => undefined);
-        await this.refreshHistory();
-      });
+      this.rescan(true);
     }
   }
 
@@ -163,7 +160,7 @@ export class Project {
       if (rel === undefined) return;
       if (path.posix.basename(rel) === '.gitignore') {
         this.filter.loadGitignore(path.posix.dirname(rel) === '.' ? '' : path.posix.dirname(rel));
-        this.enqueue(() => this.indexer.indexAll(() => undefined));
+        this.rescan(false);
         return;
       }
       this.enqueue(async () => {
@@ -172,7 +169,7 @@ export class Project {
       });
     };
     watcher.on('add', onFile).on('change', onFile).on('unlink', onFile);
-    watcher.on('unlinkDir', () => this.enqueue(() => this.indexer.indexAll(() => undefined)));
+    watcher.on('unlinkDir', () => this.rescan(false));
     watcher.on('error', (e) => this.seams.log('warn', `context watcher for ${this.root}: ${String(e)}`));
     this.idleTimer ??= setInterval(() => this.checkIdle(), Math.max(50, Math.min(60_000, this.seams.idleUnwatchMs / 4)));
     this.idleTimer.unref();
@@ -196,6 +193,21 @@ export class Project {
     if (rel.startsWith('..') || path.isAbsolute(rel)) return undefined;
     return rel.split(path.sep).join('/');
   }
+
+  /**
+   * A full walk (stat-only for unchanged files) after a .gitignore change, a removed directory or
+   * an idle spell. It runs beside the queue of single-file updates rather than in it, so queries,
+   * which wait for that queue, never wait for a walk.
+   */
+  private rescan(withHistory: boolean): void {
+    this.walks = this.walks
+      .then(async () => {
+        await this.indexer.indexAll(() => undefined);
+        if (withHistory) await this.refreshHistory();
+      })
+      .catch((e: unknown) => this.seams.log('warn', `context rescan of ${this.root}: ${String(e)}`));
+  }
+  private walks: Promise<unknown> = Promise.resolve();
 
   private enqueue(task: () => Promise<unknown>): void {
     this.updates = this.updates.then(task).catch((e: unknown) => this.seams.log('warn', `context update in ${this.root}: ${String(e)}`));
@@ -321,6 +333,7 @@ export class Project {
     if (this.idleTimer) clearInterval(this.idleTimer);
     await this.stopWatcher();
     await this.initial.catch(() => undefined);
+    await this.walks;
     await this.settled();
   }
 }
