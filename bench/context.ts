@@ -73,7 +73,7 @@ async function main(): Promise<void> {
     await project.ready();
     clearInterval(ticker);
     const cold = performance.now() - start;
-    await (project as unknown as { watchReady(): Promise<void> }).watchReady();
+    await project.watchReady();
     const q = await queries(project, 100);
     // Save → visible: write a file with a new identifier, poll rank() until it comes first.
     const visible: number[] = [];

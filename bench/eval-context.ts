@@ -124,7 +124,7 @@ async function main(): Promise<void> {
     const plain = await openEngine(snapshot, path.join(work, 'data-plain'), weights);
     const learning = await openEngine(snapshot, path.join(work, 'data-learning'), weights);
     // The engine's own file list, so every ranker chooses among the same files.
-    const files = (plain.project as unknown as { index: { paths(): string[] } }).index.paths();
+    const files = plain.project.files();
     const indexed = new Set(files);
     const bm25 = new PlainBm25(snapshot, files);
     const results = { bm25: [] as Metrics[], engine: [] as Metrics[], learned: [] as Metrics[] };

@@ -12,12 +12,18 @@
  *   await project.recordAnswer({ query, attached, answer, mentioned, removed })   learner feedback
  *   await project.explain() / resetLearning()
  *   project.counters()                         how files were (re)indexed: parsed, hashed, unchanged…
+ *   project.watching() / watchReady() / files()
  *   await engine.compact()                     deletes parsed facts no file references (run now and then)
  *   await engine.close()
  *
  * Scores are 0..1 (a weighted mean of signals each normalised over the query's candidates); token
  * counts are estimates at 4 characters per token. Paths in and out are relative to the project
  * root with '/' separators (absolute paths inside the root are accepted as input too).
+ *
+ * Beyond the first sketch of this facade: `excluded` on rank(), counters(), watching(),
+ * watchReady(), files(), engine.compact() and engine.rootOf(), and the options git, watch,
+ * feedbackWindowMs and weights. ready() rejects if the initial index fails (progress() then says
+ * 'error' with the message).
  *
  * Storage: lmdb databases ctx-files (content hash → parsed facts), ctx-projects (root + path →
  * hash, size, mtime), ctx-git (root → recent commits) and ctx-learner (root + … → weights, priors,
@@ -75,6 +81,10 @@ export interface ContextProject {
   counters(): import('./indexer').IndexCounters;
   /** Whether the project is watched now (false after the idle timeout, until next use). */
   watching(): boolean;
+  /** Resolves when the watcher's initial scan is done: every save after it is seen. */
+  watchReady(): Promise<void>;
+  /** The indexed paths (relative, posix). */
+  files(): string[];
 }
 
 const MINUTE = 60_000;

@@ -118,12 +118,14 @@ export class Indexer {
     const present = new Set(files);
     let done = 0;
     let started = performance.now();
+    // lmdb commits puts in batches off the main thread; waiting for them now and then bounds what
+    // is held in memory and surfaces a failed write here instead of as an unhandled rejection.
+    let writes: Array<Promise<unknown>> = [];
     for (let i = 0; i < files.length; i += READ_BATCH) {
-      if (this.stopped) return;
+      if (this.stopped) break;
       const batch = files.slice(i, i + READ_BATCH);
       const stats = await Promise.all(batch.map((rel) => fs.promises.stat(path.join(this.root, rel)).catch(() => undefined)));
       const reads = await Promise.all(batch.map((rel, j) => (this.needsRead(rel, stats[j]) ? fs.promises.readFile(path.join(this.root, rel)).catch(() => undefined) : Promise.resolve(undefined))));
-      const writes: Array<Promise<unknown>> = [];
       for (let j = 0; j < batch.length; j++) {
         this.apply(batch[j], stats[j], reads[j], writes);
         done++;
@@ -133,8 +135,13 @@ export class Indexer {
           started = performance.now();
         }
       }
-      if (writes.length > 256) await Promise.all(writes);
+      if (writes.length > 256) {
+        await Promise.all(writes);
+        writes = [];
+      }
     }
+    await Promise.all(writes);
+    if (this.stopped) return;
     // A file added (or re-added) by a watcher update during the walk is not the walk's to remove.
     for (const rel of [...this.rows.keys()]) if (!present.has(rel) && !this.touchedDuringWalk.has(rel)) this.remove(rel);
     onProgress(done, files.length);

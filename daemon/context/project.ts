@@ -115,6 +115,10 @@ export class Project {
     return { ...this.indexer.counters };
   }
 
+  files(): string[] {
+    return this.index.paths();
+  }
+
   watching(): boolean {
     return this.watcher !== undefined;
   }

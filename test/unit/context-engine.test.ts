@@ -28,7 +28,7 @@ describe('context: engine (real lmdb, git, chokidar)', () => {
   async function open(): Promise<ContextProject> {
     const p = engine.project(path.join(repo.root, 'src'));
     await p.ready();
-    await (p as unknown as { watchReady(): Promise<void> }).watchReady();
+    await p.watchReady();
     return p;
   }
   const top = async (p: ContextProject, q: string): Promise<string | undefined> => (await p.rank(q, { limit: 3 }))[0]?.path;

@@ -92,7 +92,7 @@ describe('context: git history and learning', () => {
 
   it('credits files edited soon after an answer, and files a follow-up question needed', async () => {
     const p = await open();
-    await (p as unknown as { watchReady(): Promise<void> }).watchReady();
+    await p.watchReady();
     await p.recordAnswer({ query: 'send the receipt email', attached: ['src/mail.ts'], answer: 'See sendReceipt.' });
     repo.write('src/orders.ts', 'export function placeOrder(): void { /* sends receipt */ }\n');
     await eventually('the edit is credited', async () => (await p.explain()).topPriors.some((x) => x.path === 'src/orders.ts' && x.helped === 1));
