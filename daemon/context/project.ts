@@ -37,6 +37,8 @@ export interface ProjectSeams {
 const MIN_IDENT = 4;
 /** Signals of recent queries, kept for the learner until their answer comes back. */
 const MAX_REMEMBERED_QUERIES = 20;
+/** Queries wait for this many queued file updates at most (see settled()). */
+const MAX_WAIT_FOR_UPDATES = 64;
 
 /**
  * One project: its index (restored from lmdb, then brought up to date in the background), one
@@ -214,12 +216,21 @@ export class Project {
   private walks: Promise<unknown> = Promise.resolve();
 
   private enqueue(task: () => Promise<unknown>): void {
-    this.updates = this.updates.then(task).catch((e: unknown) => this.seams.log('warn', `context update in ${this.root}: ${String(e)}`));
+    this.pending++;
+    this.updates = this.updates
+      .then(task)
+      .catch((e: unknown) => this.seams.log('warn', `context update in ${this.root}: ${String(e)}`))
+      .finally(() => this.pending--);
   }
+  private pending = 0;
 
-  /** Waits until every watcher event received so far is in the index. */
+  /**
+   * Waits until every watcher event received so far is in the index, so a query sees the file
+   * just saved. After a mass change (a checkout, a formatter run) it does not wait: an answer on a
+   * slightly stale index beats one seconds late.
+   */
   async settled(): Promise<void> {
-    await this.updates;
+    if (this.pending <= MAX_WAIT_FOR_UPDATES) await this.updates;
   }
 
   private async refreshHistory(): Promise<void> {
@@ -338,6 +349,6 @@ export class Project {
     await this.stopWatcher();
     await this.initial.catch(() => undefined);
     await this.walks;
-    await this.settled();
+    await this.updates;
   }
 }
