@@ -71,9 +71,11 @@ async function main(): Promise<void> {
       last = now;
     }, 5);
     await project.ready();
-    clearInterval(ticker);
     const cold = performance.now() - start;
+    // Watching starts after indexing, a directory at a time; the stall is measured through it.
     await project.watchReady();
+    const watched = performance.now() - start;
+    clearInterval(ticker);
     const q = await queries(project, 100);
     // Save → visible: write a file with a new identifier, poll rank() until it comes first.
     const visible: number[] = [];
@@ -99,8 +101,8 @@ async function main(): Promise<void> {
     await engine.close();
     await store.close();
     lines.push(`Machine: ${os.cpus().length} × ${os.cpus()[0]?.model.trim()}, Node ${process.version}, ${new Date().toISOString()}`, '');
-    lines.push('| repository | files | cold index | longest event-loop stall while indexing | query p50 | query p90 | save → visible p50 | save → visible max | RSS after (anonymous) | live JS heap |', '|---|---|---|---|---|---|---|---|---|---|');
-    lines.push(`| synthetic TypeScript | ${counters.parsed} parsed | ${(cold / 1000).toFixed(2)} s | ${ms(worstGap)} | ${ms(quantile(q, 0.5))} | ${ms(quantile(q, 0.9))} | ${ms(quantile(visible, 0.5))} | ${ms(Math.max(...visible))} | ${rss} MB (${rssAnon} MB; ${rssBefore} MB before) | ${Math.round(mem.heapUsed / 1048576)} MB |`);
+    lines.push('| repository | files | cold index | every file watched | longest event-loop stall until then | query p50 | query p90 | save → visible p50 | save → visible max | RSS after (anonymous) | live JS heap |', '|---|---|---|---|---|---|---|---|---|---|---|');
+    lines.push(`| synthetic TypeScript | ${counters.parsed} parsed | ${(cold / 1000).toFixed(2)} s | ${(watched / 1000).toFixed(2)} s | ${ms(worstGap)} | ${ms(quantile(q, 0.5))} | ${ms(quantile(q, 0.9))} | ${ms(quantile(visible, 0.5))} | ${ms(Math.max(...visible))} | ${rss} MB (${rssAnon} MB; ${rssBefore} MB before) | ${Math.round(mem.heapUsed / 1048576)} MB |`);
     if (real) {
       const store2 = await Store.open(path.join(work, 'data-real'));
       const engine2 = new ContextEngine({ store: store2, watch: false });
@@ -109,7 +111,7 @@ async function main(): Promise<void> {
       await p.ready();
       const coldReal = performance.now() - t;
       const q2 = await queries(p, 50);
-      lines.push(`| ${path.basename(real)} | ${p.counters().parsed} parsed | ${(coldReal / 1000).toFixed(2)} s | – | ${ms(quantile(q2, 0.5))} | ${ms(quantile(q2, 0.9))} | – | – | ${mb()} MB | – |`);
+      lines.push(`| ${path.basename(real)} | ${p.counters().parsed} parsed | ${(coldReal / 1000).toFixed(2)} s | – | – | ${ms(quantile(q2, 0.5))} | ${ms(quantile(q2, 0.9))} | – | – | ${mb()} MB | – |`);
       await engine2.close();
       await store2.close();
     }

@@ -84,8 +84,10 @@ export class Indexer {
   async walk(): Promise<string[]> {
     const out: string[] = [];
     const dirs = [''];
+    const seen = new Map<string, number>();
     while (dirs.length) {
       const rel = dirs.pop() as string;
+      seen.set(rel, 0);
       let entries: fs.Dirent[];
       try {
         entries = await fs.promises.readdir(path.join(this.root, rel), { withFileTypes: true });
@@ -97,11 +99,18 @@ export class Indexer {
         const child = rel ? `${rel}/${e.name}` : e.name;
         if (e.isDirectory()) {
           if (!this.filter.ignored(child, true)) dirs.push(child);
-        } else if (e.isFile() && !this.filter.ignored(child, false)) out.push(child);
+        } else if (e.isFile() && !this.filter.ignored(child, false)) {
+          out.push(child);
+          seen.set(rel, (seen.get(rel) ?? 0) + 1);
+        }
       }
     }
+    this.directories = seen;
     return out.sort();
   }
+
+  /** The directories the last walk went through ('' is the root), with how many files each holds. */
+  directories = new Map<string, number>();
 
   /** Brings the index up to date with every file; reports progress after each slice of work. */
   async indexAll(onProgress: (done: number, total: number) => void): Promise<void> {

@@ -79,6 +79,10 @@ describe('context: engine (real lmdb, git, chokidar)', () => {
       const r = await p.rank('evict stale entries');
       return r[0]?.path === 'src/eviction.ts' && !r.some((f) => f.path === 'src/cache.ts');
     });
+    repo.write('src/new/deeper/queue.ts', 'export function drainRetryQueue(): void {}\n');
+    await eventually('a file in new directories is found', async () => (await top(p, 'drain retry queue')) === 'src/new/deeper/queue.ts');
+    repo.write('src/new/deeper/queue.ts', 'export function flushRetryQueue(): void {}\n');
+    await eventually('and its edits are seen', async () => (await top(p, 'flush retry queue')) === 'src/new/deeper/queue.ts');
     repo.remove('src/eviction.ts');
     await eventually('a deleted file is gone', async () => !(await p.rank('evict stale entries')).some((f) => f.path === 'src/eviction.ts'));
   });
