@@ -4,7 +4,7 @@ import type { ImportGraph } from './import-graph';
 import type { Learner } from './learner';
 import { personalisedPageRank } from './pagerank';
 import { SIGNALS, zeroVector, type Signal, type SignalVector } from './signals';
-import { identifiersOf, terms as termsOf } from './tokens';
+import { identifiersOf, surfaceWords, terms as termsOf } from './tokens';
 
 export interface RankedFile {
   /** Relative to the project root, posix separators. */
@@ -39,7 +39,6 @@ const SIGNALS_KEPT = 200;
 /** How many direct hits seed the import-graph walk and the co-change lookup. */
 const SEEDS = 10;
 
-const quote = (ts: string[]): string => ts.slice(0, 4).map((t) => `'${t}'`).join(', ');
 
 /**
  * Ranks a project's files for a question. Each signal is computed for the candidates, divided by
@@ -53,6 +52,8 @@ export function rankFiles(input: RankInput): RankOutput {
   const { index, graph, history, learner } = input;
   const qTerms = termsOf(input.query);
   const qIdents = identifiersOf(input.query);
+  const surface = surfaceWords(input.query);
+  const quote = (ts: string[]): string => ts.slice(0, 4).map((t) => `'${surface.get(t) ?? t}'`).join(', ');
   const excluded = new Set(input.excluded ?? []);
   const anchors = [...(input.openFile ? [input.openFile] : []), ...(input.mentioned ?? [])].filter((p) => index.get(p));
   const raw = new Map<string, SignalVector>();

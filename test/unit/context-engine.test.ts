@@ -48,6 +48,7 @@ describe('context: engine (real lmdb, git, chokidar)', () => {
     const ranked = await p.rank('how is the config parsed?');
     assert.equal(ranked[0].path, 'src/config.ts');
     assert.ok(ranked[0].reasons.some((r) => r.startsWith('defines parseConfig')), ranked[0].reasons.join('; '));
+    assert.ok(ranked[0].reasons.includes("mentions 'config', 'parsed'"), ranked[0].reasons.join('; '));
     assert.ok(ranked.every((r) => r.score >= 0 && r.score <= 1));
     const io = ranked.find((r) => r.path === 'src/io.ts');
     assert.ok(io?.reasons.includes('imported by src/config.ts'), JSON.stringify(ranked));
