@@ -87,6 +87,7 @@ export class Project {
       await this.seams.extractor.init();
       await this.indexer.restore();
       await this.indexer.indexAll((done, total) => this.report({ state: 'indexing', filesDone: done, filesTotal: total }));
+      if (this.closed) return;
       await this.refreshHistory();
       this.report({ state: 'ready', filesDone: this.index.size, filesTotal: this.index.size });
       // Watching starts after the walk, which told it the directories; what was saved during the
@@ -100,7 +101,14 @@ export class Project {
 
   private report(p: IndexProgress): void {
     this.state = p;
-    for (const l of this.listeners) l(p);
+    for (const l of this.listeners) {
+      try {
+        l(p);
+      } catch (error) {
+        // A client's listener failing must not stop the indexing.
+        this.seams.log('warn', `context progress listener for ${this.root}: ${String(error)}`);
+      }
+    }
   }
 
   progress(): IndexProgress {
