@@ -36,7 +36,7 @@ interface Pending {
 
 const MAX_MEMORIES = 2000;
 /** Learning rate of the multiplicative weight update; small, so one odd answer cannot flip the ranking. */
-const RATE = 0.3;
+const RATE = 0.1;
 const MIN_WEIGHT = 0.02;
 /** Edits credited to one conversation at most. */
 const MAX_EDIT_CREDITS = 20;
