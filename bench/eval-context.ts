@@ -7,7 +7,7 @@ import type { Weights } from '../daemon/context/signals';
 import { Store } from '../daemon/store/store';
 
 /**
- * `npm run eval:context -- REPO_PATH [--commits N]`: replays a repository's last N commits as
+ * `npm run eval:context -- REPO_PATH [--commits N] [--at REV] [--weights JSON]`: replays a repository's last N commits as
  * questions. Query: the commit message. Truth: the files the commit modified that existed before
  * it (added files cannot be retrieved; deleted ones are not context), minus changelog-like files
  * that restate commit subjects. No leakage: the engine indexes a clone checked out at the parent
@@ -97,14 +97,16 @@ async function openEngine(root: string, dataDir: string, weights?: Partial<Weigh
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
-  const repo = args.find((a, i) => !a.startsWith('--') && !['--commits', '--weights'].includes(args[i - 1]));
+  const repo = args.find((a, i) => !a.startsWith('--') && !['--commits', '--weights', '--at'].includes(args[i - 1]));
+  // --at REV: the N commits ending at REV instead of HEAD, so a table can be reproduced later.
+  const at = args.includes('--at') ? args[args.indexOf('--at') + 1] : 'HEAD';
   const n = Number(args[args.indexOf('--commits') + 1] ?? 0) || 50;
   const weightsArg = args.indexOf('--weights');
   const weights = weightsArg >= 0 ? (JSON.parse(args[weightsArg + 1]) as Partial<Weights>) : undefined;
-  if (!repo) throw new Error('usage: npm run eval:context -- REPO_PATH [--commits N]');
+  if (!repo) throw new Error('usage: npm run eval:context -- REPO_PATH [--commits N] [--at REV] [--weights JSON]');
   const source = path.resolve(repo);
   // Root commits have no parent to index, so they are left out.
-  const hashes = git(source, 'log', '--no-merges', '--format=%H %P', `-n${n}`, 'HEAD').trim().split('\n').filter((l) => l.includes(' ') && l.split(' ')[1]).map((l) => l.split(' ')[0]).reverse();
+  const hashes = git(source, 'log', '--no-merges', '--format=%H %P', `-n${n}`, at).trim().split('\n').filter((l) => l.includes(' ') && l.split(' ')[1]).map((l) => l.split(' ')[0]).reverse();
   const oldest = hashes[0];
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'aid-eval-'));
   const snapshot = path.join(work, 'snapshot');
@@ -122,7 +124,7 @@ async function main(): Promise<void> {
     const plain = await openEngine(snapshot, path.join(work, 'data-plain'), weights);
     const learning = await openEngine(snapshot, path.join(work, 'data-learning'), weights);
     // The engine's own file list, so every ranker chooses among the same files.
-    const files = (plain.project as unknown as { index: { paths(): string[] } }).index.paths();
+    const files = plain.project.files();
     const indexed = new Set(files);
     const bm25 = new PlainBm25(snapshot, files);
     const results = { bm25: [] as Metrics[], engine: [] as Metrics[], learned: [] as Metrics[] };

@@ -12,11 +12,18 @@
  *   await project.recordAnswer({ query, attached, answer, mentioned, removed })   learner feedback
  *   await project.explain() / resetLearning()
  *   project.counters()                         how files were (re)indexed: parsed, hashed, unchanged…
+ *   project.watching() / watchReady() / files()
+ *   await engine.compact()                     deletes parsed facts no file references (run now and then)
  *   await engine.close()
  *
  * Scores are 0..1 (a weighted mean of signals each normalised over the query's candidates); token
  * counts are estimates at 4 characters per token. Paths in and out are relative to the project
  * root with '/' separators (absolute paths inside the root are accepted as input too).
+ *
+ * Beyond the first sketch of this facade: `excluded` on rank(), counters(), watching(),
+ * watchReady(), files(), engine.compact() and engine.rootOf(), and the options git, watch,
+ * feedbackWindowMs and weights. ready() rejects if the initial index fails (progress() then says
+ * 'error' with the message).
  *
  * Storage: lmdb databases ctx-files (content hash → parsed facts), ctx-projects (root + path →
  * hash, size, mtime), ctx-git (root → recent commits) and ctx-learner (root + … → weights, priors,
@@ -74,6 +81,10 @@ export interface ContextProject {
   counters(): import('./indexer').IndexCounters;
   /** Whether the project is watched now (false after the idle timeout, until next use). */
   watching(): boolean;
+  /** Resolves when the watcher's initial scan is done: every save after it is seen. */
+  watchReady(): Promise<void>;
+  /** The indexed paths (relative, posix). */
+  files(): string[];
 }
 
 const MINUTE = 60_000;
@@ -119,6 +130,24 @@ export class ContextEngine {
 
   projects(): ContextProject[] {
     return [...this.open.values()];
+  }
+
+  /**
+   * Deletes parsed facts that no project's file references any more (old versions of edited
+   * files, files of forgotten projects). Every edit leaves one behind, so the daemon runs this
+   * now and then (e.g. daily); returns how many were deleted. Facts written by an index update
+   * still in flight may go too: that file is then parsed again at the next restart, nothing worse.
+   */
+  async compact(): Promise<number> {
+    const store = this.options.store;
+    const referenced = new Set<string>();
+    for (const { value } of store.db<{ hash: string }>('ctx-projects').getRange()) referenced.add(value.hash);
+    const stale: string[] = [];
+    for (const key of store.db('ctx-files').getKeys()) if (!referenced.has(String(key))) stale.push(String(key));
+    await store.transaction(() => {
+      for (const key of stale) void store.db('ctx-files').remove(key);
+    });
+    return stale.length;
   }
 
   /** Stops watchers and waits for pending index writes. The store is the caller's to close. */

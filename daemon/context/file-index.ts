@@ -21,7 +21,10 @@ export interface IndexedFile {
   hash: string;
   size: number;
   mtimeMs: number;
-  facts: FileFacts;
+  /** The facts without their term lists, which live on only as `termIds`/`tfs` (the memory bound at 10,000 files). */
+  facts: Omit<FileFacts, 'terms' | 'counts'>;
+  /** The query terms each definition answers to, parallel to `facts.defs` (computed once, not per query). */
+  defTerms: string[][];
   /** Term ids, ascending, with their counts: compact and binary-searchable. */
   termIds: Uint32Array;
   tfs: Uint16Array;
@@ -42,8 +45,10 @@ export class FileIndex {
   private readonly termIds = new Map<string, number>();
   private df: Uint32Array = new Uint32Array(1024);
   private totalLength = 0;
-  /** Bumped on every change, so derived data (the import graph) knows when to rebuild. */
+  /** Bumped on every change. */
   version = 0;
+  /** Bumped when the set of paths or a file's imports change: the import graph is rebuilt only then. */
+  structureVersion = 0;
 
   get size(): number {
     return this.byPath.size;
@@ -81,6 +86,9 @@ export class FileIndex {
   }
 
   set(path: string, meta: { hash: string; size: number; mtimeMs: number }, facts: FileFacts): void {
+    const old = this.byPath.get(path);
+    const sameStructure = old !== undefined && old.facts.imports.join('\n') === facts.imports.join('\n');
+    const structure = this.structureVersion;
     this.delete(path);
     const pairs = facts.terms.map((t, i) => [this.idFor(t), Math.min(65535, facts.counts[i])] as const).sort((a, b) => a[0] - b[0]);
     const termIds = new Uint32Array(pairs.length);
@@ -93,8 +101,11 @@ export class FileIndex {
       this.df[id]++;
     });
     this.totalLength += length;
-    this.byPath.set(path, { path, ...meta, facts, termIds, tfs, length, pathTerms: new Set(pathTermsOf(path)) });
+    const kept = { v: facts.v, lines: facts.lines, chars: facts.chars, defs: facts.defs, imports: facts.imports };
+    this.byPath.set(path, { path, hash: meta.hash, size: meta.size, mtimeMs: meta.mtimeMs, facts: kept, defTerms: facts.defs.map((d) => definitionTerms(d.name)), termIds, tfs, length, pathTerms: new Set(pathTermsOf(path)) });
     this.version++;
+    // A content edit that keeps the imports leaves the import graph as it was.
+    this.structureVersion = sameStructure ? structure : structure + 1;
   }
 
   delete(path: string): boolean {
@@ -104,6 +115,7 @@ export class FileIndex {
     this.totalLength -= old.length;
     this.byPath.delete(path);
     this.version++;
+    this.structureVersion++;
     return true;
   }
 
@@ -114,23 +126,26 @@ export class FileIndex {
     return Math.log(1 + (this.byPath.size - n + 0.5) / (n + 0.5));
   }
 
-  /** BM25 of every file that contains a query term; also which terms each matched. */
-  bm25(queryTerms: string[]): Map<string, { score: number; matched: string[] }> {
-    const out = new Map<string, { score: number; matched: string[] }>();
+  contains(f: IndexedFile, term: string): boolean {
+    const id = this.termIds.get(term);
+    return id !== undefined && bsearch(f.termIds, id) >= 0;
+  }
+
+  /** BM25 of every file that contains a query term. */
+  bm25(queryTerms: string[]): Map<string, number> {
+    const out = new Map<string, number>();
     const query = queryTerms.map((t) => ({ t, id: this.termIds.get(t), idf: this.idf(t) })).filter((q): q is { t: string; id: number; idf: number } => q.id !== undefined);
     if (query.length === 0) return out;
     const avg = this.totalLength / Math.max(1, this.byPath.size);
     for (const f of this.byPath.values()) {
       let score = 0;
-      let matched: string[] | undefined;
       for (const q of query) {
         const i = bsearch(f.termIds, q.id);
         if (i < 0) continue;
         const tf = f.tfs[i];
         score += (q.idf * tf * (K1 + 1)) / (tf + K1 * (1 - B + (B * f.length) / avg));
-        (matched ??= []).push(q.t);
       }
-      if (matched) out.set(f.path, { score, matched });
+      if (score > 0) out.set(f.path, score);
     }
     return out;
   }

@@ -18,6 +18,8 @@ export const MAX_COMMITS = 5000;
 /** Commits touching more files than this (mass renames, formatting) say nothing about pairs. */
 const MAX_COCHANGE_FILES = 30;
 const DAY = 86_400;
+/** How many of the most changed files are candidates for every question. */
+const HOTTEST = 30;
 /** Change frequency decays with this half-life. */
 const HALF_LIFE_DAYS = 30;
 
@@ -81,6 +83,8 @@ export class HistoryStats {
   /** file → partner → strength (each commit of n files adds 1/(n-1) to each pair). */
   readonly pairs = new Map<string, Map<string, number>>();
   maxWeighted = 0;
+  /** The most changed files lately, most first. */
+  readonly hottest: string[];
 
   constructor(history: HistoryRecord | undefined, nowSeconds: number) {
     for (const c of history?.commits ?? []) {
@@ -102,6 +106,7 @@ export class HistoryStats {
         for (const b of c.files) if (a !== b) m.set(b, (m.get(b) ?? 0) + share);
       }
     }
+    this.hottest = [...this.weighted.entries()].sort((a, b) => b[1] - a[1]).slice(0, HOTTEST).map(([f]) => f);
   }
 
   /** Partners of `file` by co-change strength relative to how often `file` changed (0..1). */

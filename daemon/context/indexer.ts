@@ -46,6 +46,9 @@ export class Indexer {
   private rows = new Map<string, PathRow>();
   /** Set by close(): a long walk stops at its next slice instead of holding shutdown up. */
   stopped = false;
+  /** Paths a watcher update touched while a walk ran: the walk's list may predate them. */
+  private readonly touchedDuringWalk = new Set<string>();
+  private walking = 0;
 
   constructor(
     private readonly store: Store,
@@ -81,8 +84,10 @@ export class Indexer {
   async walk(): Promise<string[]> {
     const out: string[] = [];
     const dirs = [''];
+    const seen = new Map<string, number>();
     while (dirs.length) {
       const rel = dirs.pop() as string;
+      seen.set(rel, 0);
       let entries: fs.Dirent[];
       try {
         entries = await fs.promises.readdir(path.join(this.root, rel), { withFileTypes: true });
@@ -94,24 +99,42 @@ export class Indexer {
         const child = rel ? `${rel}/${e.name}` : e.name;
         if (e.isDirectory()) {
           if (!this.filter.ignored(child, true)) dirs.push(child);
-        } else if (e.isFile() && !this.filter.ignored(child, false)) out.push(child);
+        } else if (e.isFile() && !this.filter.ignored(child, false)) {
+          out.push(child);
+          seen.set(rel, (seen.get(rel) ?? 0) + 1);
+        }
       }
     }
+    this.directories = seen;
     return out.sort();
   }
 
+  /** The directories the last walk went through ('' is the root), with how many files each holds. */
+  directories = new Map<string, number>();
+
   /** Brings the index up to date with every file; reports progress after each slice of work. */
   async indexAll(onProgress: (done: number, total: number) => void): Promise<void> {
+    this.walking++;
+    try {
+      await this.indexListed(onProgress);
+    } finally {
+      if (--this.walking === 0) this.touchedDuringWalk.clear();
+    }
+  }
+
+  private async indexListed(onProgress: (done: number, total: number) => void): Promise<void> {
     const files = await this.walk();
     const present = new Set(files);
     let done = 0;
     let started = performance.now();
+    // lmdb commits puts in batches off the main thread; waiting for them now and then bounds what
+    // is held in memory and surfaces a failed write here instead of as an unhandled rejection.
+    let writes: Array<Promise<unknown>> = [];
     for (let i = 0; i < files.length; i += READ_BATCH) {
-      if (this.stopped) return;
+      if (this.stopped) break;
       const batch = files.slice(i, i + READ_BATCH);
       const stats = await Promise.all(batch.map((rel) => fs.promises.stat(path.join(this.root, rel)).catch(() => undefined)));
       const reads = await Promise.all(batch.map((rel, j) => (this.needsRead(rel, stats[j]) ? fs.promises.readFile(path.join(this.root, rel)).catch(() => undefined) : Promise.resolve(undefined))));
-      const writes: Array<Promise<unknown>> = [];
       for (let j = 0; j < batch.length; j++) {
         this.apply(batch[j], stats[j], reads[j], writes);
         done++;
@@ -121,14 +144,21 @@ export class Indexer {
           started = performance.now();
         }
       }
-      if (writes.length > 256) await Promise.all(writes);
+      if (writes.length > 256) {
+        await Promise.all(writes);
+        writes = [];
+      }
     }
-    for (const rel of [...this.rows.keys()]) if (!present.has(rel)) this.remove(rel);
+    await Promise.all(writes);
+    if (this.stopped) return;
+    // A file added (or re-added) by a watcher update during the walk is not the walk's to remove.
+    for (const rel of [...this.rows.keys()]) if (!present.has(rel) && !this.touchedDuringWalk.has(rel)) this.remove(rel);
     onProgress(done, files.length);
   }
 
   /** One path after a watcher event: added, changed or gone. */
   async update(rel: string): Promise<Outcome> {
+    if (this.walking > 0) this.touchedDuringWalk.add(rel);
     if (this.filter.ignored(rel, false)) return this.remove(rel);
     const abs = path.join(this.root, rel);
     const stat = await fs.promises.stat(abs).catch(() => undefined);

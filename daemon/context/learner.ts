@@ -36,8 +36,10 @@ interface Pending {
 
 const MAX_MEMORIES = 2000;
 /** Learning rate of the multiplicative weight update; small, so one odd answer cannot flip the ranking. */
-const RATE = 0.3;
+const RATE = 0.1;
 const MIN_WEIGHT = 0.02;
+/** Edits credited to one conversation at most. */
+const MAX_EDIT_CREDITS = 20;
 
 /**
  * What a project learned from past conversations, in lmdb (`ctx-learner`, keys under the project
@@ -179,7 +181,8 @@ export class Learner {
     const now = this.now();
     this.expirePending(now);
     for (const p of this.pending) {
-      if (p.credited.has(path)) continue;
+      // A checkout or a formatter touching many files is not the user acting on the answer.
+      if (p.credited.has(path) || p.credited.size >= MAX_EDIT_CREDITS) continue;
       p.credited.add(path);
       const prior = this.priors.get(path) ?? { helped: 0, attached: 0, removed: 0 };
       prior.helped++;

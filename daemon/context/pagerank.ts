@@ -13,9 +13,12 @@ export function personalisedPageRank(neighbours: number[][], seeds: Map<number, 
   for (const w of seeds.values()) total += w;
   if (total <= 0) return new Float64Array(n);
   for (const [i, w] of seeds) restart[i] = w / total;
+  // Two buffers, swapped each iteration: a fresh array per iteration made the allocator hold
+  // hundreds of megabytes after a few hundred queries on a 10,000-file project.
   let rank = Float64Array.from(restart);
+  let next = new Float64Array(n);
   for (let it = 0; it < iterations; it++) {
-    const next = new Float64Array(n);
+    next.fill(0);
     let dangling = 0;
     for (let i = 0; i < n; i++) {
       const r = rank[i];
@@ -30,7 +33,7 @@ export function personalisedPageRank(neighbours: number[][], seeds: Map<number, 
     }
     const back = 1 - damping + damping * dangling;
     for (let i = 0; i < n; i++) next[i] += back * restart[i];
-    rank = next;
+    [rank, next] = [next, rank];
   }
   return rank;
 }

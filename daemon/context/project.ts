@@ -36,7 +36,12 @@ export interface ProjectSeams {
 /** Answers are checked against definitions this long or longer: shorter names match by chance. */
 const MIN_IDENT = 4;
 /** Signals of recent queries, kept for the learner until their answer comes back. */
-const MAX_REMEMBERED_QUERIES = 50;
+const MAX_REMEMBERED_QUERIES = 20;
+/** Queries wait for this many queued file updates at most (see settled()). */
+const MAX_WAIT_FOR_UPDATES = 64;
+/** Directories are added to the watcher in steps of about this many files, STEP_MS apart. */
+const FILES_PER_STEP = 150;
+const STEP_MS = 15;
 
 /**
  * One project: its index (restored from lmdb, then brought up to date in the background), one
@@ -81,11 +86,13 @@ export class Project {
     try {
       await this.seams.extractor.init();
       await this.indexer.restore();
-      // Watch before walking, so nothing saved during the walk is missed.
-      if (this.seams.watch) this.startWatcher();
       await this.indexer.indexAll((done, total) => this.report({ state: 'indexing', filesDone: done, filesTotal: total }));
+      if (this.closed) return;
       await this.refreshHistory();
       this.report({ state: 'ready', filesDone: this.index.size, filesTotal: this.index.size });
+      // Watching starts after the walk, which told it the directories; what was saved during the
+      // walk is caught by the stat-only pass that ends startWatcher's setup.
+      if (this.seams.watch && !this.closed) this.startWatcher();
     } catch (error) {
       this.report({ state: 'error', filesDone: this.state.filesDone, filesTotal: this.state.filesTotal, message: String(error) });
       throw error;
@@ -94,7 +101,14 @@ export class Project {
 
   private report(p: IndexProgress): void {
     this.state = p;
-    for (const l of this.listeners) l(p);
+    for (const l of this.listeners) {
+      try {
+        l(p);
+      } catch (error) {
+        // A client's listener failing must not stop the indexing.
+        this.seams.log('warn', `context progress listener for ${this.root}: ${String(error)}`);
+      }
+    }
   }
 
   progress(): IndexProgress {
@@ -115,6 +129,10 @@ export class Project {
     return { ...this.indexer.counters };
   }
 
+  files(): string[] {
+    return this.index.paths();
+  }
+
   watching(): boolean {
     return this.watcher !== undefined;
   }
@@ -127,13 +145,7 @@ export class Project {
   /** Marks the project used; re-watches it (catching up on changes made meanwhile) if it was idle. */
   touch(): void {
     this.lastUsed = this.seams.now();
-    if (!this.watcher && this.seams.watch && !this.closed && this.state.state !== 'indexing') {
-      this.startWatcher();
-      this.enqueue(async () => {
-        await this.indexer.indexAll(() => undefined);
-        await this.refreshHistory();
-      });
-    }
+    if (!this.watcher && this.seams.watch && !this.closed && this.state.state !== 'indexing') this.startWatcher();
   }
 
   private startWatcher(): void {
@@ -141,7 +153,11 @@ export class Project {
     const targets = [this.root, ...(fs.existsSync(gitLog) ? [gitLog] : [])];
     const watcher = watch(targets, {
       ignoreInitial: true,
+      // Each directory is added on its own (watchDirectories): chokidar scanning a whole tree at
+      // once kept the event loop busy for 100+ ms at a time on 10,000 files.
+      depth: 0,
       persistent: true,
+      followSymlinks: false,
       // No awaitWriteFinish: its polling would delay every save by more than the 300 ms we promise.
       ignored: (abs: string, stats?: fs.Stats) => {
         if (abs === gitLog) return false;
@@ -153,7 +169,7 @@ export class Project {
       },
     });
     this.watcher = watcher;
-    this.watcherReady = new Promise((resolve) => watcher.once('ready', () => resolve()));
+    this.watcherReady = new Promise<void>((resolve) => watcher.once('ready', () => resolve())).then(() => this.watchDirectories(watcher));
     const onFile = (abs: string): void => {
       if (abs === gitLog) {
         this.enqueue(() => this.refreshHistory());
@@ -163,7 +179,7 @@ export class Project {
       if (rel === undefined) return;
       if (path.posix.basename(rel) === '.gitignore') {
         this.filter.loadGitignore(path.posix.dirname(rel) === '.' ? '' : path.posix.dirname(rel));
-        this.enqueue(() => this.indexer.indexAll(() => undefined));
+        void this.rescan(false);
         return;
       }
       this.enqueue(async () => {
@@ -172,10 +188,40 @@ export class Project {
       });
     };
     watcher.on('add', onFile).on('change', onFile).on('unlink', onFile);
-    watcher.on('unlinkDir', () => this.enqueue(() => this.indexer.indexAll(() => undefined)));
+    watcher.on('unlinkDir', () => void this.rescan(false));
+    // A new directory: watch it, and index what is already in it (a `mkdir -p` and its files).
+    watcher.on('addDir', (abs: string) => {
+      if (abs === this.root) return;
+      watcher.add(abs);
+      void this.rescan(false);
+    });
     watcher.on('error', (e) => this.seams.log('warn', `context watcher for ${this.root}: ${String(e)}`));
     this.idleTimer ??= setInterval(() => this.checkIdle(), Math.max(50, Math.min(60_000, this.seams.idleUnwatchMs / 4)));
     this.idleTimer.unref();
+  }
+
+  /**
+   * Adds the project's directories to the watcher a few at a time (about FILES_PER_STEP files per
+   * event-loop turn), then runs one stat-only pass for whatever changed before each watch began.
+   */
+  private async watchDirectories(watcher: FSWatcher): Promise<void> {
+    let batch: string[] = [];
+    let files = 0;
+    for (const [dir, count] of this.indexer.directories) {
+      if (dir === '') continue;
+      batch.push(path.join(this.root, dir));
+      files += count + 1;
+      if (files < FILES_PER_STEP) continue;
+      if (this.watcher !== watcher) return;
+      watcher.add(batch);
+      batch = [];
+      files = 0;
+      await new Promise((resolve) => setTimeout(resolve, STEP_MS));
+    }
+    if (this.watcher !== watcher) return;
+    if (batch.length) watcher.add(batch);
+    await new Promise((resolve) => setTimeout(resolve, STEP_MS));
+    await this.rescan(true);
   }
 
   private checkIdle(): void {
@@ -197,13 +243,38 @@ export class Project {
     return rel.split(path.sep).join('/');
   }
 
-  private enqueue(task: () => Promise<unknown>): void {
-    this.updates = this.updates.then(task).catch((e: unknown) => this.seams.log('warn', `context update in ${this.root}: ${String(e)}`));
+  /**
+   * A full walk (stat-only for unchanged files) after a .gitignore change, a removed directory or
+   * an idle spell. It runs beside the queue of single-file updates rather than in it, so queries,
+   * which wait for that queue, never wait for a walk.
+   */
+  private rescan(withHistory: boolean): Promise<unknown> {
+    this.walks = this.walks
+      .then(async () => {
+        await this.indexer.indexAll(() => undefined);
+        if (withHistory) await this.refreshHistory();
+      })
+      .catch((e: unknown) => this.seams.log('warn', `context rescan of ${this.root}: ${String(e)}`));
+    return this.walks;
   }
+  private walks: Promise<unknown> = Promise.resolve();
 
-  /** Waits until every watcher event received so far is in the index. */
+  private enqueue(task: () => Promise<unknown>): void {
+    this.pending++;
+    this.updates = this.updates
+      .then(task)
+      .catch((e: unknown) => this.seams.log('warn', `context update in ${this.root}: ${String(e)}`))
+      .finally(() => this.pending--);
+  }
+  private pending = 0;
+
+  /**
+   * Waits until every watcher event received so far is in the index, so a query sees the file
+   * just saved. After a mass change (a checkout, a formatter run) it does not wait: an answer on a
+   * slightly stale index beats one seconds late.
+   */
   async settled(): Promise<void> {
-    await this.updates;
+    if (this.pending <= MAX_WAIT_FOR_UPDATES) await this.updates;
   }
 
   private async refreshHistory(): Promise<void> {
@@ -215,7 +286,7 @@ export class Project {
   }
 
   private importGraph(): ImportGraph {
-    if (!this.graph || this.graph.version !== this.index.version) this.graph = { version: this.index.version, graph: new ImportGraph(this.index) };
+    if (!this.graph || this.graph.version !== this.index.structureVersion) this.graph = { version: this.index.structureVersion, graph: new ImportGraph(this.index) };
     return this.graph.graph;
   }
 
@@ -246,9 +317,11 @@ export class Project {
 
   async assemble(query: string, opts: { tokenBudget: number; openFile?: string; mentioned?: string[]; excluded?: string[] }): Promise<ContextBundle> {
     const ranked = await this.rank(query, { ...opts, limit: 40 });
-    const mentioned = new Set(opts.mentioned?.map((m) => this.normalise(m)));
-    // Mentioned files go first, whatever their score: the user asked for them.
-    const ordered = [...ranked.filter((f) => mentioned.has(f.path)), ...ranked.filter((f) => !mentioned.has(f.path))];
+    const mentioned = (opts.mentioned ?? []).map((m) => this.normalise(m));
+    // Mentioned files go first, whatever their score: the user asked for them, even for a file
+    // the index leaves out (ignored, generated), as long as it can be read.
+    const first = mentioned.map((p) => ranked.find((f) => f.path === p) ?? { path: p, score: 1, reasons: ['mentioned in the question'], tokens: 0 });
+    const ordered = [...first, ...ranked.filter((f) => !mentioned.includes(f.path))];
     return assemble({ project: path.basename(this.root), query, ranked: ordered, index: this.index, tokenBudget: opts.tokenBudget, read: (rel) => this.read(rel) });
   }
 
@@ -319,6 +392,7 @@ export class Project {
     if (this.idleTimer) clearInterval(this.idleTimer);
     await this.stopWatcher();
     await this.initial.catch(() => undefined);
-    await this.settled();
+    await this.walks;
+    await this.updates;
   }
 }

@@ -51,6 +51,23 @@ export function termCounts(text: string): Map<string, number> {
   return counts;
 }
 
+/** Each term of a text with the word it came from, for reasons ("mentions 'parsing'", not 'pars'). */
+export function surfaceWords(text: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const m of text.matchAll(IDENT)) {
+    const parts = identifierParts(m[0]);
+    if (parts.length > 1) {
+      const whole = stem(m[0].toLowerCase().replace(/[^a-z0-9]/g, ''));
+      if (!out.has(whole)) out.set(whole, m[0]);
+    }
+    for (const p of parts) {
+      const s = stem(p);
+      if (!out.has(s)) out.set(s, p);
+    }
+  }
+  return out;
+}
+
 /** The distinct terms of a question or path, in order. */
 export function terms(text: string): string[] {
   return [...termCounts(text).keys()];

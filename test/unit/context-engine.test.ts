@@ -28,7 +28,7 @@ describe('context: engine (real lmdb, git, chokidar)', () => {
   async function open(): Promise<ContextProject> {
     const p = engine.project(path.join(repo.root, 'src'));
     await p.ready();
-    await (p as unknown as { watchReady(): Promise<void> }).watchReady();
+    await p.watchReady();
     return p;
   }
   const top = async (p: ContextProject, q: string): Promise<string | undefined> => (await p.rank(q, { limit: 3 }))[0]?.path;
@@ -40,16 +40,33 @@ describe('context: engine (real lmdb, git, chokidar)', () => {
     assert.equal(p.root, repo.root);
     assert.equal(engine.project(repo.root), p, 'one project per root, shared');
     await p.ready();
+    assert.deepEqual([events[0].state, events[0].filesTotal], ['indexing', 5], 'progress while indexing, then ready');
+    assert.ok(events.every((e, i) => i === 0 || e.filesDone >= events[i - 1].filesDone), 'files done only grows');
     assert.equal(events[events.length - 1].state, 'ready');
     assert.equal(events[events.length - 1].filesDone, 5);
     assert.deepEqual(p.progress(), { state: 'ready', filesDone: 5, filesTotal: 5 });
     const ranked = await p.rank('how is the config parsed?');
     assert.equal(ranked[0].path, 'src/config.ts');
     assert.ok(ranked[0].reasons.some((r) => r.startsWith('defines parseConfig')), ranked[0].reasons.join('; '));
+    assert.ok(ranked[0].reasons.includes("mentions 'config', 'parsed'"), ranked[0].reasons.join('; '));
     assert.ok(ranked.every((r) => r.score >= 0 && r.score <= 1));
     const io = ranked.find((r) => r.path === 'src/io.ts');
     assert.ok(io?.reasons.includes('imported by src/config.ts'), JSON.stringify(ranked));
     assert.equal(await top(p, 'invoice total'), 'src/billing/invoice.ts');
+  });
+
+  it('takes a directory outside git as its own project', async () => {
+    const plain = await makeRepo({ 'notes/todo.md': 'rotate the signing keys\n' }, { git: false });
+    const other = new ContextEngine({ store: plain.store });
+    try {
+      const p = other.project(path.join(plain.root, 'notes'));
+      assert.equal(p.root, path.join(plain.root, 'notes'));
+      await p.ready();
+      assert.equal((await p.rank('signing keys'))[0]?.path, 'todo.md');
+    } finally {
+      await other.close();
+      await plain.cleanup();
+    }
   });
 
   it('reflects edits, additions, deletions and renames seen by the watcher', async () => {
@@ -63,6 +80,10 @@ describe('context: engine (real lmdb, git, chokidar)', () => {
       const r = await p.rank('evict stale entries');
       return r[0]?.path === 'src/eviction.ts' && !r.some((f) => f.path === 'src/cache.ts');
     });
+    repo.write('src/new/deeper/queue.ts', 'export function drainRetryQueue(): void {}\n');
+    await eventually('a file in new directories is found', async () => (await top(p, 'drain retry queue')) === 'src/new/deeper/queue.ts');
+    repo.write('src/new/deeper/queue.ts', 'export function flushRetryQueue(): void {}\n');
+    await eventually('and its edits are seen', async () => (await top(p, 'flush retry queue')) === 'src/new/deeper/queue.ts');
     repo.remove('src/eviction.ts');
     await eventually('a deleted file is gone', async () => !(await p.rank('evict stale entries')).some((f) => f.path === 'src/eviction.ts'));
   });
@@ -100,6 +121,13 @@ describe('context: engine (real lmdb, git, chokidar)', () => {
     await p.ready();
     assert.deepEqual(p.counters(), { parsed: 1, hashed: 1, unchanged: 3, skipped: 0, removed: 0 });
     assert.equal(await top(p, 'parseConfig'), 'src/config.ts');
+    assert.equal(await engine.compact(), 1, "the edited file's old facts are deleted");
+    assert.equal(await engine.compact(), 0);
+    await engine.close();
+    engine = new ContextEngine({ store: repo.store });
+    p = engine.project(repo.root);
+    await p.ready();
+    assert.deepEqual(p.counters(), { parsed: 0, hashed: 0, unchanged: 5, skipped: 0, removed: 0 }, 'compaction kept every fact in use');
   });
 
   it('assembles within the token budget: small files whole, big ones as their relevant definitions with line ranges', async () => {
@@ -117,6 +145,10 @@ describe('context: engine (real lmdb, git, chokidar)', () => {
     assert.equal(small.attachments[0].path, 'src/io.ts', 'mentioned files first');
     assert.ok(small.attachments.some((a) => a.path === 'src/config.ts' && a.whole && a.startLine === 1 && a.endLine === 8));
     assert.ok(!small.attachments.some((a) => a.path === 'src/server.ts'), 'excluded files stay out');
+    repo.write('.gitignore', 'notes.txt\n');
+    repo.write('notes.txt', 'remember the signing keys\n');
+    const withIgnored = await p.assemble('signing keys', { tokenBudget: 2000, mentioned: ['notes.txt'] });
+    assert.deepEqual([withIgnored.attachments[0].path, withIgnored.attachments[0].text], ['notes.txt', 'remember the signing keys\n'], 'a mentioned file is attached even if the index leaves it out');
     const tiny = await p.assemble('parse config', { tokenBudget: 10 });
     assert.deepEqual([tiny.attachments.length, tiny.prompt], [0, '']);
   });

@@ -92,7 +92,7 @@ describe('context: git history and learning', () => {
 
   it('credits files edited soon after an answer, and files a follow-up question needed', async () => {
     const p = await open();
-    await (p as unknown as { watchReady(): Promise<void> }).watchReady();
+    await p.watchReady();
     await p.recordAnswer({ query: 'send the receipt email', attached: ['src/mail.ts'], answer: 'See sendReceipt.' });
     repo.write('src/orders.ts', 'export function placeOrder(): void { /* sends receipt */ }\n');
     await eventually('the edit is credited', async () => (await p.explain()).topPriors.some((x) => x.path === 'src/orders.ts' && x.helped === 1));
@@ -101,7 +101,11 @@ describe('context: git history and learning', () => {
     const ranked = await p.rank('send the receipt email');
     const audit = ranked.find((r) => r.path === 'src/audit.ts');
     assert.ok(audit?.reasons.some((r) => r.includes('similar past question')), JSON.stringify(ranked));
-    const removed = await p.explain();
-    assert.equal(removed.topPriors.find((x) => x.path === 'src/mail.ts')?.helped, 1, 'referenced by the first answer');
+    assert.equal((await p.explain()).topPriors.find((x) => x.path === 'src/mail.ts')?.helped, 1, 'referenced by the first answer');
+    clock += 60 * 60_000;
+    await p.recordAnswer({ query: 'schema rules', attached: ['src/schema.ts', 'docs/orders.md'], answer: 'validateOrder checks it', removed: ['docs/orders.md'] });
+    const after = (await p.explain()).topPriors;
+    assert.deepEqual(after.find((x) => x.path === 'docs/orders.md'), { path: 'docs/orders.md', prior: 0, helped: 0, attached: 1, removed: 1 });
+    assert.equal(after.find((x) => x.path === 'src/schema.ts')?.helped, 1, 'referenced through the identifier it defines');
   });
 });

@@ -2,6 +2,9 @@ import { strict as assert } from 'node:assert';
 import { regexSymbols, SymbolExtractor } from '../../daemon/context/symbols';
 import { identifierParts, termCounts } from '../../daemon/context/tokens';
 import { ImportResolver } from '../../daemon/context/import-resolver';
+import { ImportGraph } from '../../daemon/context/import-graph';
+import { FACTS_VERSION, FileIndex } from '../../daemon/context/file-index';
+import { personalisedPageRank } from '../../daemon/context/pagerank';
 
 describe('context: symbols and terms', () => {
   const extractor = new SymbolExtractor();
@@ -47,5 +50,19 @@ describe('context: symbols and terms', () => {
     assert.deepEqual(r.resolve('src/lib.rs', 'mod config'), ['src/config.rs']);
     assert.deepEqual(r.resolve('src/config.rs', 'crate::net::Socket'), ['src/net/mod.rs']);
     assert.deepEqual(r.resolve('src/a.ts', 'lodash'), []);
+  });
+
+  it('links imports and tests to their subjects in the graph; PageRank ranks near files above far ones', () => {
+    const index = new FileIndex();
+    const files: Record<string, string[]> = { 'src/a.ts': ['./b'], 'src/b.ts': ['./c'], 'src/c.ts': [], 'src/d.ts': [], 'tests/test_cli.py': [], 'pkg/cli.py': [], 'cmd/run_test.go': [], 'cmd/run.go': [] };
+    for (const [p, imports] of Object.entries(files)) index.set(p, { hash: p, size: 1, mtimeMs: 1 }, { v: FACTS_VERSION, lines: 1, chars: 1, terms: [], counts: [], defs: [], imports });
+    const g = new ImportGraph(index);
+    assert.deepEqual([...(g.imports.get('src/a.ts') ?? [])], ['src/b.ts']);
+    assert.deepEqual([...(g.importers.get('src/c.ts') ?? [])], ['src/b.ts']);
+    assert.deepEqual([...g.testOf].sort(), [['cmd/run_test.go', 'cmd/run.go'], ['tests/test_cli.py', 'pkg/cli.py']]);
+    const pr = personalisedPageRank(g.neighbours, new Map([[g.indexOf.get('src/a.ts') as number, 1]]));
+    const at = (p: string): number => pr[g.indexOf.get(p) as number];
+    assert.ok(at('src/b.ts') > at('src/c.ts') && at('src/c.ts') > at('src/d.ts'));
+    assert.equal(at('src/d.ts'), 0);
   });
 });
