@@ -274,6 +274,16 @@ export async function runDaemon(options: DaemonOptions): Promise<{ done: Promise
     cron.schedule(config.alerts.checkCron, checkAlerts, { timezone: calendar.timeZone, noOverlap: true, name: 'budget-check' }),
     ...(config.alerts.dailyReportCron ? [cron.schedule(config.alerts.dailyReportCron, () => alerts.report('day').then(() => undefined), { timezone: calendar.timeZone, noOverlap: true, name: 'daily-report' })] : []),
     ...(config.alerts.weeklyReportCron ? [cron.schedule(config.alerts.weeklyReportCron, () => alerts.report('week').then(() => undefined), { timezone: calendar.timeZone, noOverlap: true, name: 'weekly-report' })] : []),
+    // Each edit leaves the parse of the file's old content behind; once a night they go.
+    cron.schedule(
+      '17 4 * * *',
+      () =>
+        contextEngine.compact().then(
+          (removed) => logger.info('context index compacted', { removed }),
+          (error: unknown) => logger.warn('could not compact the context index', { error }),
+        ),
+      { timezone: calendar.timeZone, noOverlap: true, name: 'context-compact' },
+    ),
   );
   // Alerts left pending by a crash go out now.
   checkAlerts();

@@ -7,6 +7,28 @@ const SKIP_DIRS = new Set(['.git', '.hg', '.svn', 'node_modules', 'dist', 'build
 /** Generated files that restate other files: lockfiles and the like. */
 const SKIP_FILES = new Set(['package-lock.json', 'yarn.lock', 'pnpm-lock.yaml', 'Cargo.lock', 'go.sum', 'poetry.lock', 'Pipfile.lock', 'composer.lock', 'Gemfile.lock', 'uv.lock', 'npm-shrinkwrap.json']);
 const BINARY_EXT = new Set('png jpg jpeg gif bmp ico webp svgz pdf zip gz tgz bz2 xz zst 7z rar jar war class o a so dylib dll exe bin wasm woff woff2 ttf otf eot mp3 mp4 mov avi webm ogg wav flac db sqlite lmdb mdb pyc pyo node map snap'.split(' '));
+/**
+ * Files that hold credentials are never indexed nor sent to a model, even when committed or named
+ * by hand: a question that mentions "env" must not carry the API keys upstream. Templates of them
+ * (`.env.example`) hold none and stay.
+ */
+const SECRET_DIRS = new Set(['.ssh', '.aws', '.gnupg', '.kube', '.docker', '.azure', '.password-store']);
+const SECRET_FILES = new Set(['.npmrc', '.pypirc', '.netrc', '.git-credentials', '.htpasswd', 'credentials', 'credentials.json', 'id_rsa', 'id_dsa', 'id_ecdsa', 'id_ed25519', '.pgpass', 'secrets.yml', 'secrets.yaml', 'secrets.json']);
+const SECRET_EXT = new Set(['pem', 'key', 'p12', 'pfx', 'jks', 'keystore', 'kdbx', 'tfvars', 'tfstate', 'age', 'gpg', 'asc']);
+const SECRET_TEMPLATE = /\.(example|sample|template|dist)$/i;
+
+/** Whether a relative posix path is, or lies under, a credentials file or directory. */
+export function isSecretPath(rel: string): boolean {
+  const parts = rel.split('/');
+  if (parts.slice(0, -1).some((d) => SECRET_DIRS.has(d))) return true;
+  const base = parts[parts.length - 1] ?? '';
+  if (SECRET_DIRS.has(base)) return true;
+  if (SECRET_TEMPLATE.test(base)) return false;
+  if (SECRET_FILES.has(base) || /^\.env(\..+)?$/.test(base) || /^id_(rsa|dsa|ecdsa|ed25519)(\..+)?$/.test(base)) return true;
+  const dot = base.lastIndexOf('.');
+  return dot > 0 && SECRET_EXT.has(base.slice(dot + 1).toLowerCase());
+}
+
 /** Over this a file is data or generated, not something to put before a model. */
 export const MAX_FILE_BYTES = 512 * 1024;
 
@@ -37,6 +59,7 @@ export class FileFilter {
   /** Whether a relative posix path (a directory when `isDir`) is left out. */
   ignored(rel: string, isDir: boolean): boolean {
     if (rel === '' || rel === '.') return false;
+    if (isSecretPath(rel)) return true;
     const base = rel.slice(rel.lastIndexOf('/') + 1);
     if (isDir) {
       if (SKIP_DIRS.has(base)) return true;

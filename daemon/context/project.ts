@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import type { Store } from '../store/store';
 import { assemble, type ContextBundle } from './assembler';
-import { FileFilter } from './file-filter';
+import { FileFilter, MAX_FILE_BYTES, isSecretPath, looksIndexable } from './file-filter';
 import { FileIndex } from './file-index';
 import { HistoryStats, readHistory, type HistoryRecord } from './git-history';
 import { ImportGraph } from './import-graph';
@@ -325,9 +325,18 @@ export class Project {
     return assemble({ project: path.basename(this.root), query, ranked: ordered, index: this.index, tokenBudget: opts.tokenBudget, read: (rel) => this.read(rel) });
   }
 
+  /**
+   * A file's text for the context: inside the project only, never a credentials file, and not one
+   * the index would refuse for its size or binary content (a file named by hand is read here even
+   * when the index leaves it out, so these checks are made again).
+   */
   private read(rel: string): string | undefined {
+    const abs = path.resolve(this.root, rel);
+    if (!abs.startsWith(this.root + path.sep) || isSecretPath(path.relative(this.root, abs).split(path.sep).join('/'))) return undefined;
     try {
-      return fs.readFileSync(path.join(this.root, rel), 'utf8');
+      if (fs.statSync(abs).size > MAX_FILE_BYTES) return undefined;
+      const buf = fs.readFileSync(abs);
+      return looksIndexable(buf) ? buf.toString('utf8') : undefined;
     } catch {
       return undefined;
     }

@@ -43,6 +43,7 @@ describe('the intelligence engine through aic', function () {
     assert.deepEqual(Object.keys(r.files[0] ?? {}).sort(), ['path', 'reasons', 'score', 'tokens']);
     assert.ok(r.files.every((f) => f.score >= 0 && f.score <= 1 && !path.isAbsolute(f.path)));
     assert.ok(!r.files.some((f) => f.path.startsWith('secret/')), 'ignored by .gitignore');
+    assert.ok(!r.files.some((f) => f.path === '.env' || f.path.endsWith('.pem')), 'credentials are never indexed');
     assert.equal(r.tokenBudget, 8000, 'a quarter of the 131k window, capped at context.maxTokens');
     assert.ok(r.tokensUsed > 0 && r.tokensUsed <= r.tokenBudget);
 
@@ -97,10 +98,13 @@ describe('the intelligence engine through aic', function () {
     // From a subdirectory, @path is taken as the user sees it there.
     await aic(['ask', 'and @colours.ts?'], s, { cwd: path.join(root, 'src') });
     assert.match(lastUserMessage(), /^Context from the project proj: [^\n]*\n\nsrc\/colours\.ts \(whole file/);
-    // A file the index leaves out (here by .gitignore) is not attached, and the user is told.
-    const ignored = await aic(['ask', 'read @secret/reserveBudget-notes.ts'], s, { cwd: root });
-    assert.match(ignored.stderr, /aic: warning: not attached: secret\/reserveBudget-notes\.ts \(not in the index of /);
-    assert.doesNotMatch(lastUserMessage(), /reserveBudgetSecret/);
+    // A file the index leaves out (here by .gitignore) still comes when named by hand.
+    await aic(['ask', 'read @secret/reserveBudget-notes.ts'], s, { cwd: root });
+    assert.match(lastUserMessage(), /reserveBudgetSecret/);
+    // Credentials never do, named or not, and the user is told why.
+    const secret = await aic(['ask', 'what is the API_TOKEN in @.env and the key in @config/deploy.pem for reserveBudget?'], s, { cwd: root });
+    assert.match(secret.stderr, /aic: warning: not attached: \.env, config\/deploy\.pem \(not in the index of .*secret/);
+    assert.doesNotMatch(lastUserMessage(), /sk-live|PRIVATE KEY/);
 
     await aic(['ask', '--no-context', 'explain reserveBudget'], s, { cwd: root });
     assert.equal(lastUserMessage(), 'explain reserveBudget');

@@ -7,7 +7,8 @@ const GIT_ENV = { GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_N
 
 /**
  * A small git project inside the sandbox, for the intelligence engine as users meet it: a budget
- * module, a server using it, an unrelated palette, a README, and an ignored directory. Returns its
+ * module, a server using it, an unrelated palette, a README, an ignored directory and committed
+ * credentials. Returns its
  * real path (the engine resolves symlinks such as /tmp's).
  */
 export function demoProject(s: Sandbox): string {
@@ -22,6 +23,9 @@ export function demoProject(s: Sandbox): string {
   write('README.md', '# Demo\n');
   write('.gitignore', 'secret/\n');
   write('secret/reserveBudget-notes.ts', 'export const reserveBudgetSecret = 1;\n');
+  // Committed by mistake, as happens: credentials that must never reach a model.
+  write('.env', 'API_TOKEN=sk-live-do-not-send\n');
+  write('config/deploy.pem', '-----BEGIN PRIVATE KEY-----\nreserveBudget\n-----END PRIVATE KEY-----\n');
   const git = (...args: string[]): string => execFileSync('git', args, { cwd: root, env: { ...process.env, ...GIT_ENV }, encoding: 'utf8' });
   git('init', '-q', '-b', 'main');
   git('add', '-A');
