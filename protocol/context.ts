@@ -32,13 +32,25 @@ export interface ContextParams {
   progressToken?: string;
 }
 
+/** How the daemon brought a project's files up to date since it opened the project. */
+export interface ContextIndexCounters {
+  /** Read and parsed: content never seen before. */
+  parsed: number;
+  /** Read and hashed, its content already parsed (a touch, a revert). */
+  hashed: number;
+  /** Same size and time as stored: not read at all. */
+  unchanged: number;
+  skipped: number;
+  removed: number;
+}
+
 /** The contract's `aic context --json` shape, plus the index state it was answered from. */
 export interface ContextResult {
   project: string;
   files: RankedContextFile[];
   tokenBudget: number;
   tokensUsed: number;
-  index: ContextIndexProgress;
+  index: ContextIndexProgress & { counters: ContextIndexCounters };
 }
 
 export interface ContextSuggestParams {

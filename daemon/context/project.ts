@@ -37,6 +37,8 @@ export interface ProjectSeams {
 const MIN_IDENT = 4;
 /** Signals of recent queries, kept for the learner until their answer comes back. */
 const MAX_REMEMBERED_QUERIES = 20;
+/** After the last directory was handed to the watcher, how long until its watch is surely live. */
+const WATCH_SETTLE_MS = 1500;
 /** Queries wait for this many queued file updates at most (see settled()). */
 const MAX_WAIT_FOR_UPDATES = 64;
 /** Directories are added to the watcher in steps of about this many files, STEP_MS apart. */
@@ -222,6 +224,11 @@ export class Project {
     if (batch.length) watcher.add(batch);
     await new Promise((resolve) => setTimeout(resolve, STEP_MS));
     await this.rescan(true);
+    // chokidar's add() returns before the directory's watch is live, and on a busy machine that
+    // can take longer than the pass above: a save in between would be missed until the next
+    // edit of that file. A second stat-only pass, once the watches are surely up, closes the gap.
+    await new Promise((resolve) => setTimeout(resolve, WATCH_SETTLE_MS).unref());
+    if (this.watcher === watcher) await this.rescan(false);
   }
 
   private checkIdle(): void {

@@ -87,7 +87,7 @@ export function contextHandlers(engine: ContextEngine, registry: HostRegistry, s
         const opts = params.openFile ? { openFile: params.openFile } : {};
         // The ranking shown is the one an ask would get; tokensUsed is what it would attach.
         const [files, bundle] = await Promise.all([p.rank(params.query, { ...opts, limit: params.limit ?? 10 }), p.assemble(params.query, { ...opts, tokenBudget })]);
-        return { project: p.root, files, tokenBudget, tokensUsed: bundle.tokensUsed, index };
+        return { project: p.root, files, tokenBudget, tokensUsed: bundle.tokensUsed, index: { ...index, counters: p.counters() } };
       },
     ),
     defineHandler(

@@ -2,7 +2,8 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { OllamaSimulator } from '../fakes/ollama-simulator';
-import { aic, aid, SandboxPool, waitFor } from '../helpers/daemon';
+import { ContextRequest } from '../../protocol/context';
+import { aic, aid, connect, SandboxPool, waitFor } from '../helpers/daemon';
 import { demoProject as project } from '../helpers/demo-project';
 
 interface ContextJson {
@@ -129,5 +130,14 @@ describe('the intelligence engine through aic', function () {
     assert.equal((await aid(['restart'], s)).code, 0);
     const after = JSON.parse((await aic(['context', 'how does reserveBudget work', '--json'], s, { cwd: root })).stdout) as ContextJson;
     assert.equal(after.files[0]?.path, 'src/budget.ts');
+    // The restarted daemon took the index from lmdb: no file was read again, let alone parsed.
+    const session = await connect(s);
+    try {
+      const r = await session.connection.sendRequest(ContextRequest, { project: root, query: 'reserveBudget' });
+      assert.deepEqual([r.index.state, r.index.counters.parsed, r.index.counters.hashed], ['ready', 0, 0]);
+      assert.ok(r.index.counters.unchanged >= 5, JSON.stringify(r.index.counters));
+    } finally {
+      session.close();
+    }
   });
 });
