@@ -37,6 +37,9 @@ export interface ProjectSeams {
 const MIN_IDENT = 4;
 /** Signals of recent queries, kept for the learner until their answer comes back. */
 const MAX_REMEMBERED_QUERIES = 20;
+/** Files scoring below this, or below this share of the best file's score, are not attached. */
+const MIN_ATTACH_SCORE = 0.1;
+const RELATIVE_ATTACH_SCORE = 0.3;
 /** After the last directory was handed to the watcher, how long until its watch is surely live. */
 const WATCH_SETTLE_MS = 1500;
 /** Queries wait for this many queued file updates at most (see settled()). */
@@ -328,7 +331,10 @@ export class Project {
     // Mentioned files go first, whatever their score: the user asked for them, even for a file
     // the index leaves out (ignored, generated), as long as it can be read.
     const first = mentioned.map((p) => ranked.find((f) => f.path === p) ?? { path: p, score: 1, reasons: ['mentioned in the question'], tokens: 0 });
-    const ordered = [...first, ...ranked.filter((f) => !mentioned.includes(f.path))];
+    // Tokens cost money on every question: files far below the best match are not worth sending,
+    // and a question that matches nothing well ("thanks!") gets no context.
+    const bar = Math.max(MIN_ATTACH_SCORE, RELATIVE_ATTACH_SCORE * (ranked.find((f) => !mentioned.includes(f.path))?.score ?? 0));
+    const ordered = [...first, ...ranked.filter((f) => !mentioned.includes(f.path) && f.score >= bar)];
     return assemble({ project: path.basename(this.root), query, ranked: ordered, index: this.index, tokenBudget: opts.tokenBudget, read: (rel) => this.read(rel) });
   }
 

@@ -74,6 +74,9 @@ describe('the intelligence engine through aic', function () {
     const root = project(s);
     // The first ask may find the index still being built; one later finds it ready.
     assert.equal((await aic(['context', 'warm up', '--json'], s, { cwd: root })).code, 0);
+    // A question that matches no file well is sent alone: context costs tokens.
+    assert.equal((await aic(['ask', 'thanks!'], s, { cwd: root })).code, 0);
+    assert.equal(lastUserMessage(), 'thanks!');
     const asked = await aic(['ask', '--json', 'explain reserveBudget'], s, { cwd: root });
     assert.equal(asked.code, 0, asked.stderr);
     const sent = lastUserMessage();
