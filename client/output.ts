@@ -54,3 +54,9 @@ export function when(ms: number): string {
 export function count(n: number, noun: string): string {
   return `${n} ${noun}${n === 1 ? '' : 's'}`;
 }
+
+/** A progress bar `width` cells wide: filled in proportion to done/total. */
+export function bar(done: number, total: number, width = 30): string {
+  const filled = total > 0 ? Math.round((Math.min(done, total) / total) * width) : 0;
+  return `${'█'.repeat(filled)}${'░'.repeat(width - filled)}`;
+}

@@ -3,7 +3,7 @@ import { ContextExplainRequest, ContextProgressNotification, ContextRequest, Con
 import { UsageError, parseArgs, stringFlag } from '../args';
 import { compactTokens } from '../chat/status-line';
 import { connectDaemon } from '../connect';
-import { printJson } from '../output';
+import { bar, printJson } from '../output';
 import { projectRoot } from './ask';
 
 const USAGE = 'usage: aic context QUERY [--project DIR] [--limit N] [--open FILE] [-m REF] [--json] | aic context --for FILE [--limit N] | aic context --explain | aic context --reset';
@@ -15,9 +15,7 @@ function progressBar(): { update(done: number, total: number): void; clear(): vo
   return {
     update(done, total) {
       if (!tty) return;
-      const width = 30;
-      const filled = total > 0 ? Math.round((width * done) / total) : 0;
-      process.stderr.write(`\rindexing [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total || '?'} files`);
+      process.stderr.write(`\r\x1b[2Kindexing ${bar(done, total)} ${done}/${total || '?'} files`);
       drawn = true;
     },
     clear() {

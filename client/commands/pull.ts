@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { PullProgressNotification, PullRequest, type PullProgressParams } from '../../protocol/ollama';
 import { UsageError, parseArgs, stringFlag } from '../args';
 import { connectDaemon } from '../connect';
+import { bar } from '../output';
 
 const MB = 1024 * 1024;
 
@@ -9,9 +10,8 @@ const MB = 1024 * 1024;
 export function progressLine(p: PullProgressParams, width = 30): string {
   if (!p.total) return p.status;
   const done = Math.min(p.completed ?? 0, p.total);
-  const filled = Math.round((done / p.total) * width);
   const percent = Math.floor((done / p.total) * 100);
-  return `${p.status} ${'█'.repeat(filled)}${'░'.repeat(width - filled)} ${String(percent).padStart(3)}% ${(done / MB).toFixed(1)}/${(p.total / MB).toFixed(1)} MB`;
+  return `${p.status} ${bar(done, p.total, width)} ${String(percent).padStart(3)}% ${(done / MB).toFixed(1)}/${(p.total / MB).toFixed(1)} MB`;
 }
 
 export async function run(argv: string[]): Promise<number> {

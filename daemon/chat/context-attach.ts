@@ -23,6 +23,14 @@ export interface AttachResult {
   feedback?: (answer: string) => void;
 }
 
+/**
+ * Whether a directory may be indexed and watched: a git repository, or one the user named
+ * (--project). Never a home directory by accident. Asks and aid/context follow the same rule.
+ */
+export function mayIndex(dir: string, named: boolean | undefined): boolean {
+  return named === true || fs.existsSync(path.join(dir, '.git'));
+}
+
 /** Windows we do not know (OpenAI lists none) get the plain cap. */
 export function contextBudget(settings: ContextSettings, window: number | undefined): number {
   const byWindow = window ? Math.floor(window * settings.windowShare) : settings.maxTokens;
@@ -52,8 +60,7 @@ export function mentionedFiles(prompt: string, root: string, cwd?: string): stri
 }
 
 /**
- * Puts project context before a question. A project is used when it is a git repository, or the
- * user named it (--project): an ask from a home directory must not index the whole home. The first
+ * Puts project context before a question, from a project `mayIndex` allows. The first
  * ask in a project waits a little for its index, then goes without rather than keep the user
  * waiting; the index keeps building and the next ask has it.
  */
@@ -79,7 +86,7 @@ export class ContextAttacher {
     const settings = this.settings();
     const question = params.prompt;
     if (params.noContext || !settings.enabled || !params.project) return { prompt: question };
-    if (!params.projectExplicit && !fs.existsSync(path.join(params.project, '.git'))) return { prompt: question };
+    if (!mayIndex(params.project, params.projectExplicit)) return { prompt: question };
     const budget = contextBudget(settings, window);
     if (budget < 200) return { prompt: question };
     const project = this.engine.project(params.project);

@@ -34,7 +34,9 @@ import * as path from 'node:path';
 import type { Store } from '../store/store';
 import type { ContextBundle, Attachment } from './assembler';
 import type { LearnerExplanation } from './learner';
-import { Project, type IndexProgress } from './project';
+import { ASSEMBLY_CANDIDATES, Project, type IndexProgress } from './project';
+
+export { ASSEMBLY_CANDIDATES };
 import type { RankedFile } from './ranker';
 import { DEFAULT_WEIGHTS, type Weights } from './signals';
 import { SymbolExtractor } from './symbols';
@@ -65,7 +67,8 @@ export interface ContextProject {
   /** Resolves when the initial index is complete. */
   ready(): Promise<void>;
   rank(query: string, opts?: { limit?: number; openFile?: string; mentioned?: string[]; excluded?: string[] }): Promise<RankedFile[]>;
-  assemble(query: string, opts: { tokenBudget: number; openFile?: string; mentioned?: string[]; excluded?: string[] }): Promise<ContextBundle>;
+  /** `ranked`: this query's ranking from rank() with the same options, so it is not ranked twice. */
+  assemble(query: string, opts: { tokenBudget: number; openFile?: string; mentioned?: string[]; excluded?: string[]; ranked?: RankedFile[] }): Promise<ContextBundle>;
   /** Files likely needed next (co-change, co-access, imports). */
   suggestFor(file: string, limit?: number): Promise<RankedFile[]>;
   /**

@@ -37,6 +37,8 @@ export interface ProjectSeams {
 const MIN_IDENT = 4;
 /** Signals of recent queries, kept for the learner until their answer comes back. */
 const MAX_REMEMBERED_QUERIES = 20;
+/** How many of the ranked files assembly chooses from. */
+export const ASSEMBLY_CANDIDATES = 40;
 /** Files scoring below this, or below this share of the best file's score, are not attached. */
 const MIN_ATTACH_SCORE = 0.1;
 const RELATIVE_ATTACH_SCORE = 0.3;
@@ -325,8 +327,12 @@ export class Project {
     return out.files;
   }
 
-  async assemble(query: string, opts: { tokenBudget: number; openFile?: string; mentioned?: string[]; excluded?: string[] }): Promise<ContextBundle> {
-    const ranked = await this.rank(query, { ...opts, limit: 40 });
+  /**
+   * `ranked`: this query's ranking (same open, mentioned and excluded files) when the caller has
+   * it already, so the files are not ranked twice; its first ASSEMBLY_CANDIDATES are used.
+   */
+  async assemble(query: string, opts: { tokenBudget: number; openFile?: string; mentioned?: string[]; excluded?: string[]; ranked?: RankedFile[] }): Promise<ContextBundle> {
+    const ranked = opts.ranked?.slice(0, ASSEMBLY_CANDIDATES) ?? (await this.rank(query, { ...opts, limit: ASSEMBLY_CANDIDATES }));
     const mentioned = (opts.mentioned ?? []).map((m) => this.normalise(m));
     // Mentioned files go first, whatever their score: the user asked for them, even for a file
     // the index leaves out (ignored, generated), as long as it can be read.

@@ -1,21 +1,17 @@
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { ResponseError } from 'vscode-jsonrpc';
 import { z } from 'zod';
 import { ContextExplainRequest, ContextProgressNotification, ContextRequest, ContextResetRequest, ContextSuggestRequest, type ContextIndexProgress } from '../../protocol/context';
 import { ErrorCodes } from '../../protocol/errors';
-import { contextBudget, type ContextSettings } from '../chat/context-attach';
-import type { ContextEngine, ContextProject } from '../context/engine';
+import { contextBudget, mayIndex, type ContextSettings } from '../chat/context-attach';
+import { ASSEMBLY_CANDIDATES, type ContextEngine, type ContextProject } from '../context/engine';
 import type { HostRegistry } from '../catalog/registry';
 import { defineHandler, type Handler, type RequestContext } from '../server/handlers';
 
 const project = z.string().min(1, 'give the project directory').max(4096);
 const projectExplicit = z.boolean().optional();
 
-/**
- * The project's engine, or a clear error. As for asks, a directory is indexed (and watched) only
- * when it is a git repository or the user named it: never a home directory by accident.
- */
+/** The project's engine, or a clear error; indexed only where an ask would be (`mayIndex`). */
 function open(engine: ContextEngine, dir: string, explicit: boolean | undefined): ContextProject {
   let stat: fs.Stats;
   try {
@@ -24,7 +20,7 @@ function open(engine: ContextEngine, dir: string, explicit: boolean | undefined)
     throw new ResponseError(ErrorCodes.InvalidParams, `no such project directory: ${dir}`, { issues: ['project'] });
   }
   if (!stat.isDirectory()) throw new ResponseError(ErrorCodes.InvalidParams, `${dir} is not a directory`, { issues: ['project'] });
-  if (!explicit && !fs.existsSync(path.join(dir, '.git'))) {
+  if (!mayIndex(dir, explicit)) {
     throw new ResponseError(ErrorCodes.InvalidParams, `${dir} is not in a git repository; run this inside a project, or name its directory with --project DIR`, { issues: ['project'] });
   }
   return engine.project(dir);
@@ -85,9 +81,12 @@ export function contextHandlers(engine: ContextEngine, registry: HostRegistry, s
         const index = await indexed(p, context, params.progressToken);
         const tokenBudget = await budgetFor(params.model, context.signal);
         const opts = params.openFile ? { openFile: params.openFile } : {};
-        // The ranking shown is the one an ask would get; tokensUsed is what it would attach.
-        const [files, bundle] = await Promise.all([p.rank(params.query, { ...opts, limit: params.limit ?? 10 }), p.assemble(params.query, { ...opts, tokenBudget })]);
-        return { project: p.root, files, tokenBudget, tokensUsed: bundle.tokensUsed, index: { ...index, counters: p.counters() } };
+        const limit = params.limit ?? 10;
+        // The ranking shown is the one an ask would get, and tokensUsed what it would attach: one
+        // ranking serves both.
+        const ranked = await p.rank(params.query, { ...opts, limit: Math.max(limit, ASSEMBLY_CANDIDATES) });
+        const bundle = await p.assemble(params.query, { ...opts, tokenBudget, ranked });
+        return { project: p.root, files: ranked.slice(0, limit), tokenBudget, tokensUsed: bundle.tokensUsed, index: { ...index, counters: p.counters() } };
       },
     ),
     defineHandler(
