@@ -74,7 +74,13 @@ function createAdapter(config: () => AidConfig): (host: HostDefinition) => Provi
   return (host) => {
     if (host.provider === 'ollama') {
       const { keepAlive, numCtx } = config().ollama;
-      return new OllamaAdapter({ baseUrl: host.baseUrl, hostName: host.name, ...(keepAlive !== undefined ? { keepAlive } : {}), ...(numCtx !== undefined ? { numCtx } : {}) });
+      return new OllamaAdapter({
+        baseUrl: host.baseUrl,
+        hostName: host.name,
+        ...(host.basicAuth ? { basicAuth: host.basicAuth } : {}),
+        ...(keepAlive !== undefined ? { keepAlive } : {}),
+        ...(numCtx !== undefined ? { numCtx } : {}),
+      });
     }
     if (!host.apiKey) return undefined;
     const options = { hostName: host.name, baseUrl: host.baseUrl, apiKey: host.apiKey, connectTimeoutMs: config().connectTimeoutMs, ...(host.keyEnv ? { keyEnv: host.keyEnv } : {}) };
@@ -147,7 +153,7 @@ export async function runDaemon(options: DaemonOptions): Promise<{ done: Promise
 
   const hostsFrom = (c: AidConfig): HostDefinition[] => {
     const hosts = defineHosts(env, c);
-    for (const h of hosts) redactor.add(h.apiKey);
+    for (const h of hosts) for (const secret of [h.apiKey, h.basicAuth, ...(h.urlSecrets ?? [])]) redactor.add(secret);
     return hosts;
   };
   const discoveryCache = new DiscoveryCache(store.db<CachedList>('discovery'), (error) => logger.warn('could not persist a model list', { error }));
@@ -179,22 +185,32 @@ export async function runDaemon(options: DaemonOptions): Promise<{ done: Promise
     limits: () => ({ idleTimeoutMs: config.idleTimeoutMs, firstTokenTimeoutMs: config.firstTokenTimeoutMs, maxRetryWaitMs: config.maxRetryWaitMs }),
   });
 
+  const reject = (file: string, issues: string[]): { ok: false; file: string; issues: string[] } => {
+    logger.error('config rejected; keeping the last good one', { file, issues: issues.join('; ') });
+    // Editors and running aic commands learn of it now, not at the next `aic status`.
+    server.broadcast(LogNotification, { level: 'error', message: `config ${file} rejected, last good config kept: ${issues.join('; ')}` });
+    configState = { file: paths.configFile, loaded: configState.loaded, error: issues.join('; ') };
+    return { ok: false, file, issues };
+  };
+  /** Never throws: whatever is wrong with a new config, the daemon keeps running on the last good one. */
   const reload = (): { ok: boolean; file: string; issues?: string[] } => {
     const result = loadConfig(paths.configFile);
-    if (!result.ok) {
-      logger.error('config rejected; keeping the last good one', { file: result.file, issues: result.issues.join('; ') });
-      // Editors and running aic commands learn of it now, not at the next `aic status`.
-      server.broadcast(LogNotification, { level: 'error', message: `config ${result.file} rejected, last good config kept: ${result.issues.join('; ')}` });
-      configState = { file: paths.configFile, loaded: configState.loaded, error: result.issues.join('; ') };
-      return { ok: false, file: result.file, issues: result.issues };
+    if (!result.ok) return reject(result.file, result.issues);
+    const previous = config;
+    try {
+      const intervalChanged = result.config.healthIntervalSec !== config.healthIntervalSec;
+      const hosts = hostsFrom(result.config);
+      config = result.config;
+      logger.setLevel(config.logLevel);
+      registry.setProbeTimeout(config.probeTimeoutMs);
+      registry.setHosts(hosts);
+      if (intervalChanged) registry.startHealthChecks(config.healthIntervalSec * 1000);
+    } catch (error) {
+      config = previous;
+      logger.error('applying the new config failed', { error: (error as Error).stack ?? String(error) });
+      return reject(result.file, [`could not apply it: ${(error as Error).message}`]);
     }
-    const intervalChanged = result.config.healthIntervalSec !== config.healthIntervalSec;
-    config = result.config;
     configState = { file: paths.configFile, loaded: result.exists };
-    logger.setLevel(config.logLevel);
-    registry.setProbeTimeout(config.probeTimeoutMs);
-    registry.setHosts(hostsFrom(config));
-    if (intervalChanged) registry.startHealthChecks(config.healthIntervalSec * 1000);
     logger.info('config loaded', { file: paths.configFile });
     return { ok: true, file: paths.configFile };
   };

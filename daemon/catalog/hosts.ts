@@ -1,29 +1,28 @@
 import type { ProviderKind } from '../../protocol/hosts';
 import type { AidConfig } from '../config/schema';
+import { normalizeApiUrl, normalizeOllamaUrl, redactUrlText, splitCredentials } from '../config/urls';
+
+export { normalizeOllamaUrl } from '../config/urls';
 
 /** A host as configured: where it is and how to authenticate. Health lives in the registry. */
 export interface HostDefinition {
   name: string;
   provider: ProviderKind;
+  /** Where to connect, never with credentials in it: safe to show. */
   baseUrl: string;
   apiKey?: string;
+  /** A Basic `Authorization` header from `user:pass@` in the configured URL; a secret. */
+  basicAuth?: string;
+  /** Secret parts of the configured URL, for the log redactor. */
+  urlSecrets?: string[];
+  /** Why the configured URL cannot be used (a bad OLLAMA_HOST); the host is then unusable. */
+  urlError?: string;
   /** The environment variable the key comes from, for "set X" hints; undefined for Ollama. */
   keyEnv?: string[];
   builtIn: boolean;
 }
 
 type Env = Record<string, string | undefined>;
-
-/** Accepts `host`, `host:port`, `:port` and full URLs, as OLLAMA_HOST does. */
-export function normalizeOllamaUrl(value: string | undefined): string {
-  const raw = (value ?? '').trim();
-  if (!raw) return 'http://127.0.0.1:11434';
-  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(raw) ? raw : `http://${raw.startsWith(':') ? `127.0.0.1${raw}` : raw}`;
-  const url = new URL(withScheme);
-  // Without a scheme, the port defaults to Ollama's; an explicit scheme keeps its own default.
-  if (!url.port && withScheme !== raw) url.port = '11434';
-  return url.toString().replace(/\/+$/, '');
-}
 
 const BUILT_INS: { name: ProviderKind; keyEnv?: string[]; urlEnv: string; defaultUrl: string }[] = [
   { name: 'anthropic', keyEnv: ['ANTHROPIC_API_KEY'], urlEnv: 'ANTHROPIC_BASE_URL', defaultUrl: 'https://api.anthropic.com' },
@@ -37,8 +36,9 @@ const BUILT_INS: { name: ProviderKind; keyEnv?: string[]; urlEnv: string; defaul
 export function defineHosts(env: Env, config: AidConfig): HostDefinition[] {
   const hosts: HostDefinition[] = BUILT_INS.map((b) => {
     const key = b.keyEnv?.map((k) => env[k]).find((v) => v && v.trim());
-    const baseUrl = b.name === 'ollama' ? normalizeOllamaUrl(env[b.urlEnv]) : (env[b.urlEnv] || b.defaultUrl).replace(/\/+$/, '');
-    return { name: b.name, provider: b.name, baseUrl, builtIn: true, ...(key ? { apiKey: key } : {}), ...(b.keyEnv ? { keyEnv: b.keyEnv } : {}) };
+    const raw = b.name === 'ollama' ? env[b.urlEnv] : env[b.urlEnv] || b.defaultUrl;
+    const url = hostUrl(raw, b.name === 'ollama', b.defaultUrl, b.urlEnv);
+    return { name: b.name, provider: b.name, builtIn: true, ...url, ...(key ? { apiKey: key } : {}), ...(b.keyEnv ? { keyEnv: b.keyEnv } : {}) };
   });
   for (const [name, host] of Object.entries(config.hosts)) {
     // Without apiKeyEnv, the provider's own variable: the one the "set ..." hint names.
@@ -47,7 +47,8 @@ export function defineHosts(env: Env, config: AidConfig): HostDefinition[] {
     hosts.push({
       name,
       provider: host.provider,
-      baseUrl: host.provider === 'ollama' ? normalizeOllamaUrl(host.baseUrl) : host.baseUrl.replace(/\/+$/, ''),
+      // The schema checked the URL; a failure here would be a bug, and it still must not crash the daemon.
+      ...hostUrl(host.baseUrl, host.provider === 'ollama', host.baseUrl, `hosts.${name}.baseUrl`),
       builtIn: false,
       ...(key ? { apiKey: key } : {}),
       ...(keyEnv ? { keyEnv } : {}),
@@ -58,5 +59,19 @@ export function defineHosts(env: Env, config: AidConfig): HostDefinition[] {
 
 /** True when the host has what it needs to be called (Ollama needs no key). */
 export function isConfigured(host: HostDefinition): boolean {
-  return host.provider === 'ollama' || Boolean(host.apiKey);
+  return host.urlError === undefined && (host.provider === 'ollama' || Boolean(host.apiKey));
+}
+
+/**
+ * A configured URL as a host uses it: normalised, its credentials split off. A URL that cannot be
+ * used leaves the host unusable with the reason (`source` names the variable or key to fix), and
+ * shows the fallback so nothing secret in the bad value is echoed.
+ */
+function hostUrl(raw: string | undefined, ollama: boolean, fallback: string, source: string): Pick<HostDefinition, 'baseUrl' | 'basicAuth' | 'urlSecrets' | 'urlError'> {
+  try {
+    const split = splitCredentials(ollama ? normalizeOllamaUrl(raw) : normalizeApiUrl(raw ?? fallback));
+    return { baseUrl: split.url, ...(split.basicAuth ? { basicAuth: split.basicAuth, urlSecrets: split.secrets } : {}) };
+  } catch (error) {
+    return { baseUrl: redactUrlText(raw ?? fallback), urlError: `${source}: ${(error as Error).message}` };
+  }
 }

@@ -108,6 +108,7 @@ export class HostRegistry {
         previous &&
         previous.definition.baseUrl === definition.baseUrl &&
         previous.definition.apiKey === definition.apiKey &&
+        previous.definition.basicAuth === definition.basicAuth &&
         previous.definition.provider === definition.provider;
       const adapter = isConfigured(definition) ? this.options.createAdapter(definition) : undefined;
       next.set(definition.name, {
@@ -123,6 +124,7 @@ export class HostRegistry {
 
   private initialStatus(definition: HostDefinition, adapter: ProviderAdapter | undefined): HostStatus {
     const base = { name: definition.name, provider: definition.provider, baseUrl: definition.baseUrl };
+    if (definition.urlError !== undefined) return { ...base, health: 'unconfigured', error: definition.urlError };
     if (!isConfigured(definition)) {
       return { ...base, health: 'unconfigured', error: `set ${definition.keyEnv?.join(' or ') ?? 'its API key'}` };
     }

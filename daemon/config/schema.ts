@@ -1,6 +1,7 @@
 import cron from 'node-cron';
 import { z } from 'zod';
 import { PROVIDER_KINDS, type ProviderKind } from '../../protocol/hosts';
+import { urlProblem } from './urls';
 
 const BUILT_IN_HOSTS: readonly string[] = PROVIDER_KINDS;
 
@@ -10,6 +11,11 @@ const hostSchema = z
     baseUrl: z.string().min(1, 'expected a URL such as http://192.168.1.20:11434'),
     /** Name of the environment variable holding the key; keys never live in the config file. */
     apiKeyEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name').optional(),
+  })
+  // Checked here, not when hosts are built: a typo must be a config error, never a crash on reload.
+  .superRefine((host, ctx) => {
+    const problem = urlProblem(host.baseUrl, host.provider === 'ollama');
+    if (problem) ctx.addIssue({ code: 'custom', path: ['baseUrl'], message: problem });
   });
 
 const cronExpression = z.string().refine((expr) => cron.validate(expr), 'expected a cron expression such as "0 9 * * *" (minute hour day month weekday)');

@@ -7,6 +7,8 @@ const TOKEN_PATTERNS: RegExp[] = [
   /\b(sk-(?:ant-|proj-|or-v1-)?[A-Za-z0-9_-]{16,})/g,
   /\b(AIza[0-9A-Za-z_-]{30,})/g,
   /(Bearer\s+)[A-Za-z0-9._~+/=-]{8,}/gi,
+  // Credentials inside a URL: `http://user:pass@box:11434`.
+  /([a-z][a-z0-9+.-]*:\/\/)[^/@\s"']+(?=@)/gi,
   /((?:api[_-]?key|x-api-key|access_token|refresh_token|authorization)["']?\s*[:=]\s*["']?)(?!Bearer\s)[^"'\s,}]{6,}/gi,
 ];
 

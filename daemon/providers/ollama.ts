@@ -15,6 +15,8 @@ export interface OllamaAdapterOptions {
   numCtx?: number;
   /** Injected for tests; defaults to the global fetch. */
   fetch?: typeof fetch;
+  /** A Basic `Authorization` header, for an Ollama behind a proxy (`http://user:pass@box:11434`). */
+  basicAuth?: string;
 }
 
 /** Ollama through the official `ollama` library. Free, local, NDJSON streaming. */
@@ -36,7 +38,7 @@ export class OllamaAdapter implements ProviderAdapter, ModelManager {
     const baseFetch = this.options.fetch ?? fetch;
     const boundFetch: typeof fetch = (input, init) =>
       baseFetch(input, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, signal]) : signal });
-    return new Ollama({ host: this.baseUrl, fetch: boundFetch });
+    return new Ollama({ host: this.baseUrl, fetch: boundFetch, ...(this.options.basicAuth ? { headers: { Authorization: this.options.basicAuth } } : {}) });
   }
 
   async health(signal: AbortSignal): Promise<HealthReport> {
