@@ -108,7 +108,8 @@ export async function main(argv: string[]): Promise<number> {
     const { RpcError } = require('./rpc') as typeof import('./rpc');
     const { exitCodeFor } = require('../protocol/errors') as typeof import('../protocol/errors');
     if (error instanceof RpcError) {
-      process.stderr.write(`aic: ${error.message}\n`);
+      const { explainDaemonEnv } = require('./daemon-env') as typeof import('./daemon-env');
+      process.stderr.write(`aic: ${explainDaemonEnv(error.message, error.data)}\n`);
       return exitCodeFor(error.code);
     }
     process.stderr.write(`aic: ${(error as Error).stack ?? String(error)}\n`);

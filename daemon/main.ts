@@ -241,7 +241,7 @@ export async function runDaemon(options: DaemonOptions): Promise<{ done: Promise
       priceData,
       () => config.pricesUrl ?? DEFAULT_PRICES_URL,
     ),
-    ...budgetHandlers(budgets),
+    ...budgetHandlers(budgets, registry),
     ...recommendHandlers(new Recommender(registry, prices), ledger),
     ...sessionHandlers(sessions),
     ...contextHandlers(contextEngine, registry, contextSettings, () => config.defaultModel),

@@ -26,16 +26,28 @@ export interface BudgetStatus extends Budget {
   window: { since: string; until: string };
 }
 
+/**
+ * Creates a budget, or changes only the fields given of an existing one (a budget's limit can be
+ * lowered without it silently turning soft or monthly). A new budget needs `limitUsd`; its period
+ * defaults to month, hard to false, alerts to 50, 80, 100. `scope: null` removes a scope.
+ */
 export interface BudgetSetParams {
   name: string;
-  limitUsd: number;
-  period: BudgetPeriod;
-  scope?: { kind: BudgetScopeKind; value: string };
+  limitUsd?: number;
+  period?: BudgetPeriod;
+  scope?: { kind: BudgetScopeKind; value: string } | null;
   hard?: boolean;
   alerts?: number[];
 }
 
-export const BudgetSetRequest = new RequestType<BudgetSetParams, BudgetStatus, void>('aid/budget/set');
+export interface BudgetSetResult extends BudgetStatus {
+  /** True when the budget did not exist before. */
+  created: boolean;
+  /** Things worth knowing that did not stop the change (a model no host lists today). */
+  warnings?: string[];
+}
+
+export const BudgetSetRequest = new RequestType<BudgetSetParams, BudgetSetResult, void>('aid/budget/set');
 export const BudgetListRequest = new RequestType<Record<string, never>, BudgetStatus[], void>('aid/budget/list');
 export const BudgetRemoveRequest = new RequestType<{ name: string }, { name: string }, void>('aid/budget/rm');
 

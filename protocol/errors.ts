@@ -65,3 +65,41 @@ export function exitCodeFor(code: number): number {
       return ExitCodes.failure;
   }
 }
+
+/**
+ * The `data` each aid error code carries: one definition for the daemon that builds them, the
+ * clients that read them and the JSON Schema editors use. Fields may be added, never renamed.
+ */
+export interface ErrorDataByCode {
+  [ErrorCodes.InvalidParams]: { issues: string[] };
+  [ErrorCodes.UnknownModel]: { ref: string; suggestions: string[] };
+  /** `keyEnv`: key variables the daemon lacks; a client whose shell has one tells the user to restart the daemon. */
+  [ErrorCodes.NoUsableHost]: { hint?: string; host?: string; keyEnv?: string[]; sessionId?: string };
+  [ErrorCodes.ProviderError]: { host: string; provider: string; status?: number; retryAfterMs?: number; sessionId?: string };
+  [ErrorCodes.BudgetRefused]: BudgetRefusedData;
+  [ErrorCodes.NotFound]: { what: string; id: string };
+  [ErrorCodes.ShuttingDown]: Record<string, never>;
+  [ErrorCodes.HandshakeRequired]: Record<string, never>;
+  [ErrorCodes.VersionMismatch]: { daemonVersion: string; protocolVersion: number };
+  [ErrorCodes.ConfigInvalid]: { file: string; issues: string[] };
+  [ErrorCodes.Cancelled]: { host?: string; sessionId?: string };
+  [ErrorCodes.Internal]: { host?: string; sessionId?: string };
+}
+
+/** Why a hard budget (or --max-cost) refused a request, and what would fit instead. */
+export interface BudgetRefusedData {
+  /** The budget that refused; absent when --max-cost did. */
+  budget?: string;
+  /** What the budget has left, in USD (spent and held for requests in flight taken off). */
+  leftUsd?: number;
+  /** The most the refused request could have cost; absent when its price is unknown. */
+  worstUsd?: number;
+  /** The model reference that was refused. */
+  ref: string;
+  /** Models that would fit, cheapest first (local, free ones first). */
+  suggestions: string[];
+  /** The session the request belonged to, when it already existed. */
+  sessionId?: string;
+}
+
+export type ErrorData<C extends ErrorCode> = C extends keyof ErrorDataByCode ? ErrorDataByCode[C] : never;

@@ -10,12 +10,17 @@ export interface Price {
   perRequestUsd?: number;
 }
 
+/** What a model is for: answering (`chat`) or turning text into vectors (`embedding`). */
+export type ModelKind = 'chat' | 'embedding';
+
 /** One model on one host, as the contract's `aic models --json` row. */
 export interface ModelInfo {
   ref: string;
   host: string;
   provider: ProviderKind;
   model: string;
+  /** Routing, suggestions and pickers use chat models only; listings show both. */
+  kind: ModelKind;
   contextWindow?: number;
   price: Price | 'free' | 'unpriced';
 }

@@ -29,7 +29,8 @@ const COMMANDS: Record<string, SlashCommand> = {
     usage: '/model [REF]',
     help: 'list the models with their price, or switch to REF',
     async run(ctx, [ref]) {
-      const models = await ctx.catalog.list(true);
+      // Embedding models cannot answer: the picker offers chat models only.
+      const models = (await ctx.catalog.list(true)).filter((m) => m.kind !== 'embedding');
       const current = ctx.state.model ?? ctx.state.lastResult?.ref;
       if (!ref) {
         if (!models.length) return ctx.print('no models on any usable host (see `aic hosts`)');

@@ -6,6 +6,7 @@ import { UsageError, parseArgs, stringFlag } from '../args';
 import { AskStreams } from '../ask-stream';
 import { connectDaemon } from '../connect';
 import { RpcError } from '../rpc';
+import { explainDaemonEnv } from '../daemon-env';
 import { formatDuration, usd } from '../output';
 
 /** The git root above `dir`, else `dir` itself: the project a request belongs to. */
@@ -116,7 +117,7 @@ export async function run(argv: string[]): Promise<number> {
   } catch (error) {
     if (!json && lastChar !== '\n') process.stdout.write('\n');
     const code = error instanceof RpcError ? error.code : ErrorCodes.Internal;
-    const message = error instanceof Error ? error.message : String(error);
+    const message = error instanceof RpcError ? explainDaemonEnv(error.message, error.data) : error instanceof Error ? error.message : String(error);
     if (json) process.stdout.write(JSON.stringify({ type: 'error', code, message }) + '\n');
     else process.stderr.write(`aic: ${message}\n`);
     if (interrupted || code === ErrorCodes.Cancelled) return 130;

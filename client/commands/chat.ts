@@ -13,6 +13,7 @@ import { sessionCostText, statusLine } from '../chat/status-line';
 import { connectDaemon } from '../connect';
 import { count } from '../output';
 import { RpcError } from '../rpc';
+import { explainDaemonEnv } from '../daemon-env';
 import { projectRoot } from './ask';
 
 /** Answer text goes straight out; everything else is written on a line of its own. */
@@ -153,7 +154,7 @@ export async function run(argv: string[]): Promise<number> {
       const code = error instanceof RpcError ? error.code : ErrorCodes.Internal;
       if (code === ErrorCodes.Cancelled) screen.line('[cancelled: the partial answer is kept in the session]');
       else if (code === ErrorCodes.BudgetRefused) screen.error(`aic: refused: ${(error as Error).message}`);
-      else screen.error(`aic: ${(error as Error).message}`);
+      else screen.error(`aic: ${error instanceof RpcError ? explainDaemonEnv(error.message, error.data) : (error as Error).message}`);
     } finally {
       current = undefined;
     }

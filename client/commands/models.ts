@@ -21,7 +21,10 @@ export async function run(argv: string[]): Promise<number> {
     if (args.flags.has('json')) {
       printJson(result.models);
     } else if (result.models.length) {
-      process.stdout.write(table(['MODEL', 'CONTEXT', 'PRICE PER MTOK'], result.models.map((m) => [m.ref, contextWindowText(m.contextWindow), modelPrice(m)])));
+      // Every model is listed; where some are embedding models, a KIND column says which cannot answer.
+      const kinds = result.models.some((m) => m.kind === 'embedding');
+      const rows = result.models.map((m) => [m.ref, ...(kinds ? [m.kind] : []), contextWindowText(m.contextWindow), modelPrice(m)]);
+      process.stdout.write(table(['MODEL', ...(kinds ? ['KIND'] : []), 'CONTEXT', 'PRICE PER MTOK'], rows));
     } else {
       process.stderr.write('no models found on any usable host (see `aic hosts`)\n');
     }

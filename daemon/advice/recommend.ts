@@ -1,7 +1,7 @@
 import type { ModelInfo } from '../../protocol/models';
 import type { Recommendation, RecommendParams, RecommendResult, SavingsResult, TaskClass, Tier } from '../../protocol/recommend';
 import type { RequestRecord } from '../ledger/ledger';
-import type { HostRegistry } from '../catalog/registry';
+import { chatModels, type HostRegistry } from '../catalog/registry';
 import type { PriceBook } from '../pricing/price-book';
 import { roundUsd } from '../pricing/money';
 
@@ -60,7 +60,7 @@ export class Recommender {
     const promptTokens = Math.ceil(params.task.length / 4);
     const input = Math.max(rule.input, promptTokens + (params.contextTokens ?? 0));
     const output = rule.output;
-    const { models } = await this.registry.listModels();
+    const models = chatModels((await this.registry.listModels()).models);
     const fits: Recommendation[] = [];
     const excluded: { ref: string; why: string }[] = [];
     for (const m of models) {
@@ -150,7 +150,7 @@ export class Recommender {
   /** The first recommendation for a kind of task among the priced or local models. */
   private bestFor(taskClass: string, models: ModelInfo[]): ModelInfo | undefined {
     const rule = RULES.find((r) => r.taskClass === taskClass) ?? QUICK;
-    const fitting = models
+    const fitting = chatModels(models)
       .filter((m) => TIER_RANK[tierOf(m.model)] >= TIER_RANK[rule.tier] && (m.contextWindow === undefined || m.contextWindow >= rule.input + rule.output))
       .map((m) => ({ m, usd: this.estimate(m, rule.input, rule.output) }))
       .filter((x) => x.usd !== null);

@@ -1,6 +1,5 @@
-import { ResponseError } from 'vscode-jsonrpc';
 import type { Budget, BudgetSetParams, BudgetStatus } from '../../protocol/budget';
-import { ErrorCodes } from '../../protocol/errors';
+import { invalidParams, notFound } from '../errors/aid-error';
 import type { ProviderKind } from '../../protocol/hosts';
 import type { Calendar } from '../ledger/calendar';
 import type { Ledger } from '../ledger/ledger';
@@ -50,23 +49,32 @@ export class Budgets {
     return this.store.db<Budget>('budgets');
   }
 
-  async set(params: BudgetSetParams): Promise<BudgetStatus> {
+  /**
+   * Creates a budget, or updates only what `params` gives of an existing one: lowering a hard
+   * daily limit never turns it into a soft monthly one.
+   */
+  async set(params: BudgetSetParams): Promise<{ status: BudgetStatus; created: boolean }> {
+    const existing = this.get(params.name);
+    if (!existing && params.limitUsd === undefined) {
+      throw invalidParams(`budget '${params.name}' does not exist yet: give it a limit (--limit USD)`, ['limitUsd']);
+    }
+    const scope = params.scope === undefined ? existing?.scope : (params.scope ?? undefined);
     const budget: Budget = {
       name: params.name,
-      limitUsd: params.limitUsd,
-      period: params.period,
-      ...(params.scope ? { scope: params.scope } : {}),
-      hard: params.hard ?? false,
-      alerts: [...new Set(params.alerts ?? [50, 80, 100])].sort((a, b) => a - b),
+      limitUsd: params.limitUsd ?? (existing as Budget).limitUsd,
+      period: params.period ?? existing?.period ?? 'month',
+      ...(scope ? { scope } : {}),
+      hard: params.hard ?? existing?.hard ?? false,
+      alerts: [...new Set(params.alerts ?? existing?.alerts ?? [50, 80, 100])].sort((a, b) => a - b),
     };
     await this.db().put(budget.name, budget);
     this.cached = undefined;
     this.spentCache.delete(budget.name);
-    return this.status(budget);
+    return { status: this.status(budget), created: !existing };
   }
 
   async remove(name: string): Promise<void> {
-    if (!this.get(name)) throw new ResponseError(ErrorCodes.NotFound, `no budget named '${name}' (see \`aic budget list\`)`, { what: 'budget', id: name });
+    if (!this.get(name)) throw notFound(`no budget named '${name}' (see \`aic budget list\`)`, 'budget', name);
     await this.db().remove(name);
     this.cached = undefined;
     // Holds of requests in flight stay until they finish: a budget set again under this name counts them.

@@ -1,5 +1,6 @@
 import { ResponseError } from 'vscode-jsonrpc';
 import { ErrorCodes } from '../../protocol/errors';
+import { AidError } from '../errors/aid-error';
 import type { HostStatus } from '../../protocol/hosts';
 import type { ModelInfo, ModelsResult, Price } from '../../protocol/models';
 import type { PriceBook } from '../pricing/price-book';
@@ -287,6 +288,7 @@ export class HostRegistry {
       host: entry.definition.name,
       provider: entry.definition.provider,
       model: model.id,
+      kind: model.kind ?? 'chat',
       ...(model.contextWindow ? { contextWindow: model.contextWindow } : {}),
       // Local models cost nothing; listed prices (OpenRouter) are shown; the rest arrive with the pricing room.
       price: this.priceOf(entry, model),
@@ -372,10 +374,16 @@ export class HostRegistry {
     return this.routeBare(wanted, signal);
   }
 
+  /** The key variables of hosts that have none: what a client may find set in its own shell. */
+  private missingKeys(): string[] {
+    return [...new Set([...this.entries.values()].filter((e) => e.definition.keyEnv && !e.definition.apiKey).flatMap((e) => e.definition.keyEnv ?? []))];
+  }
+
   private usable(entry: HostEntry): void {
     if (!entry.adapter) {
-      throw new ResponseError(ErrorCodes.NoUsableHost, `host '${entry.definition.name}' is not usable: ${entry.status.error ?? 'not configured'}`, {
+      throw new AidError(ErrorCodes.NoUsableHost, `host '${entry.definition.name}' is not usable: ${entry.status.error ?? 'not configured'}`, {
         host: entry.definition.name,
+        ...(entry.definition.keyEnv && !entry.definition.apiKey ? { keyEnv: entry.definition.keyEnv } : {}),
       });
     }
   }
@@ -394,8 +402,9 @@ export class HostRegistry {
     // Not in the known list: it may have been pulled since; ask the host once before refusing.
     if (!findModel(models, model)) models = await this.listOrExplain(entry, true, signal);
     const match = findModel(models, model);
+    if (match?.kind === 'embedding') throw embeddingModel(`${entry.definition.name}/${match.id}`, closestNames(model, chatModels(models).map((m) => m.id)));
     if (!match) {
-      const suggestions = closestNames(model, models.map((m) => m.id));
+      const suggestions = closestNames(model, chatModels(models).map((m) => m.id));
       const hint = entry.definition.provider === 'ollama' ? ` — run \`${pullCommand(model, entry.definition.name)}\`` : '';
       throw new ResponseError(
         ErrorCodes.UnknownModel,
@@ -447,11 +456,11 @@ export class HostRegistry {
 
   private async routeBare(model: string, signal?: AbortSignal): Promise<ResolvedModel[]> {
     let listed = await this.discoverAll(false, signal);
-    if (listed.length === 0) throw new ResponseError(ErrorCodes.NoUsableHost, `no model host is usable\n${NO_HOST_HINT}`, { hint: NO_HOST_HINT });
+    if (listed.length === 0) throw new AidError(ErrorCodes.NoUsableHost, `no model host is usable\n${NO_HOST_HINT}`, { hint: NO_HOST_HINT, keyEnv: this.missingKeys() });
     const matches = (): { entry: HostEntry; model: DiscoveredModel; order: number }[] => {
       const found: { entry: HostEntry; model: DiscoveredModel; order: number }[] = [];
       listed.forEach((item, order) => {
-        const match = item.models && findModel(item.models, model);
+        const match = item.models && findModel(chatModels(item.models), model);
         if (match) found.push({ entry: item.entry, model: match, order });
       });
       return found;
@@ -471,10 +480,12 @@ export class HostRegistry {
       found.sort((a, b) => compareTuples(rank(a), rank(b)));
       return found.map((f) => this.resolved(f.entry, f.model));
     }
+    const embedding = listed.find((l) => l.models && findModel(l.models, model));
+    const seen = listed.flatMap((l) => chatModels(l.models ?? []).map((m) => `${l.entry.definition.name}/${m.id}`));
+    if (embedding) throw embeddingModel(`${embedding.entry.definition.name}/${(findModel(embedding.models ?? [], model) as DiscoveredModel).id}`, seen.slice(0, 3));
     const errors = listed.filter((l) => l.error !== undefined).map((l) => l.error as string);
-    const seen = listed.flatMap((l) => (l.models ?? []).map((m) => `${l.entry.definition.name}/${m.id}`));
     if (seen.length === 0 && errors.length > 0) {
-      throw new ResponseError(ErrorCodes.NoUsableHost, `no host could serve '${model}':\n  ${errors.join('\n  ')}`, { hint: NO_HOST_HINT });
+      throw new AidError(ErrorCodes.NoUsableHost, `no host could serve '${model}':\n  ${errors.join('\n  ')}`, { hint: NO_HOST_HINT, keyEnv: this.missingKeys() });
     }
     // Compare against the model ids, then show them as refs: the host prefix is not a typo.
     const refsById = new Map(seen.map((ref) => [ref.slice(ref.indexOf('/') + 1), ref]));
@@ -486,24 +497,41 @@ export class HostRegistry {
     );
   }
 
-  /** No model asked for: the recommended model of the first healthy host, then other hosts serving it. */
+  /**
+   * No model asked for (and none configured): the recommended model of the first healthy host,
+   * local (free) hosts before paid ones, then other hosts serving it.
+   */
   private async routeDefault(signal?: AbortSignal): Promise<ResolvedModel[]> {
     const listed = await this.discoverAll(false, signal);
-    // Hosts known to be up first; unknown/down ones are still tried (the probe may be stale).
-    const ordered = [...listed].sort((a, b) => Number(b.entry.status.health === 'up') - Number(a.entry.status.health === 'up'));
+    // Hosts known to be up first, local ones first among them; unknown/down ones are still tried (the probe may be stale).
+    const rank = (item: (typeof listed)[number]): [number, number] => [item.entry.status.health === 'up' ? 0 : 1, item.entry.definition.provider === 'ollama' ? 0 : 1];
+    const ordered = [...listed].sort((a, b) => compareTuples(rank(a), rank(b)));
     const errors: string[] = [];
     for (const item of ordered) {
-      const first = item.models && recommendedModel(item.entry.definition.provider, item.models);
+      const first = item.models && recommendedModel(item.entry.definition.provider, chatModels(item.models));
       if (first) {
-        const others = ordered.filter((o) => o !== item && o.models && findModel(o.models, first.id));
+        const others = ordered.filter((o) => o !== item && o.models && findModel(chatModels(o.models), first.id));
         return [this.resolved(item.entry, first), ...others.map((o) => this.resolved(o.entry, findModel(o.models ?? [], first.id) as DiscoveredModel))];
       }
       if (item.error !== undefined) errors.push(item.error);
       else errors.push(`host ${item.entry.definition.name} has no models${item.entry.definition.provider === 'ollama' ? ` — run \`${pullCommand('llama3.2', item.entry.definition.name)}\`` : ''}`);
     }
     const detail = errors.length ? `:\n${errors.map((e) => `  - ${e}`).join('\n')}` : '';
-    throw new ResponseError(ErrorCodes.NoUsableHost, `no model host is usable${detail}\n${NO_HOST_HINT}`, { hint: NO_HOST_HINT });
+    throw new AidError(ErrorCodes.NoUsableHost, `no model host is usable${detail}\n${NO_HOST_HINT}`, { hint: NO_HOST_HINT, keyEnv: this.missingKeys() });
   }
+}
+
+/** Models that answer questions: what routing, suggestions and pickers offer. */
+export function chatModels<M extends { kind?: string }>(models: M[]): M[] {
+  return models.filter((m) => m.kind !== 'embedding');
+}
+
+function embeddingModel(ref: string, suggestions: string[]): AidError<typeof ErrorCodes.UnknownModel> {
+  return new AidError(
+    ErrorCodes.UnknownModel,
+    `${ref} is an embedding model: it turns text into vectors and cannot answer questions; pick a chat model${suggestions.length ? ` such as ${suggestions.join(', ')}` : ''} (see \`aic models\`)`,
+    { ref, suggestions },
+  );
 }
 
 /** Free first, then by the listed price of a typical call (input and output), unpriced last. */

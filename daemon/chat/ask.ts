@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { ResponseError } from 'vscode-jsonrpc';
 import type { AskNoticeParams, AskParams, AskResult, Usage } from '../../protocol/chat';
 import { ErrorCodes } from '../../protocol/errors';
-import type { HostRegistry, ResolvedModel } from '../catalog/registry';
+import { chatModels, type HostRegistry, type ResolvedModel } from '../catalog/registry';
 import type { Ledger } from '../ledger/ledger';
 import type { Logger } from '../log/logger';
 import type { Budgets, Reservation, SpendTarget } from '../budget/budgets';
@@ -180,8 +180,10 @@ export class AskService {
     // A session id that is wrong is said before anything else happens.
     const continuing = sessions && params.sessionId && !params.newSession ? sessions.resolve(params.sessionId) : undefined;
     if (!sessions) return this.askOnce(params, [{ role: 'user', content: params.prompt }], params.sessionId ?? randomUUID(), onDelta, signal, onNotice);
+    // A continued session keeps its model unless the user names another (as chat's /resume does).
+    const sessionRef = continuing && params.model === undefined ? sessions.get(continuing)?.lastRef : undefined;
     // Routing first: a request for a model nobody serves leaves no empty turn behind.
-    const candidates = await this.route(params, signal);
+    const candidates = await this.route(sessionRef ? { ...params, model: sessionRef } : params, signal);
     const window = Math.min(...candidates.map((c) => c.contextWindow ?? Number.POSITIVE_INFINITY));
     // Project context goes before the question; the session keeps the user's own words.
     const context = this.deps.context ? await this.deps.context.attach(params, Number.isFinite(window) ? window : undefined, signal) : { prompt: params.prompt };
@@ -378,7 +380,7 @@ export class AskService {
     const fits: { ref: string; worst: number }[] = [];
     try {
       const { models } = await this.deps.registry.listModels();
-      for (const m of models) {
+      for (const m of chatModels(models)) {
         // An OpenRouter price in the listing is the listing's own rate.
         const listed = m.provider === 'openrouter' && typeof m.price === 'object' ? { listed: m.price } : {};
         const worst = this.worstCase({ provider: m.provider, host: m.host, model: m.model, price: m.price, ...listed }, promptBytes, GUARDED_MAX_OUTPUT_TOKENS);
@@ -535,8 +537,24 @@ export class AskService {
     resolved: ResolvedModel,
     sessionId: string,
     params: AskParams,
-    outcome: { outcome: 'ok' | 'error' | 'cancelled'; error?: string; usage: Usage; latencyMs: number; ttftMs: number | null } & PricedCall,
+    outcome: { outcome: 'ok' | 'error' | 'cancelled'; error?: string; usage: Usage; usageEstimated?: boolean; latencyMs: number; ttftMs: number | null } & PricedCall,
   ): Promise<void> {
+    const { usage } = outcome;
+    // One line per provider call, whatever happened: what a user reads in aid.log when a host misbehaves.
+    const line = {
+      ref: resolved.ref,
+      host: resolved.host.name,
+      outcome: outcome.outcome,
+      latencyMs: outcome.latencyMs,
+      ttftMs: outcome.ttftMs,
+      tokensIn: usage.inputTokens + usage.cacheReadTokens + usage.cacheWriteTokens,
+      tokensOut: usage.outputTokens + usage.reasoningTokens,
+      costUsd: outcome.costUsd,
+      ...(outcome.usageEstimated ? { estimated: true } : {}),
+      ...(outcome.error ? { error: outcome.error } : {}),
+    };
+    if (outcome.outcome === 'error') this.deps.logger.warn('request failed', line);
+    else this.deps.logger.info('request', line);
     await this.deps.ledger.record({
       host: resolved.host.name,
       provider: resolved.host.provider,

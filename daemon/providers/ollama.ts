@@ -1,3 +1,4 @@
+import type { ModelKind } from '../../protocol/models';
 import { Ollama, type AbortableAsyncIterator, type ChatResponse } from 'ollama';
 import type { ChatEvent, ChatRequest, DiscoveredModel, HealthReport, LoadedModelInfo, ModelManager, ProviderAdapter, PullProgress } from './types';
 import { ProviderError, isAbortError, isConnectionError, zeroUsage } from './types';
@@ -17,6 +18,15 @@ export interface OllamaAdapterOptions {
   fetch?: typeof fetch;
   /** A Basic `Authorization` header, for an Ollama behind a proxy (`http://user:pass@box:11434`). */
   basicAuth?: string;
+}
+
+/**
+ * Ollama serves embedding models beside chat ones: /api/show's capabilities say which ("embedding"
+ * without "completion"); an older Ollama that reports none is judged by the name.
+ */
+export function ollamaKind(name: string, capabilities: string[] | undefined): ModelKind {
+  if (capabilities?.length) return capabilities.includes('embedding') && !capabilities.includes('completion') ? 'embedding' : 'chat';
+  return /(^|[-_/])(embed|embedding|bge|e5|minilm)([-_:.]|$)|embed/i.test(name) ? 'embedding' : 'chat';
 }
 
 /** Ollama through the official `ollama` library. Free, local, NDJSON streaming. */
@@ -63,6 +73,7 @@ export class OllamaAdapter implements ProviderAdapter, ModelManager {
         const shown = await this.show(m.name, signal);
         return {
           id: m.name,
+          kind: ollamaKind(m.name, shown?.capabilities),
           ...(shown?.contextLength ? { contextWindow: shown.contextLength } : {}),
           details: {
             size: m.size,

@@ -1,5 +1,5 @@
 import type { Usage } from '../../protocol/chat';
-import type { Price } from '../../protocol/models';
+import type { ModelKind, Price } from '../../protocol/models';
 import type { ProviderKind } from '../../protocol/hosts';
 
 export interface ChatMessage {
@@ -35,6 +35,8 @@ export type ChatEvent =
 
 export interface DiscoveredModel {
   id: string;
+  /** Absent means chat: only hosts that serve embeddings too (Ollama) say otherwise. */
+  kind?: ModelKind;
   contextWindow?: number;
   /** USD per million tokens, when the listing carries prices (OpenRouter). */
   price?: Price;

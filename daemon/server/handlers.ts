@@ -1,5 +1,6 @@
-import type { NotificationType } from 'vscode-jsonrpc';
+import { ResponseError, type NotificationType } from 'vscode-jsonrpc';
 import type { z } from 'zod';
+import { AidError } from '../errors/aid-error';
 
 /** What a handler gets besides its params. */
 export interface RequestContext {
@@ -30,8 +31,21 @@ export function defineHandler<S extends z.ZodType, R>(
     method: type.method,
     params,
     ...options,
-    handle: async (p, context) => handle(p as z.infer<S>, context),
+    handle: async (p, context) => {
+      try {
+        return await handle(p as z.infer<S>, context);
+      } catch (error) {
+        throw toWireError(error);
+      }
+    },
   };
+}
+
+/** The one place a room's typed error becomes a JSON-RPC error. */
+export function toWireError(error: unknown): unknown {
+  if (!(error instanceof AidError)) return error;
+  const { code, message, data } = error as AidError;
+  return new ResponseError(code, message, data);
 }
 
 /** One handler per method; the connection looks methods up here instead of branching. */

@@ -121,8 +121,8 @@ describe('aic as a user types it', function () {
     assert.ok(sim.requests.some((r) => r.path === '/api/version'));
     const models = JSON.parse((await aic(['models', '--json'], s)).stdout) as { ref: string; host: string; provider: string; model: string; price: unknown }[];
     assert.deepEqual(models, [
-      { ref: 'ollama/llama3.2:latest', host: 'ollama', provider: 'ollama', model: 'llama3.2:latest', contextWindow: 131072, price: 'free' },
-      { ref: 'ollama/qwen2.5-coder:7b', host: 'ollama', provider: 'ollama', model: 'qwen2.5-coder:7b', contextWindow: 32768, price: 'free' },
+      { ref: 'ollama/llama3.2:latest', host: 'ollama', provider: 'ollama', model: 'llama3.2:latest', kind: 'chat', contextWindow: 131072, price: 'free' },
+      { ref: 'ollama/qwen2.5-coder:7b', host: 'ollama', provider: 'ollama', model: 'qwen2.5-coder:7b', kind: 'chat', contextWindow: 32768, price: 'free' },
     ]);
     const table = await aic(['models'], s);
     assert.equal(table.code, 0, table.stderr);

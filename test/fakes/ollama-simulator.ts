@@ -14,6 +14,8 @@ export interface SimModel {
   contextLength?: number;
   parameterSize?: string;
   sizeBytes?: number;
+  /** What /api/show reports; embedding models say ["embedding"] and refuse /api/chat. */
+  capabilities?: string[];
 }
 
 export interface OllamaSimulatorOptions {
@@ -270,7 +272,7 @@ export class OllamaSimulator {
       template: '{{ .Prompt }}',
       details: tag.details,
       model_info: { 'general.architecture': family, [`${family}.context_length`]: model.contextLength ?? 4096, 'general.parameter_count': 3212749888 },
-      capabilities: ['completion', 'tools'],
+      capabilities: model.capabilities ?? ['completion', 'tools'],
       modified_at: tag.modified_at,
     });
   }
@@ -292,6 +294,7 @@ export class OllamaSimulator {
     }
     const model = this.find(body.model);
     if (!model) return this.error(res, 404, `model '${String(body.model)}' not found`);
+    if (model.capabilities && !model.capabilities.includes('completion')) return this.error(res, 400, `"${model.name}" does not support chat`);
     const messages = Array.isArray(body.messages) ? (body.messages as { role: string; content: string }[]) : [];
     const stream = body.stream !== false;
     const created = (): string => new Date().toISOString();

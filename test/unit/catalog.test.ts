@@ -13,17 +13,18 @@ import { FileLogger } from '../../daemon/log/logger';
 import { Redactor } from '../../daemon/log/redact';
 import { ProviderError } from '../../daemon/providers/types';
 import { ErrorCodes } from '../../protocol/errors';
+import { AidError } from '../../daemon/errors/aid-error';
 import type { HostStatus } from '../../protocol/hosts';
 import { ManualClock, ScriptedAdapter } from '../fakes/scripted-adapter';
 
 const config = (value: unknown = {}): ReturnType<typeof configSchema.parse> => configSchema.parse(value);
 const GPU_BOX = { hosts: { 'gpu-box': { provider: 'ollama', baseUrl: 'http://gpu:11434' } } };
 
-async function rejectsWith(promise: Promise<unknown>, code: number, message?: RegExp): Promise<ResponseError<unknown>> {
+async function rejectsWith(promise: Promise<unknown>, code: number, message?: RegExp): Promise<{ code: number; message: string; data: unknown }> {
   try {
     await promise;
   } catch (error) {
-    assert.ok(error instanceof ResponseError, String(error));
+    assert.ok(error instanceof ResponseError || error instanceof AidError, String(error));
     assert.equal(error.code, code, error.message);
     if (message) assert.match(error.message, message);
     return error;
@@ -318,9 +319,9 @@ describe('catalog', () => {
         fake('dead').down = new ProviderError('unreachable', 'nothing at http://dead:1');
         const result = await registry.listModels();
         assert.deepEqual(result.models, [
-          { ref: 'ollama/llama3.2:latest', host: 'ollama', provider: 'ollama', model: 'llama3.2:latest', price: 'free' },
-          { ref: 'ollama/qwen2.5-coder:7b', host: 'ollama', provider: 'ollama', model: 'qwen2.5-coder:7b', price: 'free' },
-          { ref: 'gpu-box/big:70b', host: 'gpu-box', provider: 'ollama', model: 'big:70b', contextWindow: 32768, price: 'free' },
+          { ref: 'ollama/llama3.2:latest', host: 'ollama', provider: 'ollama', model: 'llama3.2:latest', kind: 'chat', price: 'free' },
+          { ref: 'ollama/qwen2.5-coder:7b', host: 'ollama', provider: 'ollama', model: 'qwen2.5-coder:7b', kind: 'chat', price: 'free' },
+          { ref: 'gpu-box/big:70b', host: 'gpu-box', provider: 'ollama', model: 'big:70b', kind: 'chat', contextWindow: 32768, price: 'free' },
         ]);
         assert.deepEqual(result.failures, [{ host: 'dead', error: 'nothing at http://dead:1' }]);
         assert.deepEqual((await registry.listModels('gpu-box')).models.map((m) => m.ref), ['gpu-box/big:70b']);
@@ -595,7 +596,7 @@ describe('catalog', () => {
         for (const ref of [undefined, 'llama3.2']) {
           const error = await rejectsWith(registry.resolve(ref, undefined), -33002);
           assert.equal(error.message, `no model host is usable\n${NO_HOST_HINT}`);
-          assert.deepEqual(error.data, { hint: NO_HOST_HINT });
+          assert.deepEqual(error.data, { hint: NO_HOST_HINT, keyEnv: ['ANTHROPIC_API_KEY', 'OPENAI_API_KEY', 'GEMINI_API_KEY', 'GOOGLE_API_KEY', 'OPENROUTER_API_KEY'] });
           assert.match(error.message, /ollama serve[\s\S]*ANTHROPIC_API_KEY[\s\S]*OPENAI_API_KEY[\s\S]*GEMINI_API_KEY[\s\S]*OPENROUTER_API_KEY/);
         }
       });

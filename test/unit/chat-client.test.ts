@@ -108,8 +108,8 @@ describe('chat status line', () => {
 
   it('finds a model as the daemon routes a reference: HOST/MODEL, bare MODEL, Ollama :latest', () => {
     const models: ModelInfo[] = [
-      { ref: 'ollama/llama3.2:latest', host: 'ollama', provider: 'ollama', model: 'llama3.2:latest', contextWindow: 131072, price: 'free' },
-      { ref: 'openai/gpt-4.1-mini', host: 'openai', provider: 'openai', model: 'gpt-4.1-mini', price: 'unpriced' },
+      { ref: 'ollama/llama3.2:latest', host: 'ollama', provider: 'ollama', kind: 'chat', model: 'llama3.2:latest', contextWindow: 131072, price: 'free' },
+      { ref: 'openai/gpt-4.1-mini', host: 'openai', provider: 'openai', kind: 'chat', model: 'gpt-4.1-mini', price: 'unpriced' },
     ];
     assert.equal(findModel(models, 'ollama/llama3.2')?.contextWindow, 131072);
     assert.equal(findModel(models, 'llama3.2')?.ref, 'ollama/llama3.2:latest');

@@ -40,8 +40,8 @@ describe('OllamaAdapter against the simulator', () => {
     it('lists the installed models with their details, context window and capabilities from /api/show', async () => {
       const models = await adapter.listModels(live());
       assert.deepEqual(models, [
-        { id: 'llama3.2:latest', contextWindow: 131072, details: { size: 2019393189, family: 'llama', parameters: '3.2B', quantization: 'Q4_K_M', capabilities: 'completion,tools' } },
-        { id: 'qwen2.5-coder:7b', contextWindow: 32768, details: { size: 4683087332, family: 'qwen2', parameters: '7.6B', quantization: 'Q4_K_M', capabilities: 'completion,tools' } },
+        { id: 'llama3.2:latest', kind: 'chat', contextWindow: 131072, details: { size: 2019393189, family: 'llama', parameters: '3.2B', quantization: 'Q4_K_M', capabilities: 'completion,tools' } },
+        { id: 'qwen2.5-coder:7b', kind: 'chat', contextWindow: 32768, details: { size: 4683087332, family: 'qwen2', parameters: '7.6B', quantization: 'Q4_K_M', capabilities: 'completion,tools' } },
       ]);
       await adapter.listModels(live());
       assert.equal(sim.requests.filter((r) => r.path === '/api/show').length, 2, '/api/show is asked once per model');
