@@ -73,9 +73,16 @@ async function waitUntilGone(socket: string, pid: number): Promise<void> {
   throw new CliError(`the old aid daemon (pid ${pid}) on ${socket} did not stop; stop it with \`aid stop\``, ExitCodes.failure);
 }
 
+/**
+ * A socket that accepts but has not answered yet is a daemon starting (systemd socket activation
+ * starts it on this very connection) or busy: it gets this long to answer the handshake. A socket
+ * nobody listens on fails at once, so an absent daemon costs no wait.
+ */
+const HANDSHAKE_WAIT_MS = 10_000;
+
 async function tryOpen(socket: string): Promise<Session | 'absent' | { mismatch: string; pid?: number }> {
   try {
-    const session = await openSession(socket, clientVersion());
+    const session = await openSession(socket, clientVersion(), HANDSHAKE_WAIT_MS);
     if (session.daemon.daemonVersion !== clientVersion()) {
       const mismatch = `daemon ${session.daemon.daemonVersion}, client ${clientVersion()}`;
       if (autostartDisabled()) {

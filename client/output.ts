@@ -26,6 +26,15 @@ export function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value, null, 2) + '\n');
 }
 
+/**
+ * Spend that may include turns of unknown price: those are counted beside the sum, never shown as
+ * $0 ("$0.0123 + 2 unpriced", or "2 unpriced" when nothing priced was spent).
+ */
+export function spendText(pricedUsd: number, unpriced: number): string {
+  if (unpriced === 0) return usd(pricedUsd);
+  return `${pricedUsd > 0 ? `${usd(pricedUsd)} + ` : ''}${unpriced} unpriced`;
+}
+
 /** Dollars with as many decimals as small amounts need (one answer often costs a fraction of a cent). */
 export function usd(value: number): string {
   if (value === 0) return '$0';

@@ -3,6 +3,11 @@ import * as path from 'node:path';
 import { LogNotification, type StatusResult } from '../protocol/daemon';
 import { PROTOCOL_VERSION } from '../protocol/version';
 import { AskService } from './chat/ask';
+import { HostAttempts } from './chat/host-attempts';
+import { SpendGuard } from './budget/spend-guard';
+import { CallCost } from './pricing/call-cost';
+import { abortableSleep } from './timers/sleep';
+import { ProviderError } from './providers/types';
 import { defineHosts } from './catalog/hosts';
 import { HostRegistry } from './catalog/registry';
 import { DiscoveryCache, type CachedList } from './catalog/discovery';
@@ -15,7 +20,7 @@ import { chatHandlers } from './handlers/chat';
 import { daemonHandlers } from './handlers/daemon';
 import { ollamaHandlers } from './handlers/ollama';
 import { Calendar } from './ledger/calendar';
-import { Ledger } from './ledger/ledger';
+import { INTERRUPTED, Ledger } from './ledger/ledger';
 import { CostReporter } from './ledger/report';
 import { costHandlers } from './handlers/cost';
 import { budgetHandlers } from './handlers/budget';
@@ -170,19 +175,40 @@ export async function runDaemon(options: DaemonOptions): Promise<{ done: Promise
     idleUnwatchMs: config.context.idleUnwatchMin * 60_000,
   });
   const contextSettings = (): ContextSettings => config.context;
-  const ask = new AskService({
-    sessions,
-    context: new ContextAttacher(contextEngine, contextSettings),
+  const callCost = new CallCost(prices);
+  // Calls a crash left in flight are charged now, before any new request: budgets count them.
+  await settleInterruptedCalls(ledger, sessions, callCost, logger);
+  const guard = new SpendGuard({
+    budgets,
+    cost: callCost,
+    alternatives: async () =>
+      (await registry.chatCandidates()).map((m) => ({
+        ref: m.ref,
+        target: CallCost.target({ provider: m.host.provider, host: m.host.name, model: m.model, ...(m.listed ? { listed: m.listed } : {}) }),
+        ...(m.contextWindow ? { contextWindow: m.contextWindow } : {}),
+      })),
+    onError: (message, error) => logger.debug(message, { error }),
+  });
+  const attempts = new HostAttempts({
     registry,
     ledger,
     logger,
-    prices,
-    budgets,
-    onBudgetRefusal: () => config.budgetRefusal,
-    classify: (prompt) => classifyTask(prompt).taskClass,
-    onSpend: checkAlerts,
-    defaultModel: () => config.defaultModel,
+    cost: callCost,
+    guard,
     limits: () => ({ idleTimeoutMs: config.idleTimeoutMs, firstTokenTimeoutMs: config.firstTokenTimeoutMs, maxRetryWaitMs: config.maxRetryWaitMs }),
+    now: Date.now,
+    sleep: (ms, signal) => abortableSleep(ms, signal, () => new ProviderError('cancelled', 'request cancelled')),
+    classify: (prompt) => classifyTask(prompt).taskClass,
+    onBudgetRefusal: () => config.budgetRefusal,
+    onSpend: checkAlerts,
+  });
+  const ask = new AskService({
+    registry,
+    sessions,
+    context: new ContextAttacher(contextEngine, contextSettings),
+    attempts,
+    logger,
+    defaultModel: () => config.defaultModel,
   });
 
   const reject = (file: string, issues: string[]): { ok: false; file: string; issues: string[] } => {
@@ -306,6 +332,29 @@ export async function runDaemon(options: DaemonOptions): Promise<{ done: Promise
   logger.info('aid started', { version, pid: process.pid, socket: paths.socket, activation: listenFd === undefined ? 'self' : 'systemd', data: path.resolve(paths.dataDir) });
 
   return { done: shutdown.finished, shutdown: runShutdown };
+}
+
+/**
+ * Each call the last daemon left in flight becomes a ledger row charged an estimate: its input as
+ * sent, and the output its session turn had saved when the daemon died. Its turn shows the same.
+ */
+async function settleInterruptedCalls(ledger: Ledger, sessions: Sessions, cost: CallCost, logger: FileLogger): Promise<void> {
+  try {
+    const settled = await ledger.settleInterrupted((pending) => {
+      const receivedText = pending.turn === undefined ? '' : sessions.partialAnswer(pending.sessionId, pending.turn);
+      const billed = cost.bill({ sent: pending.sent, reached: true, receivedText });
+      const { costUsd, price, calculatedUsd } = cost.price(CallCost.target(pending), billed.usage);
+      return { usage: billed.usage, costUsd, ...(price ? { price } : {}), ...(calculatedUsd !== undefined ? { calculatedUsd } : {}) };
+    });
+    for (const { pending, record } of settled) {
+      if (pending.turn !== undefined) await sessions.chargeInterrupted(pending.sessionId, pending.turn, { ref: `${pending.host}/${pending.model}`, costUsd: record.costUsd, error: INTERRUPTED });
+    }
+    if (settled.length) {
+      logger.warn('charged calls the last daemon left in flight (estimated)', { calls: settled.length, usd: settled.reduce((sum, s) => sum + (s.record.costUsd ?? 0), 0) });
+    }
+  } catch (error) {
+    logger.error('could not settle the calls the last daemon left in flight; they stay pending', { error });
+  }
 }
 
 /** The bundled price data's version, recorded with every cost (its package.json is not exported). */

@@ -18,6 +18,11 @@ export interface CostRow {
   requests: number;
   /** Requests without a known price, counted here and never as $0. */
   unpricedRequests: number;
+  /**
+   * Requests charged from an estimate: cut, cancelled after reaching the provider, or settled
+   * after a crash left them in flight.
+   */
+  estimatedRequests: number;
   inputTokens: number;
   outputTokens: number;
   cacheReadTokens: number;
@@ -29,6 +34,7 @@ export interface CostRow {
 export interface CostResult {
   totalUsd: number;
   unpricedRequests: number;
+  estimatedRequests: number;
   rows: CostRow[];
   projection: {
     monthEndUsd: number;

@@ -27,6 +27,8 @@ export const ErrorCodes = {
   ConfigInvalid: -33009,
   /** The request was cancelled (client `$/cancelRequest` or disconnect). */
   Cancelled: -33010,
+  /** The prompt cannot fit the model's context window; nothing was sent. data: ContextTooLargeData. */
+  ContextTooLarge: -33011,
   /** Anything else; the message says what to do. */
   Internal: -33099,
 } as const;
@@ -55,6 +57,7 @@ export function exitCodeFor(code: number): number {
   switch (code) {
     case ErrorCodes.UnknownModel:
     case ErrorCodes.NoUsableHost:
+    case ErrorCodes.ContextTooLarge:
       return ExitCodes.noUsableHost;
     case ErrorCodes.BudgetRefused:
       return ExitCodes.budgetRefused;
@@ -72,18 +75,41 @@ export function exitCodeFor(code: number): number {
  */
 export interface ErrorDataByCode {
   [ErrorCodes.InvalidParams]: { issues: string[] };
-  [ErrorCodes.UnknownModel]: { ref: string; suggestions: string[] };
+  [ErrorCodes.UnknownModel]: { ref: string; suggestions: string[] } & TurnData;
   /** `keyEnv`: key variables the daemon lacks; a client whose shell has one tells the user to restart the daemon. */
-  [ErrorCodes.NoUsableHost]: { hint?: string; host?: string; keyEnv?: string[]; sessionId?: string };
-  [ErrorCodes.ProviderError]: { host: string; provider: string; status?: number; retryAfterMs?: number; sessionId?: string };
+  [ErrorCodes.NoUsableHost]: { hint?: string; host?: string; keyEnv?: string[] } & TurnData;
+  [ErrorCodes.ProviderError]: { host: string; provider: string; status?: number; retryAfterMs?: number } & TurnData;
   [ErrorCodes.BudgetRefused]: BudgetRefusedData;
   [ErrorCodes.NotFound]: { what: string; id: string };
   [ErrorCodes.ShuttingDown]: Record<string, never>;
   [ErrorCodes.HandshakeRequired]: Record<string, never>;
   [ErrorCodes.VersionMismatch]: { daemonVersion: string; protocolVersion: number };
   [ErrorCodes.ConfigInvalid]: { file: string; issues: string[] };
-  [ErrorCodes.Cancelled]: { host?: string; sessionId?: string };
-  [ErrorCodes.Internal]: { host?: string; sessionId?: string };
+  [ErrorCodes.Cancelled]: { host?: string } & TurnData;
+  [ErrorCodes.ContextTooLarge]: ContextTooLargeData;
+  [ErrorCodes.Internal]: { host?: string } & TurnData;
+}
+
+/**
+ * What an `aid/ask` that failed after its question was sent adds to its error: the session that
+ * keeps the cut turn, and what the turn was charged (null when its model has no price), so a
+ * client shows the same cost as the ledger and `aic sessions`.
+ */
+export interface TurnData {
+  sessionId?: string;
+  costUsd?: number | null;
+}
+
+/** A prompt refused before sending because the model's window cannot hold it. */
+export interface ContextTooLargeData {
+  ref: string;
+  /** The prompt's tokens (history, context and question), counted or estimated. */
+  promptTokens: number;
+  contextWindow: number;
+  /** Models whose window holds it, cheapest first. */
+  suggestions: string[];
+  sessionId?: string;
+  costUsd?: number | null;
 }
 
 /** Why a hard budget (or --max-cost) refused a request, and what would fit instead. */
@@ -100,6 +126,7 @@ export interface BudgetRefusedData {
   suggestions: string[];
   /** The session the request belonged to, when it already existed. */
   sessionId?: string;
+  costUsd?: number | null;
 }
 
 export type ErrorData<C extends ErrorCode> = C extends keyof ErrorDataByCode ? ErrorDataByCode[C] : never;

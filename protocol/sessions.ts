@@ -10,7 +10,9 @@ export interface SessionSummary {
   turns: number;
   /** The model of the latest answer. */
   lastRef?: string;
+  /** What its priced turns cost; turns of unknown cost are counted in unpricedTurns instead. */
   costUsd?: number;
+  unpricedTurns?: number;
 }
 
 /** One question and its answer; `complete: false` when the answer was cut short (or is streaming). */
@@ -50,6 +52,6 @@ export interface SessionStats {
   avgTtftMs: number | null;
   /** Output and reasoning tokens over the time from first token to the end, complete turns only. */
   tokensPerSecond: number | null;
-  byModel: { ref: string; turns: number; costUsd: number; outputTokens: number; tokensPerSecond: number | null }[];
+  byModel: { ref: string; turns: number; costUsd: number; unpricedTurns: number; outputTokens: number; tokensPerSecond: number | null }[];
 }
 export const SessionsStatsRequest = new RequestType<{ id?: string }, SessionStats, void>('aid/sessions/stats');

@@ -1,5 +1,5 @@
 import type { AskResult } from '../../protocol/chat';
-import { usd } from '../output';
+import { spendText, usd } from '../output';
 
 /** 950 → "950", 12_345 → "12.3k", 200_000 → "200k", 1_048_576 → "1.0M": the width a status line has room for. */
 export function compactTokens(n: number): string {
@@ -40,6 +40,5 @@ export interface SessionCost {
 }
 
 export function sessionCostText(session: SessionCost): string {
-  if (session.unpricedTurns === 0) return costText(session.usd);
-  return `${session.usd > 0 ? usd(session.usd) + ' + ' : ''}${session.unpricedTurns} unpriced`;
+  return session.unpricedTurns === 0 ? costText(session.usd) : spendText(session.usd, session.unpricedTurns);
 }

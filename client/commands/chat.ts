@@ -2,7 +2,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { AlertNotification } from '../../protocol/budget';
 import type { AskNoticeParams } from '../../protocol/chat';
-import { ErrorCodes } from '../../protocol/errors';
+import { ErrorCodes, type TurnData } from '../../protocol/errors';
 import { stateDirFromEnv } from '../../protocol/paths';
 import { UsageError, parseArgs, stringFlag } from '../args';
 import { AskStreams } from '../ask-stream';
@@ -143,11 +143,16 @@ export async function run(argv: string[]): Promise<number> {
       screen.dim(statusLine(result, await ctx.catalog.contextWindow(result.ref), state.sessionCost));
     } catch (error) {
       lastFailed = true;
-      const data = error instanceof RpcError ? (error.data as { sessionId?: unknown } | undefined) : undefined;
+      const data = error instanceof RpcError ? (error.data as TurnData | undefined) : undefined;
       // The daemon keeps a cut turn; the conversation goes on in its session.
       if (typeof data?.sessionId === 'string') {
         state.sessionId = data.sessionId;
         state.turns++;
+      }
+      // A cut turn was charged what the provider took: the session's cost shows it, as the ledger does.
+      if (data && 'costUsd' in data) {
+        if (data.costUsd === null) state.sessionCost.unpricedTurns++;
+        else if (typeof data.costUsd === 'number') state.sessionCost.usd += data.costUsd;
       }
       // A lost connection is said once, by the close handler.
       if (connectionLost) return;

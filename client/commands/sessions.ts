@@ -1,7 +1,7 @@
 import { SessionsStatsRequest, SessionsExportRequest, SessionsListRequest, SessionsRemoveRequest, SessionsSearchRequest, SessionsShowRequest } from '../../protocol/sessions';
 import { UsageError, parseArgs, stringFlag } from '../args';
 import { connectDaemon } from '../connect';
-import { printJson, table, usd, when } from '../output';
+import { printJson, spendText, table, usd, when } from '../output';
 
 const USAGE =
   'usage: aic sessions [list] [--json] | aic sessions show ID [--json] | aic sessions export ID [--format md|json] | aic sessions search TEXT [--json] | aic sessions stats [ID] [--json] | aic sessions rm ID   (ID: the id or a unique start of it)';
@@ -18,7 +18,7 @@ export async function run(argv: string[]): Promise<number> {
       const list = await session.rpc.request(SessionsListRequest, {});
       if (args.flags.has('json')) printJson(list);
       else if (!list.length) process.stdout.write('no sessions yet; every `aic ask` starts one (`aic ask --session ID` continues it)\n');
-      else process.stdout.write(table(['ID', 'UPDATED', 'TURNS', 'COST', 'MODEL', 'TITLE'], list.map((s) => [s.id.slice(0, 8), when(s.updatedAt), String(s.turns), usd(s.costUsd ?? 0), s.lastRef ?? '-', s.title])));
+      else process.stdout.write(table(['ID', 'UPDATED', 'TURNS', 'COST', 'MODEL', 'TITLE'], list.map((s) => [s.id.slice(0, 8), when(s.updatedAt), String(s.turns), spendText(s.costUsd ?? 0, s.unpricedTurns ?? 0), s.lastRef ?? '-', s.title])));
       return 0;
     }
     if (sub === 'stats') {
@@ -30,11 +30,11 @@ export async function run(argv: string[]): Promise<number> {
       }
       const t = st.tokens;
       process.stdout.write(
-        `${st.sessions} session${st.sessions === 1 ? '' : 's'}, ${st.turns} turns (${st.incompleteTurns} incomplete), ${usd(st.costUsd)}${st.unpricedTurns ? ` + ${st.unpricedTurns} unpriced turns` : ''}\n` +
+        `${st.sessions} session${st.sessions === 1 ? '' : 's'}, ${st.turns} turns (${st.incompleteTurns} incomplete), ${spendText(st.costUsd, st.unpricedTurns)}\n` +
           `tokens: ${t.input} in, ${t.cacheRead} cache read, ${t.cacheWrite} cache write, ${t.output} out, ${t.reasoning} reasoning\n` +
           `average latency ${st.avgLatencyMs ?? '-'} ms, first token ${st.avgTtftMs ?? '-'} ms, ${st.tokensPerSecond ?? '-'} tokens/s\n\n` +
           (st.byModel.length
-            ? table(['MODEL', 'TURNS', 'COST', 'OUTPUT TOKENS', 'TOKENS/S'], st.byModel.map((m) => [m.ref, String(m.turns), usd(m.costUsd), String(m.outputTokens), m.tokensPerSecond === null ? '-' : String(m.tokensPerSecond)]))
+            ? table(['MODEL', 'TURNS', 'COST', 'OUTPUT TOKENS', 'TOKENS/S'], st.byModel.map((m) => [m.ref, String(m.turns), spendText(m.costUsd, m.unpricedTurns ?? 0), String(m.outputTokens), m.tokensPerSecond === null ? '-' : String(m.tokensPerSecond)]))
             : ''),
       );
       return 0;

@@ -1,4 +1,3 @@
-import { ResponseError } from 'vscode-jsonrpc';
 import { ErrorCodes } from '../../protocol/errors';
 import { AidError } from '../errors/aid-error';
 import type { HostStatus } from '../../protocol/hosts';
@@ -12,6 +11,7 @@ import { isConfigured, type HostDefinition } from './hosts';
 import { DiscoveryCache } from './discovery';
 import { closestNames } from './suggest';
 import { recommendedModel } from './recommend';
+import { knownContextWindow } from './windows';
 
 export type AdapterFactory = (host: HostDefinition) => ProviderAdapter | undefined;
 
@@ -289,7 +289,7 @@ export class HostRegistry {
       provider: entry.definition.provider,
       model: model.id,
       kind: model.kind ?? 'chat',
-      ...(model.contextWindow ? { contextWindow: model.contextWindow } : {}),
+      ...this.windowOf(entry, model),
       // Local models cost nothing; listed prices (OpenRouter) are shown; the rest arrive with the pricing room.
       price: this.priceOf(entry, model),
     };
@@ -297,7 +297,7 @@ export class HostRegistry {
 
   async listModels(hostName?: string, refresh = false): Promise<ModelsResult> {
     if (hostName !== undefined && !this.entries.has(hostName)) {
-      throw new ResponseError(ErrorCodes.NotFound, `no host named '${hostName}'; known hosts: ${this.hostNames().join(', ')}`, {
+      throw new AidError(ErrorCodes.NotFound, `no host named '${hostName}'; known hosts: ${this.hostNames().join(', ')}`, {
         what: 'host',
         id: hostName,
       });
@@ -336,10 +336,10 @@ export class HostRegistry {
     if (hostName !== undefined) {
       const entry = this.entries.get(hostName);
       if (!entry) {
-        throw new ResponseError(ErrorCodes.NotFound, `no host named '${hostName}'; known hosts: ${this.hostNames().join(', ')}`, { what: 'host', id: hostName });
+        throw new AidError(ErrorCodes.NotFound, `no host named '${hostName}'; known hosts: ${this.hostNames().join(', ')}`, { what: 'host', id: hostName });
       }
       if (!isModelManager(entry.adapter)) {
-        throw new ResponseError(ErrorCodes.InvalidParams, `host '${hostName}' (provider ${entry.definition.provider}) keeps no local models; pull, rm and ps manage Ollama hosts`, {
+        throw new AidError(ErrorCodes.InvalidParams, `host '${hostName}' (provider ${entry.definition.provider}) keeps no local models; pull, rm and ps manage Ollama hosts`, {
           issues: ['host'],
         });
       }
@@ -392,7 +392,7 @@ export class HostRegistry {
     try {
       return (await this.discover(entry, refresh, signal)).models;
     } catch (error) {
-      throw new ResponseError(ErrorCodes.NoUsableHost, (error as Error).message, { host: entry.definition.name });
+      throw new AidError(ErrorCodes.NoUsableHost, (error as Error).message, { host: entry.definition.name });
     }
   }
 
@@ -406,7 +406,7 @@ export class HostRegistry {
     if (!match) {
       const suggestions = closestNames(model, chatModels(models).map((m) => m.id));
       const hint = entry.definition.provider === 'ollama' ? ` — run \`${pullCommand(model, entry.definition.name)}\`` : '';
-      throw new ResponseError(
+      throw new AidError(
         ErrorCodes.UnknownModel,
         `model '${model}' is not available on host ${entry.definition.name}${hint}${suggestions.length ? `; closest: ${suggestions.join(', ')}` : ''}`,
         { ref: `${entry.definition.name}/${model}`, suggestions },
@@ -423,8 +423,14 @@ export class HostRegistry {
       ref: `${entry.definition.name}/${model.id}`,
       price: this.priceOf(entry, model),
       ...(model.price ? { listed: model.price } : {}),
-      ...(model.contextWindow ? { contextWindow: model.contextWindow } : {}),
+      ...this.windowOf(entry, model),
     };
+  }
+
+  /** The host's own figure, else the maintained table's. */
+  private windowOf(entry: HostEntry, model: DiscoveredModel): { contextWindow?: number } {
+    const window = model.contextWindow ?? knownContextWindow(entry.definition.provider, model.id);
+    return window ? { contextWindow: window } : {};
   }
 
   private priceOf(entry: HostEntry, model: DiscoveredModel): ModelInfo['price'] {
@@ -432,6 +438,15 @@ export class HostRegistry {
     if (this.options.prices) return this.options.prices.listPrice(target);
     if (entry.definition.provider === 'ollama') return 'free';
     return model.price ?? 'unpriced';
+  }
+
+  /**
+   * Every chat model of every callable host, resolved as routing would (from the cached lists,
+   * without waiting on a host known to be down): what refusals and suggestions choose from.
+   */
+  async chatCandidates(signal?: AbortSignal): Promise<ResolvedModel[]> {
+    const listed = await this.discoverAll(false, signal);
+    return listed.flatMap((item) => chatModels(item.models ?? []).map((m) => this.resolved(item.entry, m)));
   }
 
   /** Hosts with an adapter, in config order; each one's list (or why there is none), fetched in parallel. */
@@ -490,7 +505,7 @@ export class HostRegistry {
     // Compare against the model ids, then show them as refs: the host prefix is not a typo.
     const refsById = new Map(seen.map((ref) => [ref.slice(ref.indexOf('/') + 1), ref]));
     const suggestions = closestNames(model, [...refsById.keys()]).map((id) => refsById.get(id) ?? id);
-    throw new ResponseError(
+    throw new AidError(
       ErrorCodes.UnknownModel,
       `no host serves a model named '${model}'${suggestions.length ? `; closest: ${suggestions.join(', ')}` : ''} (see \`aic models\`)`,
       { ref: model, suggestions },

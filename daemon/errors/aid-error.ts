@@ -1,4 +1,4 @@
-import { ErrorCodes, type ErrorCode, type ErrorData } from '../../protocol/errors';
+import { ErrorCodes, type ErrorCode, type ErrorData, type TurnData } from '../../protocol/errors';
 
 /**
  * A failure the user should read, with its protocol code and typed data. Rooms throw these; the
@@ -15,9 +15,12 @@ export class AidError<C extends ErrorCode = ErrorCode> extends Error {
     this.name = 'AidError';
   }
 
-  /** The same error with more data (a session id learnt on the way up). */
-  with(extra: Partial<ErrorData<C>>): AidError<C> {
-    return new AidError(this.code, this.message, { ...this.data, ...extra });
+  /**
+   * The same error naming the session it happened in and, once the question was sent, what the
+   * turn was charged (learnt on the way up).
+   */
+  withTurn(turn: TurnData): AidError<C> {
+    return new AidError(this.code, this.message, { ...this.data, ...turn });
   }
 }
 

@@ -4,6 +4,7 @@ import type { CostRow } from '../../protocol/cost';
 import { Calendar } from './calendar';
 import type { ProviderKind } from '../../protocol/hosts';
 import type { PriceRecord } from '../pricing/price-book';
+import type { Price } from '../../protocol/models';
 import type { Store } from '../store/store';
 
 /** One provider call, whatever its outcome. Cost accounting grows from here. */
@@ -17,11 +18,15 @@ export interface RequestRecord {
   project?: string;
   /** What kind of task the prompt was (quick question, code review, …). */
   taskClass?: string;
-  outcome: 'ok' | 'error' | 'cancelled';
+  /** `interrupted`: the daemon died while the call was in flight; settled at the next start. */
+  outcome: 'ok' | 'error' | 'cancelled' | 'interrupted';
   error?: string;
   /** Every token class, as normalised (cacheWrite1hTokens is the 1-hour part of cacheWriteTokens). */
   usage: Usage;
-  /** True when the provider sent no counts (a cut stream) and the usage is estimated from the text. */
+  /**
+   * True when the provider sent no (or only partial) counts and the usage is estimated from what
+   * was sent and received: a cut or cancelled stream, or a call a crash interrupted.
+   */
   usageEstimated?: boolean;
   /** What the call cost: the provider's figure when it reported one, else computed; null = unpriced. */
   costUsd: number | null;
@@ -34,6 +39,34 @@ export interface RequestRecord {
   ttftMs: number | null;
 }
 
+/**
+ * A provider call as it is about to be sent, written durably before it is: a crash while it is in
+ * flight leaves this behind, and the next start settles it into a row (charged an estimate), so
+ * no call is lost and budgets still count it.
+ */
+export interface PendingCall {
+  id: string;
+  time: number;
+  host: string;
+  provider: ProviderKind;
+  model: string;
+  sessionId: string;
+  /** The session turn the call answers, whose saved partial answer tells what was received. */
+  turn?: number;
+  project?: string;
+  taskClass?: string;
+  /** Rates the host's listing gave (OpenRouter), to price the estimate as the call would have been. */
+  listed?: Price;
+  /** Estimated counts of what was sent (the whole conversation, context included). */
+  sent: Usage;
+}
+
+/** Why a call that a crash left in flight ended. */
+export const INTERRUPTED = 'the aid daemon stopped while this call was in flight';
+
+/** How a call ended, to be written over its pending entry. */
+export type CallOutcome = Omit<RequestRecord, 'id' | 'time' | 'host' | 'provider' | 'model' | 'sessionId' | 'project' | 'taskClass'>;
+
 /** The dimensions spend is reported by (`aic cost --by`). */
 export const COST_DIMENSIONS = ['provider', 'model', 'host', 'day', 'session', 'project'] as const;
 export type CostDimension = (typeof COST_DIMENSIONS)[number];
@@ -42,14 +75,16 @@ export type CostDimension = (typeof COST_DIMENSIONS)[number];
 export type Totals = Omit<CostRow, 'key'>;
 
 export function emptyTotals(): Totals {
-  return { usd: 0, requests: 0, unpricedRequests: 0, inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 };
+  return { usd: 0, requests: 0, unpricedRequests: 0, estimatedRequests: 0, inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 };
 }
 
-function add(totals: Totals, row: { costUsd: number | null; usage: Usage }): Totals {
+function add(totals: Totals, row: { costUsd: number | null; usage: Usage; usageEstimated?: boolean }): Totals {
   return {
     usd: totals.usd + (row.costUsd ?? 0),
     requests: totals.requests + 1,
     unpricedRequests: totals.unpricedRequests + (row.costUsd === null ? 1 : 0),
+    // Aggregates written before this count existed have none.
+    estimatedRequests: (totals.estimatedRequests ?? 0) + (row.usageEstimated ? 1 : 0),
     inputTokens: totals.inputTokens + row.usage.inputTokens,
     outputTokens: totals.outputTokens + row.usage.outputTokens,
     cacheReadTokens: totals.cacheReadTokens + row.usage.cacheReadTokens,
@@ -60,7 +95,7 @@ function add(totals: Totals, row: { costUsd: number | null; usage: Usage }): Tot
 
 export function sumTotals(a: Totals, b: Totals): Totals {
   const out = emptyTotals();
-  for (const key of Object.keys(out) as (keyof Totals)[]) out[key] = a[key] + b[key];
+  for (const key of Object.keys(out) as (keyof Totals)[]) out[key] = (a[key] ?? 0) + (b[key] ?? 0);
   return out;
 }
 
@@ -90,20 +125,76 @@ export class Ledger {
    */
   async record(entry: Omit<RequestRecord, 'id' | 'time'>): Promise<RequestRecord> {
     const time = this.now();
-    const id = `${time.toString(36).padStart(10, '0')}-${randomUUID().slice(0, 8)}`;
-    const record: RequestRecord = { id, time, ...entry };
-    const day = this.calendar.day(time);
-    const requests = this.store.db<RequestRecord>('requests');
+    const record: RequestRecord = { id: this.newId(time), time, ...entry };
+    await this.store.transaction(() => this.write(record));
+    this.writes++;
+    return record;
+  }
+
+  private newId(time: number): string {
+    return `${time.toString(36).padStart(10, '0')}-${randomUUID().slice(0, 8)}`;
+  }
+
+  /** The row and its aggregates; inside a write transaction. */
+  private write(record: RequestRecord): void {
+    const day = this.calendar.day(record.time);
     const aggregates = this.store.db<Totals>('aggregates');
+    void this.store.db<RequestRecord>('requests').put(record.id, record);
+    for (const [dimension, value] of this.dimensionsOf(record, day)) {
+      const key = aggregateKey(dimension, day, value);
+      void aggregates.put(key, add(aggregates.get(key) ?? emptyTotals(), record));
+    }
+  }
+
+  /**
+   * Writes a call about to be sent, durably (resolves once committed): a crash from here on leaves
+   * it to `settleInterrupted`. Settle it with `settle` when the call ends, whatever its outcome.
+   */
+  async open(call: Omit<PendingCall, 'id' | 'time'>): Promise<PendingCall> {
+    const time = this.now();
+    const pending: PendingCall = { id: this.newId(time), time, ...call };
+    await this.store.db<PendingCall>('pending').put(pending.id, pending);
+    return pending;
+  }
+
+  /** The call's row, written over its pending entry in one transaction: never both, never neither. */
+  async settle(pending: PendingCall, outcome: CallOutcome): Promise<RequestRecord> {
+    // The row keeps the time the call was sent: its day is the day it was made.
+    const { sent: _sent, turn: _turn, listed: _listed, ...who } = pending;
+    const record: RequestRecord = { ...who, ...outcome };
     await this.store.transaction(() => {
-      void requests.put(id, record);
-      for (const [dimension, value] of this.dimensionsOf(record, day)) {
-        const key = aggregateKey(dimension, day, value);
-        void aggregates.put(key, add(aggregates.get(key) ?? emptyTotals(), record));
-      }
+      this.write(record);
+      void this.store.db<PendingCall>('pending').remove(pending.id);
     });
     this.writes++;
     return record;
+  }
+
+  /** Calls a crash left in flight. */
+  interrupted(): PendingCall[] {
+    return [...this.store.db<PendingCall>('pending').getRange()].map((e) => e.value);
+  }
+
+  /**
+   * Settles what a crash left: each pending call becomes an `interrupted` row charged what
+   * `estimate` says (flagged as estimated), in one transaction, so budgets count it from the first
+   * request after the restart. Returns each call with the row written for it.
+   */
+  async settleInterrupted(estimate: (pending: PendingCall) => Pick<RequestRecord, 'usage' | 'costUsd' | 'price' | 'calculatedUsd'>): Promise<{ pending: PendingCall; record: RequestRecord }[]> {
+    const settled = this.interrupted().map((pending) => {
+      const { sent: _sent, turn: _turn, listed: _listed, ...who } = pending;
+      const record: RequestRecord = { ...who, outcome: 'interrupted', error: INTERRUPTED, usageEstimated: true, latencyMs: 0, ttftMs: null, ...estimate(pending) };
+      return { pending, record };
+    });
+    if (settled.length === 0) return [];
+    await this.store.transaction(() => {
+      for (const { record } of settled) {
+        this.write(record);
+        void this.store.db<PendingCall>('pending').remove(record.id);
+      }
+    });
+    this.writes++;
+    return settled;
   }
 
   /**

@@ -41,6 +41,7 @@ export class CostReporter {
     return {
       totalUsd: roundUsd(total.usd),
       unpricedRequests: total.unpricedRequests,
+      estimatedRequests: total.estimatedRequests,
       rows,
       projection: {
         monthEndUsd: roundUsd(monthEnd),

@@ -91,14 +91,12 @@ export class PriceBook {
   }
 
   /**
-   * The most a request can cost: a token for every UTF-8 byte of its prompt (byte-level
-   * tokenizers never make more; English averages about four bytes a token, CJK text about one)
-   * at the uncached input rate, plus every output token it is allowed, plus any per-request fee.
-   * Null when the model has no known price.
+   * The most a request can cost: at most `maxInputTokens` (an upper bound of the prompt, see
+   * tokens/count.ts) at the uncached input rate, plus every output token it is allowed, plus any
+   * per-request fee. Null when the model has no known price.
    */
-  worstCase(target: PriceTarget, promptBytes: number, maxOutputTokens: number): number | null {
-    const inputTokens = promptBytes + 16;
-    return this.cost(target, { inputTokens, outputTokens: maxOutputTokens, cacheReadTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 }).costUsd;
+  worstCase(target: PriceTarget, maxInputTokens: number, maxOutputTokens: number): number | null {
+    return this.cost(target, { inputTokens: maxInputTokens, outputTokens: maxOutputTokens, cacheReadTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 }).costUsd;
   }
 
   private override(target: PriceTarget): PriceOverride | undefined {

@@ -82,6 +82,7 @@ export class AnthropicAdapter implements ProviderAdapter {
         { model: request.model, max_tokens: request.maxOutputTokens ?? defaultMaxTokens(request.model), messages, stream: true, ...(system ? { system } : {}) },
         { signal },
       );
+      yield { type: 'accepted' };
       for await (const event of stream) {
         switch (event.type) {
           case 'message_start': {
@@ -92,6 +93,8 @@ export class AnthropicAdapter implements ProviderAdapter {
             const oneHour = u.cache_creation?.ephemeral_1h_input_tokens ?? 0;
             if (oneHour) usage.cacheWrite1hTokens = oneHour;
             usage.outputTokens = u.output_tokens;
+            // The prompt's real counts, known now: what a cut answer is charged for its input.
+            yield { type: 'usage', usage: { ...usage } };
             break;
           }
           case 'content_block_delta':

@@ -165,6 +165,7 @@ export class GeminiAdapter implements ProviderAdapter {
     };
     const model = request.model.replace(/^models\//, '');
     const response = await this.call(`/models/${encodeURIComponent(model)}:streamGenerateContent?alt=sse`, signal, { method: 'POST', body }, model);
+    yield { type: 'accepted' };
     let usage = zeroUsage();
     let finishReason: string | undefined;
     try {

@@ -188,6 +188,7 @@ export class OllamaAdapter implements ProviderAdapter, ModelManager {
     } catch (error) {
       throw this.translate(error, signal, request.model);
     }
+    yield { type: 'accepted' };
     const onAbort = (): void => stream.abort();
     signal.addEventListener('abort', onAbort, { once: true });
     try {

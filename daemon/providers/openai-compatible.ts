@@ -151,6 +151,7 @@ export class OpenAICompatibleAdapter implements ProviderAdapter {
         },
         { signal },
       );
+      yield { type: 'accepted' };
       for await (const chunk of stream) {
         const choice = chunk.choices[0];
         const text = choice?.delta?.content;

@@ -13,8 +13,15 @@ export interface ChatRequest {
   maxOutputTokens?: number;
 }
 
-/** What a streaming chat yields: text as it arrives, then exactly one `done`. */
+/** What a streaming chat yields: `accepted`, text as it arrives, then exactly one `done`. */
 export type ChatEvent =
+  /**
+   * The provider took the request (its response began): from here on it may bill the prompt, so
+   * a call cut or cancelled after this is charged an estimate, one cut before it costs nothing.
+   */
+  | { type: 'accepted' }
+  /** Counts the provider reported before the end (Anthropic's message_start): a cut call is charged from them. */
+  | { type: 'usage'; usage: Usage }
   | { type: 'delta'; text: string }
   /** Something the user should know that does not stop the answer (a truncated prompt). */
   | { type: 'warning'; message: string }

@@ -77,9 +77,11 @@ export class Sessions {
 
   /**
    * Starts a turn: in the given session (id or prefix), or a new one. Waits for a turn already
-   * running in the same session. Returns the history before it, for the model.
+   * running in the same session. Returns the history before it, for the model. Nothing is written
+   * until `commit` (called when the question is about to be sent): a refused or cancelled question
+   * leaves no empty session behind. `done` lets the next turn of the session go.
    */
-  async begin(params: { sessionId?: string; prompt: string }): Promise<{ sessionId: string; index: number; history: HistoryMessage[]; done: () => void }> {
+  async begin(params: { sessionId?: string; prompt: string }): Promise<{ sessionId: string; index: number; history: HistoryMessage[]; commit: () => Promise<void>; done: () => void }> {
     const sessionId = params.sessionId ? this.resolve(params.sessionId) : randomUUID();
     // One turn at a time per session: the next waits for the previous to end.
     const previous = this.busy.get(sessionId) ?? Promise.resolve();
@@ -99,17 +101,19 @@ export class Sessions {
       ? { ...existing, updatedAt: now, turns: index + 1 }
       : { id: sessionId, title: titleOf(params.prompt), createdAt: now, updatedAt: now, turns: 1 };
     const turn: Turn = { index, time: now, user: params.prompt, assistant: '', complete: false };
-    await this.store.transaction(() => {
-      void this.sessions().put(sessionId, summary);
-      void this.turns().put(turnKey(sessionId, index), turn);
-    });
+    let committed: Promise<void> | undefined;
+    const commit = (): Promise<void> =>
+      (committed ??= this.store.transaction(() => {
+        void this.sessions().put(sessionId, summary);
+        void this.turns().put(turnKey(sessionId, index), turn);
+      }));
     const messages: HistoryMessage[] = [];
     for (const t of history) {
       messages.push({ role: 'user', content: t.user });
       // A cut answer is still what the user saw; the model gets it as said.
       if (t.assistant) messages.push({ role: 'assistant', content: t.assistant });
     }
-    return { sessionId, index, history: messages, done };
+    return { sessionId, index, history: messages, commit, done };
   }
 
   /** Saves the answer so far, at most once a second: what survives a killed daemon. */
@@ -120,6 +124,21 @@ export class Sessions {
     this.lastSaved.set(key, now);
     const turn = this.turns().get(key) as Turn | undefined;
     return turn ? this.turns().put(key, { ...turn, assistant }) : Promise.resolve();
+  }
+
+  /** The answer saved so far of a turn (what a crash left of it). */
+  partialAnswer(sessionId: string, index: number): string {
+    return (this.turns().get(turnKey(sessionId, index)) as Turn | undefined)?.assistant ?? '';
+  }
+
+  /**
+   * A turn a crash cut: it stays incomplete with what was saved, and carries the estimate its call
+   * was charged, so the session shows what the ledger does.
+   */
+  async chargeInterrupted(sessionId: string, index: number, outcome: { ref: string; costUsd: number | null; error: string }): Promise<void> {
+    const turn = this.turns().get(turnKey(sessionId, index)) as Turn | undefined;
+    if (!turn || turn.complete) return;
+    await this.finish(sessionId, index, { assistant: turn.assistant, complete: false, ...outcome });
   }
 
   async finish(sessionId: string, index: number, outcome: TurnOutcome): Promise<void> {
@@ -139,7 +158,16 @@ export class Sessions {
       ...(error ? { error } : {}),
     });
     const summary = this.get(sessionId);
-    if (summary) await this.sessions().put(sessionId, { ...summary, updatedAt: this.now(), lastRef: outcome.ref, costUsd: (summary.costUsd ?? 0) + (costUsd ?? 0) });
+    if (summary) {
+      await this.sessions().put(sessionId, {
+        ...summary,
+        updatedAt: this.now(),
+        lastRef: outcome.ref,
+        costUsd: (summary.costUsd ?? 0) + (costUsd ?? 0),
+        // A turn of unknown cost is counted, never added as $0.
+        ...(costUsd === null || summary.unpricedTurns ? { unpricedTurns: (summary.unpricedTurns ?? 0) + (costUsd === null ? 1 : 0) } : {}),
+      });
+    }
   }
 
   /**
@@ -202,9 +230,10 @@ export class Sessions {
         generatingMs += writing;
       }
       if (t.ref) {
-        const m = models.get(t.ref) ?? { ref: t.ref, turns: 0, costUsd: 0, outputTokens: 0, tokensPerSecond: null, generated: 0, generatingMs: 0 };
+        const m = models.get(t.ref) ?? { ref: t.ref, turns: 0, costUsd: 0, unpricedTurns: 0, outputTokens: 0, tokensPerSecond: null, generated: 0, generatingMs: 0 };
         m.turns++;
-        m.costUsd += t.costUsd ?? 0;
+        if (t.costUsd === null) m.unpricedTurns++;
+        else m.costUsd += t.costUsd ?? 0;
         m.outputTokens += t.usage?.outputTokens ?? 0;
         if (written > 0) {
           m.generated += written;
@@ -229,7 +258,7 @@ export class Sessions {
   markdown(id: string): string {
     const session = this.get(id);
     if (!session) return '';
-    const lines = [`# ${session.title}`, '', `Session \`${session.id}\`, started ${new Date(session.createdAt).toISOString()}, ${session.turns} turns, ${formatUsd(session.costUsd ?? 0)} in all.`, ''];
+    const lines = [`# ${session.title}`, '', `Session \`${session.id}\`, started ${new Date(session.createdAt).toISOString()}, ${session.turns} turns, ${formatUsd(session.costUsd ?? 0)}${session.unpricedTurns ? ` and ${session.unpricedTurns} turns of unknown price` : ''} in all.`, ''];
     for (const t of this.history(id)) {
       const meta = [t.ref, t.costUsd === undefined ? undefined : t.costUsd === null ? 'unpriced' : formatUsd(t.costUsd), t.usage ? `${t.usage.inputTokens + t.usage.cacheReadTokens + t.usage.cacheWriteTokens} in / ${t.usage.outputTokens + t.usage.reasoningTokens} out tokens` : undefined]
         .filter(Boolean)

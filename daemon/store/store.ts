@@ -13,7 +13,7 @@ export interface Migration {
 }
 
 /** Named databases; a room that needs a new one adds it here so the set stays visible. */
-export const DB_NAMES = ['meta', 'requests', 'discovery', 'aggregates', 'budgets', 'alerts', 'sessions', 'turns', 'ctx-files', 'ctx-projects', 'ctx-git', 'ctx-learner'] as const;
+export const DB_NAMES = ['meta', 'requests', 'discovery', 'aggregates', 'budgets', 'alerts', 'sessions', 'turns', 'ctx-files', 'ctx-projects', 'ctx-git', 'ctx-learner', 'pending'] as const;
 export type DbName = (typeof DB_NAMES)[number];
 
 /**

@@ -250,7 +250,7 @@ describe('aic chat in a terminal', function () {
     t.keys('Enter');
     await t.waitFor(/aid: alert: budget 'watch' has used \$0\.0000\d+ of \$0\.000001 this month \(\d+%, past the 50% alert\)/);
     // OpenAI's model list gives no context window, and the status line does not make one up.
-    await t.waitFor(/openai\/gpt-4\.1-mini · \d+ tokens \(window unknown\) · \$0\.0000\d+ this answer · session \$0\.0000\d+/);
+    await t.waitFor(/openai\/gpt-4\.1-mini · \d+\/1\.0M tokens · \$0\.0000\d+ this answer · session \$0\.0000\d+/);
 
     assert.equal((await aic(['budget', 'set', 'tiny', '--limit', '0.001', '--period', 'day', '--scope', 'provider=openai', '--hard'], s)).code, 0);
     const sent = openai.chatCount();

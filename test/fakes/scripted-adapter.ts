@@ -80,6 +80,9 @@ export class ScriptedAdapter implements ProviderAdapter {
   async *streamChat(request: ChatRequest, signal: AbortSignal): AsyncIterable<ChatEvent> {
     this.requests.push(request);
     const fails = this.failWith !== undefined && (this.failCount === undefined || this.failCount-- > 0);
+    // A failure before the first chunk is the host refusing the request; after that it had taken it.
+    if (fails && this.failWith && (this.failAfter ?? 0) === 0) throw this.failWith;
+    yield { type: 'accepted' };
     for (let i = 0; i < this.chunks.length; i++) {
       if (fails && this.failWith && (this.failAfter ?? 0) === i) throw this.failWith;
       if (this.stallAfter === i) await this.hangUntilAborted(signal, true);

@@ -2,8 +2,9 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ResponseError } from 'vscode-jsonrpc';
-import { AskService, type AskLimits, type Notice } from '../../daemon/chat/ask';
+import { AidError } from '../../daemon/errors/aid-error';
+import type { AskService, AskLimits, Notice } from '../../daemon/chat/ask';
+import { buildAskService } from '../helpers/ask-service';
 import { deltaBatcher } from '../../daemon/handlers/chat';
 import { Budgets } from '../../daemon/budget/budgets';
 import { Calendar } from '../../daemon/ledger/calendar';
@@ -20,15 +21,23 @@ import type { AskParams } from '../../protocol/chat';
 import { ErrorCodes } from '../../protocol/errors';
 import { ManualClock, ScriptedAdapter } from '../fakes/scripted-adapter';
 
-async function rejectsWith(promise: Promise<unknown>, code: number): Promise<ResponseError<unknown>> {
+/** Rooms throw AidErrors; the connection turns them into ResponseErrors (tested in server tests). */
+async function rejectsWith(promise: Promise<unknown>, code: number): Promise<AidError> {
   try {
     await promise;
   } catch (error) {
-    assert.ok(error instanceof ResponseError, `expected a ResponseError, got ${String(error)}`);
+    assert.ok(error instanceof AidError, `expected an AidError, got ${String(error)}`);
     assert.equal(error.code, code, error.message);
-    return error;
+    return error as AidError;
   }
   assert.fail('expected a rejection');
+}
+
+/** The session an error names: the one its question was kept in (a real, stored session). */
+function sessionOf(error: AidError): string {
+  const id = (error.data as { sessionId?: unknown }).sessionId;
+  assert.ok(typeof id === 'string' && /^[0-9a-f-]{36}$/.test(id), `no session in ${JSON.stringify(error.data)}`);
+  return id;
 }
 
 const params = (extra: Partial<AskParams> = {}): AskParams => ({ prompt: 'hi', model: 'ollama/llama3.2', streamToken: 't1', ...extra });
@@ -62,7 +71,7 @@ describe('AskService', () => {
     registry.setHosts(defineHosts({}, configSchema.parse({})));
     let ledgerTime = 5_000_000;
     ledger = new Ledger(store, () => ledgerTime++);
-    ask = new AskService({ registry, ledger, logger, defaultModel: () => defaultModel, now: clock.now, sleep: () => Promise.resolve() });
+    ask = buildAskService({ registry, store, ledger, logger, defaultModel: () => defaultModel, now: clock.now, sleep: () => Promise.resolve() }).ask;
   });
   afterEach(async () => {
     await store.close();
@@ -101,8 +110,7 @@ describe('AskService', () => {
 
     it('records one ok row in the ledger', async () => {
       adapter.chunkMs = 10;
-      const result = await ask.ask(params({ project: '/p', sessionId: 'session-1' }), () => undefined, live());
-      assert.equal(result.sessionId, 'session-1');
+      const result = await ask.ask(params({ project: '/p' }), () => undefined, live());
       const row = onlyRow();
       assert.deepEqual(row, {
         id: row.id,
@@ -110,11 +118,14 @@ describe('AskService', () => {
         host: 'ollama',
         provider: 'ollama',
         model: 'llama3.2:latest',
-        sessionId: 'session-1',
+        sessionId: result.sessionId,
         project: '/p',
+        taskClass: 'quick question',
         outcome: 'ok',
         usage: result.usage,
         costUsd: 0,
+        calculatedUsd: 0,
+        price: { source: 'free', inputPerMTok: 0, outputPerMTok: 0 },
         latencyMs: 30,
         ttftMs: 10,
       });
@@ -171,27 +182,27 @@ describe('AskService', () => {
       adapter.failWith = new ProviderError('unreachable', 'Ollama is not running at http://127.0.0.1:11434 — start it with `ollama serve`');
       const error = await rejectsWith(ask.ask(params(), () => undefined, live()), ErrorCodes.NoUsableHost);
       assert.equal(error.message, 'Ollama is not running at http://127.0.0.1:11434 — start it with `ollama serve`');
-      assert.deepEqual(error.data, { host: 'ollama' });
+      assert.deepEqual(error.data, { host: 'ollama', sessionId: sessionOf(error), costUsd: 0 });
     });
 
     it('not_found → UnknownModel with the ref', async () => {
       adapter.failWith = new ProviderError('not_found', "model 'llama3.2:latest' is not pulled on host ollama — run `aic pull llama3.2:latest`", 404);
       const error = await rejectsWith(ask.ask(params(), () => undefined, live()), ErrorCodes.UnknownModel);
       assert.match(error.message, /aic pull llama3\.2:latest/);
-      assert.deepEqual(error.data, { ref: 'ollama/llama3.2:latest', suggestions: [] });
+      assert.deepEqual(error.data, { ref: 'ollama/llama3.2:latest', suggestions: [], sessionId: sessionOf(error), costUsd: 0 });
     });
 
     it('a 500 → ProviderError with host, provider and status', async () => {
       adapter.failWith = new ProviderError('server', 'Ollama at http://127.0.0.1:11434 answered 500: boom', 500);
       const error = await rejectsWith(ask.ask(params(), () => undefined, live()), ErrorCodes.ProviderError);
       assert.equal(error.message, 'Ollama at http://127.0.0.1:11434 answered 500: boom');
-      assert.deepEqual(error.data, { host: 'ollama', provider: 'ollama', status: 500 });
+      assert.deepEqual(error.data, { host: 'ollama', provider: 'ollama', status: 500, sessionId: sessionOf(error), costUsd: 0 });
     });
 
     it('rate limiting passes the retry delay on', async () => {
       adapter.failWith = new ProviderError('rate_limited', 'slow down', 429, 1500);
       const error = await rejectsWith(ask.ask(params(), () => undefined, live()), ErrorCodes.ProviderError);
-      assert.deepEqual(error.data, { host: 'ollama', provider: 'ollama', status: 429, retryAfterMs: 1500 });
+      assert.deepEqual(error.data, { host: 'ollama', provider: 'ollama', status: 429, retryAfterMs: 1500, sessionId: sessionOf(error), costUsd: 0 });
     });
 
     it('a failure mid-stream says how much of the answer was received', async () => {
@@ -250,18 +261,18 @@ describe('AskService', () => {
         probeTimeoutMs: 2000,
       });
       registry.setHosts(defineHosts({}, configSchema.parse({ hosts: { 'gpu-box': { provider: 'ollama', baseUrl: 'http://gpu:11434' } } })));
-      return new AskService({
+      return buildAskService({
         registry,
+        store,
         ledger,
         logger,
-        defaultModel: () => undefined,
         now: clock.now,
         limits: () => limits,
         sleep: (ms) => {
           waits.push(ms);
           return Promise.resolve();
         },
-      });
+      }).ask;
     }
     const host = (name: string): ScriptedAdapter => adapters.get(name) as ScriptedAdapter;
     beforeEach(() => {
@@ -360,7 +371,7 @@ describe('AskService', () => {
       adapters = new Map();
       const registry = new HostRegistry({ createAdapter: (h) => (h.provider === 'ollama' ? (adapters.set(h.name, new ScriptedAdapter(h.baseUrl, clock)), adapters.get(h.name)) : undefined), logger, probeTimeoutMs: 2000 });
       registry.setHosts(defineHosts({}, configSchema.parse({})));
-      const service = new AskService({ registry, ledger, logger, defaultModel: () => undefined, now: clock.now, limits: () => limits });
+      const service = buildAskService({ registry, store, ledger, logger, now: clock.now, limits: () => limits }).ask;
       host('ollama').failWith = new ProviderError('rate_limited', 'slow down', 429, 10_000);
       const controller = new AbortController();
       const pending = service.ask(params(), () => undefined, controller.signal, () => setTimeout(() => controller.abort(), 5));
@@ -420,7 +431,7 @@ describe('AskService', () => {
       registry.setHosts([{ name: 'openai', provider: 'openai', baseUrl: 'http://sim', apiKey: 'k', builtIn: true }]);
       // $1,000 per million input tokens, output free: a call's worst case is exactly 50 input tokens = $0.05.
       const prices = new PriceBook({ overrides: () => ({ 'openai/gpt-x': { inputPerMTok: 1000, outputPerMTok: 0 } }), datasetVersion: 'test' });
-      service = new AskService({ registry, ledger: priced, logger, prices, budgets, defaultModel: () => undefined, now: clock.now });
+      service = buildAskService({ registry, store, ledger: priced, logger, prices, budgets, now: clock.now }).ask;
     });
 
     it('200 concurrent asks never push recorded spend past a hard limit', async () => {
@@ -429,7 +440,7 @@ describe('AskService', () => {
       await budgets.set({ name: 'tight', limitUsd: 0.525, period: 'month', hard: true });
       const outcomes = await Promise.allSettled(Array.from({ length: 200 }, (_, i) => service.ask(params({ model: 'openai/gpt-x', prompt: PROMPT, streamToken: `t${i}` }), () => undefined, live())));
       const ok = outcomes.filter((o) => o.status === 'fulfilled').length;
-      const refused = outcomes.filter((o) => o.status === 'rejected' && (o.reason as ResponseError<unknown>).code === ErrorCodes.BudgetRefused).length;
+      const refused = outcomes.filter((o) => o.status === 'rejected' && (o.reason as AidError).code === ErrorCodes.BudgetRefused).length;
       assert.equal(ok, 10);
       assert.equal(refused, 190);
       const status = budgets.list()[0];

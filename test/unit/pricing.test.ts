@@ -1,4 +1,5 @@
 import { strict as assert } from 'node:assert';
+import { CallCost } from '../../daemon/pricing/call-cost';
 import { PriceBook, type PriceOverride } from '../../daemon/pricing/price-book';
 import type { Usage } from '../../protocol/chat';
 
@@ -94,8 +95,9 @@ describe('pricing', () => {
   });
 
   it('the worst case counts a token per prompt byte (CJK text is about one a character) and adds per-request fees', () => {
-    const cjk = Buffer.byteLength('漢'.repeat(1000), 'utf8'); // 3,000 bytes
-    close(book.worstCase({ provider: 'openai', host: 'openai', model: 'gpt-4.1-mini' }, cjk, 100), ((3000 + 16) * 0.4 + 100 * 1.6) / 1e6, 'worst case');
+    // 3,000 bytes, 4 tokens of message framing, 16 of prompt framing.
+    const cjk = [{ content: '漢'.repeat(1000) }];
+    close(new CallCost(book).worstCase({ provider: 'openai', host: 'openai', model: 'gpt-4.1-mini' }, cjk, 100), ((3000 + 4 + 16) * 0.4 + 100 * 1.6) / 1e6, 'worst case');
     const listed = { inputPerMTok: 1, outputPerMTok: 1, perRequestUsd: 0.005 };
     close(book.cost({ provider: 'openrouter', host: 'openrouter', model: 'perplexity/sonar', listed }, usage({ inputTokens: 1000, outputTokens: 1000 })).costUsd, 0.002 + 0.005, 'per-request fee');
   });

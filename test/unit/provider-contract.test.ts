@@ -8,7 +8,8 @@ import type { Usage } from '../../protocol/chat';
 import { CloudSimulator, type CloudKind, type CloudUsagePlan } from '../fakes/cloud-simulator';
 import { OllamaSimulator } from '../fakes/ollama-simulator';
 import { OllamaAdapter } from '../../daemon/providers/ollama';
-import { AskService } from '../../daemon/chat/ask';
+import type { AskService } from '../../daemon/chat/ask';
+import { buildAskService } from '../helpers/ask-service';
 import { HostRegistry } from '../../daemon/catalog/registry';
 import type { HostDefinition } from '../../daemon/catalog/hosts';
 import { Ledger } from '../../daemon/ledger/ledger';
@@ -16,7 +17,7 @@ import { FileLogger } from '../../daemon/log/logger';
 import { Redactor } from '../../daemon/log/redact';
 import { Store } from '../../daemon/store/store';
 import { ErrorCodes } from '../../protocol/errors';
-import { ResponseError } from 'vscode-jsonrpc';
+import { AidError } from '../../daemon/errors/aid-error';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -222,8 +223,11 @@ for (const c of CASES) {
     });
     afterEach(() => sim.stop());
 
-    it('streams the text as deltas, then exactly one done with normalised usage', async () => {
+    it('says the provider took the request, streams the text as deltas, then exactly one done with normalised usage', async () => {
       const events = await collect(ask());
+      // What a cut or cancelled call is charged depends on it: nothing before, an estimate after.
+      assert.equal(events[0]?.type, 'accepted', 'accepted comes first');
+      assert.equal(events.filter((e) => e.type === 'accepted').length, 1);
       assert.equal(events.filter((e) => e.type === 'delta').map((e) => (e.type === 'delta' ? e.text : '')).join(''), 'Echo: one two three');
       assert.equal(events.filter((e) => e.type === 'done').length, 1);
       const done = events.at(-1);
@@ -333,17 +337,17 @@ for (const c of CASES) {
         const registry = new HostRegistry({ createAdapter: () => c.make(sim.url, KEY, 2000), logger, probeTimeoutMs: 2000 });
         const host: HostDefinition = { name: 'h', provider: c.kind, baseUrl: sim.url, apiKey: KEY, builtIn: false };
         registry.setHosts([host]);
-        service = new AskService({
+        service = buildAskService({
           registry,
+          store,
           ledger: new Ledger(store),
           logger,
-          defaultModel: () => undefined,
           limits: () => ({ idleTimeoutMs, firstTokenTimeoutMs, maxRetryWaitMs: 20_000 }),
           sleep: (ms) => {
             waits.push(ms);
             return Promise.resolve();
           },
-        });
+        }).ask;
       });
       afterEach(async () => {
         await store.close();
@@ -367,7 +371,7 @@ for (const c of CASES) {
         if (c.thinksVisibly) {
           assert.equal((await ask).ref, `h/${c.model}`);
         } else {
-          await assert.rejects(ask, (error: ResponseError<unknown>) => /host h sent nothing for 0 s; abandoned the request/.test(error.message));
+          await assert.rejects(ask, (error: AidError) => /host h sent nothing for 0 s; abandoned the request/.test(error.message));
         }
       });
 
@@ -379,7 +383,7 @@ for (const c of CASES) {
           await service.ask({ prompt: 'one two three', model: `h/${c.model}`, streamToken: 't' }, () => undefined, live());
           assert.fail('expected the idle timeout');
         } catch (error) {
-          assert.ok(error instanceof ResponseError, String(error));
+          assert.ok(error instanceof AidError, String(error));
           assert.equal(error.code, ErrorCodes.ProviderError);
           assert.match(error.message, /host h sent nothing for 0 s; abandoned the request \(after \d+ characters of the answer were received\)/);
         }

@@ -22,16 +22,35 @@ describe('Sessions', () => {
     await store.close();
     fs.rmSync(dir, { recursive: true, force: true });
   });
+  /** A turn whose question went out: begun and committed, as AskService does before the first call. */
+  const started = async (params: Parameters<Sessions['begin']>[0]): ReturnType<Sessions['begin']> => {
+    const turn = await sessions.begin(params);
+    await turn.commit();
+    return turn;
+  };
+
+  it('a turn never sent (refused, cancelled) leaves no session and no turn behind', async () => {
+    const a = await sessions.begin({ prompt: 'refused' });
+    a.done();
+    assert.equal(sessions.get(a.sessionId), undefined);
+    assert.deepEqual(sessions.list(), []);
+    const kept = await started({ prompt: 'asked' });
+    kept.done();
+    const b = await sessions.begin({ sessionId: kept.sessionId, prompt: 'refused too' });
+    b.done();
+    assert.equal(sessions.history(kept.sessionId).length, 1, 'no empty turn in an existing session');
+    assert.equal(sessions.get(kept.sessionId)?.turns, 1);
+  });
 
   it('keeps turns in order with the history for the next one; a cut answer is kept and marked', async () => {
-    const a = await sessions.begin({ prompt: 'first question\nwith a second line' });
+    const a = await started({ prompt: 'first question\nwith a second line' });
     assert.deepEqual(a.history, []);
     clock += 2000;
     await sessions.progress(a.sessionId, a.index, 'partial ans');
     assert.equal(sessions.history(a.sessionId)[0]?.assistant, 'partial ans', 'saved while streaming, for a killed daemon');
     await sessions.finish(a.sessionId, a.index, { assistant: 'partial answer', ref: 'ollama/x', complete: false, error: 'request cancelled' });
     a.done();
-    const b = await sessions.begin({ sessionId: a.sessionId, prompt: 'second' });
+    const b = await started({ sessionId: a.sessionId, prompt: 'second' });
     assert.deepEqual(b.history, [
       { role: 'user', content: 'first question\nwith a second line' },
       { role: 'assistant', content: 'partial answer' },
@@ -44,15 +63,15 @@ describe('Sessions', () => {
 
   it('analytics: tokens by class, cost, latency and tokens/s of generation, overall and by model; cut turns do not count toward speed', async () => {
     const usage = (output: number, reasoning = 0): { inputTokens: number; outputTokens: number; cacheReadTokens: number; cacheWriteTokens: number; reasoningTokens: number } => ({ inputTokens: 10, outputTokens: output, cacheReadTokens: 5, cacheWriteTokens: 0, reasoningTokens: reasoning });
-    const a = await sessions.begin({ prompt: 'one' });
+    const a = await started({ prompt: 'one' });
     // 100 tokens written in 2 s after the first token: 50 tokens/s.
     await sessions.finish(a.sessionId, a.index, { assistant: 'x', ref: 'ollama/a', complete: true, usage: usage(100), costUsd: 0, latencyMs: 2500, ttftMs: 500 });
     a.done();
-    const b = await sessions.begin({ sessionId: a.sessionId, prompt: 'two' });
+    const b = await started({ sessionId: a.sessionId, prompt: 'two' });
     // 30 output + 30 reasoning in 1 s: 60 tokens/s.
     await sessions.finish(b.sessionId, b.index, { assistant: 'y', ref: 'anthropic/b', complete: true, usage: usage(30, 30), costUsd: 0.25, latencyMs: 1200, ttftMs: 200 });
     b.done();
-    const c = await sessions.begin({ sessionId: a.sessionId, prompt: 'three' });
+    const c = await started({ sessionId: a.sessionId, prompt: 'three' });
     await sessions.finish(c.sessionId, c.index, { assistant: 'z', ref: 'anthropic/b', complete: false, error: 'request cancelled', latencyMs: 100 });
     c.done();
     const st = sessions.stats(a.sessionId);
@@ -66,19 +85,19 @@ describe('Sessions', () => {
   });
 
   it('takes a unique start of an id, and explains a wrong or ambiguous one', async () => {
-    const a = await sessions.begin({ prompt: 'x' });
+    const a = await started({ prompt: 'x' });
     a.done();
     assert.equal(sessions.resolve(a.sessionId.slice(0, 6)), a.sessionId);
     assert.throws(() => sessions.resolve('zzz-not-there'), (e: unknown) => e instanceof ResponseError && e.code === ErrorCodes.NotFound && /no session 'zzz-not-there'/.test(e.message));
-    const b = await sessions.begin({ prompt: 'y' });
+    const b = await started({ prompt: 'y' });
     b.done();
     assert.throws(() => sessions.resolve(''), (e: unknown) => e instanceof ResponseError && e.code === ErrorCodes.InvalidParams && /is ambiguous/.test(e.message));
   });
 
   it('serialises two clients on one session: the second turn starts after the first ends, none lost', async () => {
-    const a = await sessions.begin({ prompt: 'one' });
+    const a = await started({ prompt: 'one' });
     let secondStarted = false;
-    const second = sessions.begin({ sessionId: a.sessionId, prompt: 'two' }).then((t) => {
+    const second = started({ sessionId: a.sessionId, prompt: 'two' }).then((t) => {
       secondStarted = true;
       return t;
     });
