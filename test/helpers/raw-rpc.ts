@@ -1,4 +1,5 @@
 import * as net from 'node:net';
+import { PROTOCOL_VERSION } from '../../protocol/version';
 
 /** A JSON-RPC peer speaking raw bytes on the socket, for tests of what a well-behaved client never sends. */
 export class RawClient {
@@ -59,7 +60,7 @@ export class RawClient {
     this.socket.write(`Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
   }
 
-  handshake(id = 0, protocolVersion = 1, clientVersion = '0.0.0-raw'): void {
+  handshake(id: number | string = 0, protocolVersion = PROTOCOL_VERSION, clientVersion = '0.0.0-raw'): void {
     this.send({ id, method: 'aid/handshake', params: { clientVersion, protocolVersion, client: 'raw', capabilities: [] } });
   }
 
