@@ -9,6 +9,8 @@ import type { Handler, HandlerRegistry } from './handlers';
 
 /** Headers are a line or two ("Content-Length", perhaps "Content-Type"); anything longer is not LSP framing. */
 const MAX_HEADER_BYTES = 1024;
+/** Unsent answers past which a client's input waits: what one chunk of requests can add stays small beside it. */
+const MAX_UNSENT_BYTES = 1024 * 1024;
 
 export interface ConnectionOptions {
   id: number;
@@ -48,7 +50,7 @@ export class ClientConnection {
     this.id = options.id;
     const { socket, logger } = options;
     socket.on('error', (error) => logger.debug('socket error', { conn: this.id, error: error.message }));
-    const reader = new FrameReader(socket, { maxBodyBytes: options.maxMessageBytes, maxHeaderBytes: MAX_HEADER_BYTES });
+    const reader = new FrameReader(socket, { maxBodyBytes: options.maxMessageBytes, maxHeaderBytes: MAX_HEADER_BYTES, maxUnsentBytes: MAX_UNSENT_BYTES });
     reader.onRefused((refusal) => this.refused(refusal));
     this.writer = new FramedWriter(socket);
     this.rpc = createMessageConnection(reader, this.writer, {

@@ -9,6 +9,11 @@ export interface FrameLimits {
   maxBodyBytes: number;
   /** The longest header; LSP headers are a line or two. */
   maxHeaderBytes: number;
+  /**
+   * Answers not yet taken by the peer above which its input is left unread until they drain: a
+   * client that sends without reading cannot make the daemon hold its answers without end.
+   */
+  maxUnsentBytes: number;
 }
 
 /**
@@ -31,8 +36,9 @@ const EMPTY = Buffer.alloc(0);
  * The daemon's only reader of the socket: LSP base framing parsed once, strictly (frame-header.ts),
  * bodies decoded as UTF-8 JSON and checked against JSON-RPC 2.0 (incoming-message.ts) before
  * vscode-jsonrpc dispatches them. It buffers a body only as far as it has arrived (never its
- * announced length up front), keeps no timer, and lets go of its buffers and socket listeners when
- * the socket closes or the connection disposes it. A header it cannot trust fails the reader
+ * announced length up front), keeps no timer, stops reading a peer that does not read its answers,
+ * and lets go of its buffers and socket listeners when the socket closes or the connection
+ * disposes it. A header it cannot trust fails the reader
  * with a FrameError: the connection answers that once and closes.
  */
 export class FrameReader extends AbstractMessageReader implements MessageReader {
@@ -79,6 +85,14 @@ export class FrameReader extends AbstractMessageReader implements MessageReader 
   private readonly onData = (chunk: Buffer): void => {
     let offset = 0;
     while (offset < chunk.length && !this.stopped) offset = this.body ? this.readBody(chunk, offset) : this.readHeader(chunk, offset);
+    if (!this.stopped && !this.socket.isPaused() && this.socket.writableLength > this.limits.maxUnsentBytes) {
+      this.socket.pause();
+      this.socket.once('drain', this.onDrain);
+    }
+  };
+
+  private readonly onDrain = (): void => {
+    if (!this.stopped) this.socket.resume();
   };
 
   private readonly onSocketClose = (): void => {
@@ -178,5 +192,6 @@ export class FrameReader extends AbstractMessageReader implements MessageReader 
     this.headerLength = 0;
     this.socket.off('data', this.onData);
     this.socket.off('close', this.onSocketClose);
+    this.socket.off('drain', this.onDrain);
   }
 }

@@ -115,7 +115,9 @@ describe('JSON-RPC on the socket, as other clients speak it', function () {
     raw.send({ id: 1, method: 'aid/ask', params: { prompt: 'one', model: 'ollama/llama3.2', streamToken: 'same', noContext: true } });
     await raw.notification('aid/ask/delta');
     raw.send({ id: 2, method: 'aid/ask', params: { prompt: 'two', model: 'ollama/llama3.2', streamToken: 'same', noContext: true } });
-    const refused = (await raw.response(2)).error as { code: number; message: string };
+    const second = await raw.response(2, 20000);
+    const refused = second.error as { code: number; message: string } | undefined;
+    assert.ok(refused, `the second ask ran: ${JSON.stringify(second).slice(0, 200)}`);
     assert.equal(refused.code, JsonRpcCodes.InvalidParams);
     assert.match(refused.message, /streamToken "same" is already streaming another request on this connection/);
     assert.ok((await raw.response(1, 20000)).result);

@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { PassThrough } from 'node:stream';
+import { Duplex, PassThrough } from 'node:stream';
 import type { Message } from 'vscode-jsonrpc/node';
 import { FrameError, frameLength } from '../../daemon/server/frame-header';
 import { FrameReader, type Refusal } from '../../daemon/server/frame-reader';
@@ -19,7 +19,7 @@ interface Read {
 }
 
 /** A reader on an in-memory socket, fed `chunks` one write each. */
-async function read(chunks: Buffer[], limits = { maxBodyBytes: 1024, maxHeaderBytes: 1024 }): Promise<Read> {
+async function read(chunks: Buffer[], limits = { maxBodyBytes: 1024, maxHeaderBytes: 1024, maxUnsentBytes: 1024 * 1024 }): Promise<Read> {
   const socket = new PassThrough();
   const reader = new FrameReader(socket, limits);
   const result: Read = { messages: [], refusals: [], reader, socket };
@@ -75,7 +75,7 @@ describe('FrameReader: the socket read once, strictly', () => {
   });
 
   it('fails at once, reading nothing further, on a duplicate or disguised Content-Length (issue 11.4)', async () => {
-    const { error, messages, reader, socket } = await read([Buffer.from('Content-Length: 999999999999\r\nContent-Length : 16\r\n\r\n')], { maxBodyBytes: 16 * 1024 * 1024, maxHeaderBytes: 1024 });
+    const { error, messages, reader, socket } = await read([Buffer.from('Content-Length: 999999999999\r\nContent-Length : 16\r\n\r\n')], { maxBodyBytes: 16 * 1024 * 1024, maxHeaderBytes: 1024, maxUnsentBytes: 1024 * 1024 });
     assert.ok(error instanceof FrameError);
     assert.match(error.message, /exceeds the 16777216-byte limit/);
     socket.write(frame('{"jsonrpc":"2.0","id":1,"method":"a/b"}'));
@@ -99,7 +99,7 @@ describe('FrameReader: the socket read once, strictly', () => {
   });
 
   it('holds only the bytes that arrived of a large announced body, and nothing once the socket closes', async () => {
-    const limits = { maxBodyBytes: 16 * 1024 * 1024, maxHeaderBytes: 1024 };
+    const limits = { maxBodyBytes: 16 * 1024 * 1024, maxHeaderBytes: 1024, maxUnsentBytes: 1024 * 1024 };
     const { reader, socket, error } = await read([Buffer.from('Content-Length: 16000000\r\n\r\n'), Buffer.alloc(100, 0x20)], limits);
     assert.equal(error, undefined);
     assert.ok(reader.bufferedBytes > 0 && reader.bufferedBytes <= 64 * 1024 + 1024, `holds ${reader.bufferedBytes} bytes for 100 received`);
@@ -108,6 +108,29 @@ describe('FrameReader: the socket read once, strictly', () => {
     assert.equal(reader.bufferedBytes, 0);
     assert.equal(socket.listenerCount('data'), 0);
     assert.equal(socket.listenerCount('close'), 0);
+  });
+
+  it('leaves the input of a peer that does not read its answers unread until they drain', async () => {
+    const pending: (() => void)[] = [];
+    // A peer that takes nothing: every write waits.
+    const socket = new Duplex({ read: () => undefined, write: (_chunk, _encoding, done: () => void) => void pending.push(done) });
+    const reader = new FrameReader(socket, { maxBodyBytes: 1024, maxHeaderBytes: 1024, maxUnsentBytes: 64 * 1024 });
+    const messages: Message[] = [];
+    reader.listen((message) => messages.push(message));
+    const request = frame('{"jsonrpc":"2.0","id":1,"method":"a/b"}');
+    socket.push(request);
+    await new Promise((r) => setImmediate(r));
+    assert.equal(socket.isPaused(), false, 'a peer with nothing unsent is read');
+    for (let i = 0; i < 80; i++) socket.write(Buffer.alloc(1024));
+    socket.push(request);
+    await new Promise((r) => setImmediate(r));
+    assert.equal(messages.length, 2, 'the chunk in hand is read to its end');
+    assert.equal(socket.isPaused(), true, 'then reading stops while 80 KiB wait to be sent');
+    while (pending.length) pending.shift()?.();
+    await new Promise((r) => setImmediate(r));
+    assert.equal(socket.isPaused(), false, 'and resumes once they drained');
+    reader.dispose();
+    assert.equal(socket.listenerCount('drain'), 0);
   });
 
   it('answers a body that is not JSON (-32700) or not a request (-32600), and reads on', async () => {
