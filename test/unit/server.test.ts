@@ -3,11 +3,13 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawn } from 'node:child_process';
+import * as net from 'node:net';
 import { FileLogger } from '../../daemon/log/logger';
 import { Redactor } from '../../daemon/log/redact';
 import { HandlerRegistry, defineHandler } from '../../daemon/server/handlers';
 import { PidLock } from '../../daemon/server/lock';
 import { readRegistration, removeRegistration, writeRegistration } from '../../daemon/server/registration';
+import { DaemonServer } from '../../daemon/server/server';
 import { Shutdown } from '../../daemon/server/shutdown';
 import { checkSocketPathLength, prepareSocketDir, systemdListenFd } from '../../daemon/server/socket';
 import { z } from 'zod';
@@ -16,6 +18,32 @@ describe('server room', () => {
   let dir: string;
   beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aid-srv-'))));
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('DaemonServer counts 30 clients that each leave part of a 16,000,000-byte frame, and none once they are gone', async () => {
+    const logger = new FileLogger({ file: path.join(dir, 'log'), level: 'debug', redactor: new Redactor(), stderr: false });
+    const server = new DaemonServer({ registry: new HandlerRegistry(), logger, handshakeTimeoutMs: () => 600000, maxMessageBytes: 16 * 1024 * 1024 });
+    const socketPath = path.join(dir, 's');
+    await server.listenOnPath(socketPath);
+    const until = async (check: () => boolean, what: string): Promise<void> => {
+      for (let i = 0; i < 500 && !check(); i++) await new Promise((r) => setTimeout(r, 10));
+      assert.ok(check(), what);
+    };
+    try {
+      const clients = await Promise.all(
+        Array.from({ length: 30 }, () => new Promise<net.Socket>((resolve) => {
+          const socket = net.connect(socketPath, () => resolve(socket));
+        })),
+      );
+      for (const client of clients) client.write(Buffer.concat([Buffer.from('Content-Length: 16000000\r\n\r\n'), Buffer.alloc(64 * 1024, 0x20)]));
+      await until(() => server.connectionCount === 30, `30 connections, not ${server.connectionCount}`);
+      for (const client of clients) client.destroy();
+      await until(() => server.connectionCount === 0, `no connection left, not ${server.connectionCount}`);
+    } finally {
+      server.stopAccepting();
+      server.closeConnections();
+      logger.close();
+    }
+  });
 
   it('HandlerRegistry refuses two handlers for one method', () => {
     const h = defineHandler({ method: 'x/y' }, z.object({}), () => 1);
