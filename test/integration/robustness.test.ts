@@ -93,6 +93,7 @@ describe('bad input on the socket', function () {
     raw.writeRaw(`Content-Length: ${body.length}\n\n${body}`);
     assert.match(await refusedFraming(raw), /header lines must end with \\r\\n, not a bare \\n/);
     await stillServing();
+    assert.match(fs.readFileSync(path.join(s.stateDir, 'aid.log'), 'utf8'), /closing connection: bad framing .*not a bare/);
   });
 
   it('closes a connection with a header lacking Content-Length, or with a non-numeric one', async () => {
