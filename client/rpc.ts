@@ -1,5 +1,6 @@
 import * as net from 'node:net';
 import type { NotificationType, RequestType, RequestType0 } from 'vscode-jsonrpc';
+import { JsonRpcCodes } from '../protocol/errors';
 import { HandshakeRequest, type HandshakeResult } from '../protocol/handshake';
 import { SocketUnreachableError, connectSocket } from '../protocol/socket';
 import { ALL_CAPABILITIES, PROTOCOL_VERSION } from '../protocol/version';
@@ -21,6 +22,11 @@ export class RpcError extends Error {
   ) {
     super(message);
     this.name = 'RpcError';
+  }
+
+  /** The daemon stopped the request because this client cancelled it (`$/cancelRequest`). */
+  get cancelled(): boolean {
+    return this.code === JsonRpcCodes.RequestCancelled;
   }
 }
 

@@ -1,8 +1,9 @@
 /**
  * aid's own JSON-RPC error codes. They sit in -33099..-33000, outside the range JSON-RPC
  * reserves (-32768..-32000), so they never collide with transport errors. Standard codes the
- * daemon also returns: -32700 parse error, -32600 invalid request, -32601 method not found,
- * -32602 invalid params (see JsonRpcCodes), -32800 request cancelled.
+ * daemon also returns (see JsonRpcCodes): -32700 parse error, -32600 invalid request, -32601
+ * method not found, -32602 invalid params (params as a list, a stream token already in use),
+ * -32800 request cancelled (the client's own `$/cancelRequest`).
  */
 export const ErrorCodes = {
   /** Params failed validation; data: { issues: string[] }. */
@@ -25,7 +26,12 @@ export const ErrorCodes = {
   VersionMismatch: -33008,
   /** The config file is invalid; data: { file, issues: string[] }. */
   ConfigInvalid: -33009,
-  /** The request was cancelled (client `$/cancelRequest` or disconnect). */
+  /**
+   * Inside the daemon: a handler stopped because its request's signal was aborted; data:
+   * { host?, sessionId? }. Not sent to clients since protocol 2: the connection answers the
+   * client's own cancel with JsonRpcCodes.RequestCancelled (same data), a shutdown with
+   * ShuttingDown, and a client that disconnected hears nothing.
+   */
   Cancelled: -33010,
   /** The prompt cannot fit the model's context window; nothing was sent. data: ContextTooLargeData. */
   ContextTooLarge: -33011,
@@ -35,10 +41,13 @@ export const ErrorCodes = {
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 
 export const JsonRpcCodes = {
+  /** The body is not JSON, or the framing is broken (then the connection closes); id null. */
   ParseError: -32700,
+  /** Valid JSON that is not a JSON-RPC 2.0 request, or a batch (not supported). */
   InvalidRequest: -32600,
   MethodNotFound: -32601,
   InvalidParams: -32602,
+  /** LSP's code for a request the client cancelled; data as the request's own (sessionId, host). */
   RequestCancelled: -32800,
 } as const;
 

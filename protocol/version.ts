@@ -1,9 +1,10 @@
 /**
  * Protocol identity. The protocol version changes when a method's shape changes incompatibly;
  * the build version (package.json) is compared too, so a client never talks to a daemon built
- * from other sources.
+ * from other sources. 2: a cancelled request answers -32800 (was -33010); invalid messages are
+ * answered (-32700, -32600) instead of ignored or closed.
  */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** Capabilities a daemon of this build offers; clients check before using an optional feature. */
 export const Capabilities = {

@@ -120,7 +120,8 @@ export async function run(argv: string[]): Promise<number> {
     const message = error instanceof RpcError ? explainDaemonEnv(error.message, error.data) : error instanceof Error ? error.message : String(error);
     if (json) process.stdout.write(JSON.stringify({ type: 'error', code, message }) + '\n');
     else process.stderr.write(`aic: ${message}\n`);
-    if (interrupted || code === ErrorCodes.Cancelled) return 130;
+    // Ctrl-C: the shell's code for an interrupted command, whether or not the daemon's answer came first.
+    if (interrupted || (error instanceof RpcError && error.cancelled)) return 130;
     return exitCodeFor(code);
   } finally {
     process.off('SIGINT', onSigint);

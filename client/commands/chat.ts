@@ -157,7 +157,7 @@ export async function run(argv: string[]): Promise<number> {
       // A lost connection is said once, by the close handler.
       if (connectionLost) return;
       const code = error instanceof RpcError ? error.code : ErrorCodes.Internal;
-      if (code === ErrorCodes.Cancelled) screen.line('[cancelled: the partial answer is kept in the session]');
+      if (error instanceof RpcError && error.cancelled) screen.line('[cancelled: the partial answer is kept in the session]');
       else if (code === ErrorCodes.BudgetRefused) screen.error(`aic: refused: ${(error as Error).message}`);
       else screen.error(`aic: ${error instanceof RpcError ? explainDaemonEnv(error.message, error.data) : (error as Error).message}`);
     } finally {

@@ -56,6 +56,8 @@ export function deltaBatcher(send: (text: string) => void): { push: (text: strin
 export function chatHandlers(ask: AskService): Handler[] {
   return [
     defineHandler(AskRequest, askParams, async (params, context) => {
+      // Two asks under one token would stream into each other: the second is refused.
+      const release = context.claimStreamToken(params.streamToken);
       const deltas = deltaBatcher((text) => context.notify(AskDeltaNotification, { streamToken: params.streamToken, text }));
       try {
         return await ask.ask(params, deltas.push, context.signal, (notice) => {
@@ -66,6 +68,7 @@ export function chatHandlers(ask: AskService): Handler[] {
       } finally {
         // The last text precedes the answer to the request.
         deltas.flush();
+        release();
       }
     }),
   ];

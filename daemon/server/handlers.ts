@@ -9,6 +9,11 @@ export interface RequestContext {
   /** Sends a notification to the client that made this request. */
   notify<P>(type: NotificationType<P>, params: P): void;
   connectionId: number;
+  /**
+   * Reserves a stream token on this connection until the returned function is called; throws
+   * -32602 naming the token when another request of the connection streams under it.
+   */
+  claimStreamToken(streamToken: string): () => void;
 }
 
 export interface Handler {

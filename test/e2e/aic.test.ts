@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { OllamaSimulator } from '../fakes/ollama-simulator';
 import { AIC_BIN, aic, isAlive, makeSandbox, readPackageVersion, socketAnswers, SandboxPool, type Sandbox } from '../helpers/daemon';
 import { ChatWireTap } from '../helpers/e2e-wire-tap';
+import { PROTOCOL_VERSION } from '../../protocol/version';
 
 /** A version no real Ollama reports, so seeing it proves the value came from the simulator. */
 const SIM_VERSION = '0.12.6-sim';
@@ -60,7 +61,7 @@ describe('aic as a user types it', function () {
     const pid = lockPid(s);
     assert.ok(isAlive(pid), 'the started daemon outlives the aic that started it');
     assert.ok(await socketAnswers(s.socket), 'and answers on its socket');
-    assert.ok(human.stdout.includes(`aid ${readPackageVersion()} (protocol 1), pid ${pid}, up `), human.stdout);
+    assert.ok(human.stdout.includes(`aid ${readPackageVersion()} (protocol ${PROTOCOL_VERSION}), pid ${pid}, up `), human.stdout);
     assert.ok(human.stdout.includes(`socket  ${s.socket}`), human.stdout);
     assert.match(human.stdout, /^HOST\s+PROVIDER\s+HEALTH/m);
     assert.match(human.stdout, /^ollama\s+ollama\s+up\s/m);
@@ -70,7 +71,7 @@ describe('aic as a user types it', function () {
     assert.equal(json.code, 0, json.stderr);
     const status = JSON.parse(json.stdout) as Record<string, unknown>;
     assert.equal(status.version, readPackageVersion());
-    assert.equal(status.protocolVersion, 1);
+    assert.equal(status.protocolVersion, PROTOCOL_VERSION);
     assert.equal(status.pid, pid, 'the same daemon answers the second command');
     assert.equal(typeof status.uptimeMs, 'number');
     assert.equal(status.socket, s.socket);

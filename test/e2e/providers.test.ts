@@ -241,6 +241,9 @@ describe('every provider through the daemon, as a user types it', function () {
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     await sim.waitForFirstChunk();
+    // The user hits Ctrl-C once text is on screen: the simulator having sent it is not enough, the
+    // cancel can overtake it on its way through the daemon.
+    await waitFor(() => stdout.length > 0, 10000, () => 'the first text on stdout');
     const aborted = sim.waitForAbort();
     child.kill('SIGINT');
     await aborted;

@@ -1,4 +1,5 @@
 import * as net from 'node:net';
+import { PROTOCOL_VERSION } from '../../protocol/version';
 
 /** A JSON-RPC peer speaking raw bytes on the socket, for tests of what a well-behaved client never sends. */
 export class RawClient {
@@ -59,18 +60,32 @@ export class RawClient {
     this.socket.write(`Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
   }
 
-  handshake(id = 0, protocolVersion = 1, clientVersion = '0.0.0-raw'): void {
+  handshake(id: number | string = 0, protocolVersion = PROTOCOL_VERSION, clientVersion = '0.0.0-raw'): void {
     this.send({ id, method: 'aid/handshake', params: { clientVersion, protocolVersion, client: 'raw', capabilities: [] } });
   }
 
   /** The response with this id; rejects if the daemon closes the connection first. */
-  async response(id: number, timeoutMs = 10000): Promise<Record<string, unknown>> {
+  response(id: number | string | null, timeoutMs = 10000): Promise<Record<string, unknown>> {
+    return this.first((m) => m.id === id && m.method === undefined, `response ${String(id)}`, timeoutMs);
+  }
+
+  /** The first notification of this method, received already or still to come. */
+  notification(method: string, timeoutMs = 10000): Promise<Record<string, unknown>> {
+    return this.first((m) => m.method === method && m.id === undefined, `notification ${method}`, timeoutMs);
+  }
+
+  /** Every message the daemon has sent so far. */
+  get all(): readonly Record<string, unknown>[] {
+    return this.messages;
+  }
+
+  private async first(match: (m: Record<string, unknown>) => boolean, what: string, timeoutMs: number): Promise<Record<string, unknown>> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const found = this.messages.find((m) => m.id === id);
+      const found = this.messages.find(match);
       if (found) return found;
-      if (this.closed) throw new Error(`connection closed before response ${id}`);
-      if (Date.now() > deadline) throw new Error(`no response ${id} within ${timeoutMs} ms`);
+      if (this.closed) throw new Error(`connection closed before ${what}`);
+      if (Date.now() > deadline) throw new Error(`no ${what} within ${timeoutMs} ms`);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, 100);
         this.waiters.push(() => {

@@ -1,5 +1,7 @@
 import { strict as assert } from 'node:assert';
 import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { CancellationTokenSource, ResponseError } from 'vscode-jsonrpc/node';
 import { AskDeltaNotification, AskRequest } from '../../protocol/chat';
 import { StatusRequest } from '../../protocol/daemon';
@@ -45,11 +47,53 @@ describe('bad input on the socket', function () {
     await stillServing();
   });
 
-  it('closes a connection whose body is not JSON', async () => {
+  it('answers a body that is not JSON with -32700 and reads on: the frame\'s end is known', async () => {
     const raw = await RawClient.connect(s.socket);
     raw.writeRaw('Content-Length: 12\r\n\r\n{not json!!}');
+    const error = (await raw.response(null)).error as { code: number; message: string };
+    assert.equal(error.code, JsonRpcCodes.ParseError);
+    assert.match(error.message, /the message body is not JSON/);
+    raw.handshake(1);
+    assert.ok((await raw.response(1)).result, 'the same connection handshakes after it');
+    raw.close();
+  });
+
+  /** Waits for the daemon's -32700 about the framing, then for it to close the connection. */
+  async function refusedFraming(raw: RawClient): Promise<string> {
+    const answer = await raw.response(null, 5000);
     await raw.closedByPeer(5000);
+    const error = answer.error as { code: number; message: string };
+    assert.equal(error.code, JsonRpcCodes.ParseError);
+    return error.message;
+  }
+
+  it('closes at once, with -32700 and a log line, a connection whose header repeats or disguises Content-Length (issue 11.4)', async () => {
+    const headers = [
+      // The issue's case: a lenient reader takes 16, another waits for 10^12 bytes.
+      'Content-Length: 999999999999\r\nContent-Length : 16\r\n\r\n',
+      'Content-Length: 16\r\nContent-Length : 16\r\n\r\n',
+      'Content-Length: 16\r\ncontent-length: 16\r\n\r\n',
+      'Content-Length : 16\r\n\r\n',
+      'Content-Length: 16\r\nContent-Type: application/json; charset=utf-16\r\n\r\n',
+    ];
+    for (const header of headers) {
+      // Before the handshake: framing is checked before anything else.
+      const raw = await RawClient.connect(s.socket);
+      raw.writeRaw(header);
+      assert.match(await refusedFraming(raw), /bad framing, closing the connection: (message of 999999999999 bytes exceeds|malformed header line "Content-Length : 16"|more than one Content-Length|unsupported charset "utf-16")/, header);
+    }
     await stillServing();
+    const log = fs.readFileSync(path.join(s.stateDir, 'aid.log'), 'utf8');
+    assert.equal(log.match(/closing connection: bad framing/g)?.length, headers.length);
+  });
+
+  it('answers \\n framing (instead of \\r\\n) with -32700 saying so, and closes instead of hanging', async () => {
+    const raw = await RawClient.connect(s.socket);
+    const body = JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'aid/handshake', params: {} });
+    raw.writeRaw(`Content-Length: ${body.length}\n\n${body}`);
+    assert.match(await refusedFraming(raw), /header lines must end with \\r\\n, not a bare \\n/);
+    await stillServing();
+    assert.match(fs.readFileSync(path.join(s.stateDir, 'aid.log'), 'utf8'), /closing connection: bad framing .*not a bare/);
   });
 
   it('closes a connection with a header lacking Content-Length, or with a non-numeric one', async () => {
@@ -139,7 +183,16 @@ describe('bad input on the socket', function () {
       await waitFor(() => deltas > 0, 10000, () => 'first delta');
       const aborted = sim.waitForAbort();
       source.cancel();
-      await assert.rejects(pending, (error: unknown) => error instanceof ResponseError && error.code === ErrorCodes.Cancelled);
+      const error = await pending.then(
+        () => assert.fail('expected the ask to be cancelled'),
+        (e: unknown) => e,
+      );
+      // LSP's RequestCancelled, which editors' clients take for the cancel they sent, with aid's data.
+      assert.ok(error instanceof ResponseError);
+      assert.equal(error.code, JsonRpcCodes.RequestCancelled);
+      const data = error.data as { sessionId?: unknown; host?: unknown };
+      assert.equal(typeof data.sessionId, 'string');
+      assert.equal(data.host, 'ollama');
       await aborted;
       const status = await session.connection.sendRequest(StatusRequest);
       assert.equal(status.store.requests, 1, 'the cancelled call is recorded');

@@ -3,101 +3,46 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawn } from 'node:child_process';
+import * as net from 'node:net';
 import { FileLogger } from '../../daemon/log/logger';
 import { Redactor } from '../../daemon/log/redact';
-import { FrameError, FrameGuard } from '../../daemon/server/frame-guard';
 import { HandlerRegistry, defineHandler } from '../../daemon/server/handlers';
 import { PidLock } from '../../daemon/server/lock';
 import { readRegistration, removeRegistration, writeRegistration } from '../../daemon/server/registration';
+import { DaemonServer } from '../../daemon/server/server';
 import { Shutdown } from '../../daemon/server/shutdown';
 import { checkSocketPathLength, prepareSocketDir, systemdListenFd } from '../../daemon/server/socket';
 import { z } from 'zod';
-
-function frame(body: string): Buffer {
-  return Buffer.from(`Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
-}
-
-/** Feeds chunks through a guard; resolves with what passed, or the error. */
-function guard(chunks: Buffer[], max = 1024): Promise<{ out: Buffer; error?: Error }> {
-  return new Promise((resolve) => {
-    const g = new FrameGuard(max);
-    const parts: Buffer[] = [];
-    g.on('data', (d: Buffer) => parts.push(d));
-    g.on('error', (error) => resolve({ out: Buffer.concat(parts), error }));
-    g.on('end', () => resolve({ out: Buffer.concat(parts) }));
-    for (const c of chunks) g.write(c);
-    g.end();
-  });
-}
 
 describe('server room', () => {
   let dir: string;
   beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aid-srv-'))));
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  describe('FrameGuard', () => {
-    const input = Buffer.concat([
-      frame('{"a":1}'),
-      // A body that looks like headers must be passed as body, not parsed.
-      frame('{"text":"Content-Length: 99999999\r\n\r\nx"}'),
-      frame('{"b":"é€"}'),
-      Buffer.from('Content-Type: application/vscode-jsonrpc; charset=utf-8\r\ncontent-length: 2\r\n\r\n{}'),
-      Buffer.from('Content-Length: 0\r\n\r\n'),
-    ]);
-
-    it('passes valid frames unchanged, split in two at every byte boundary', async () => {
-      for (let cut = 0; cut <= input.length; cut++) {
-        const { out, error } = await guard([input.subarray(0, cut), input.subarray(cut)]);
-        assert.equal(error, undefined, `cut at ${cut}`);
-        assert.deepEqual(out, input, `cut at ${cut}`);
-      }
-    });
-
-    it('passes valid frames unchanged, one byte per chunk', async () => {
-      const { out, error } = await guard([...input].map((b) => Buffer.from([b])));
-      assert.equal(error, undefined);
-      assert.deepEqual(out, input);
-    });
-
-    it('accepts a body of exactly the limit, refuses one byte more', async () => {
-      const body = `"${'x'.repeat(1022)}"`;
-      assert.equal(Buffer.byteLength(body), 1024);
-      assert.equal((await guard([frame(body)])).error, undefined);
-      const over = await guard([frame(`"${'x'.repeat(1023)}"`)]);
-      assert.ok(over.error instanceof FrameError);
-      assert.equal(over.error.message, 'message of 1025 bytes exceeds the 1024-byte limit');
-    });
-
-    it('fails on oversized, missing or non-numeric lengths and on endless headers', async () => {
-      const cases: [string | Buffer, RegExp][] = [
-        ['Content-Length: 2048\r\n\r\n', /exceeds the 1024-byte limit/],
-        ['Content-Length: 104857600\r\n\r\n', /message of 104857600 bytes exceeds/],
-        ['X-Other: 1\r\n\r\n{}', /header without Content-Length/],
-        ['Content-Length: 1e3\r\n\r\n', /Content-Length is not a number: "1e3"/],
-        ['Content-Length: -5\r\n\r\n', /not a number/],
-        ['Content-Length: \r\n\r\n', /not a number/],
-        ['garbage without colon\r\n\r\n', /malformed header/],
-        [Buffer.alloc(9000, 0x41), /header longer than 8192 bytes/],
-      ];
-      for (const [bytes, expected] of cases) {
-        const { out, error } = await guard([Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes)]);
-        assert.ok(error instanceof FrameError, `${String(bytes).slice(0, 40)}: ${String(error)}`);
-        assert.match(error.message, expected);
-        assert.equal(out.length, 0, 'nothing of a bad frame reaches the reader');
-      }
-    });
-
-    it('notices an endless header even when it trickles in', async () => {
-      const chunks = Array.from({ length: 100 }, () => Buffer.alloc(100, 0x41));
-      assert.match((await guard(chunks)).error?.message ?? '', /header longer than/);
-    });
-
-    it('lets earlier good frames through before failing on a bad one', async () => {
-      const good = frame('{"ok":true}');
-      const { out, error } = await guard([good, Buffer.from('Content-Length: 5000\r\n\r\n')]);
-      assert.deepEqual(out, good);
-      assert.match(error?.message ?? '', /exceeds/);
-    });
+  it('DaemonServer counts 30 clients that each leave part of a 16,000,000-byte frame, and none once they are gone', async () => {
+    const logger = new FileLogger({ file: path.join(dir, 'log'), level: 'debug', redactor: new Redactor(), stderr: false });
+    const server = new DaemonServer({ registry: new HandlerRegistry(), logger, handshakeTimeoutMs: () => 600000, maxMessageBytes: 16 * 1024 * 1024 });
+    const socketPath = path.join(dir, 's');
+    await server.listenOnPath(socketPath);
+    const until = async (check: () => boolean, what: string): Promise<void> => {
+      for (let i = 0; i < 500 && !check(); i++) await new Promise((r) => setTimeout(r, 10));
+      assert.ok(check(), what);
+    };
+    try {
+      const clients = await Promise.all(
+        Array.from({ length: 30 }, () => new Promise<net.Socket>((resolve) => {
+          const socket = net.connect(socketPath, () => resolve(socket));
+        })),
+      );
+      for (const client of clients) client.write(Buffer.concat([Buffer.from('Content-Length: 16000000\r\n\r\n'), Buffer.alloc(64 * 1024, 0x20)]));
+      await until(() => server.connectionCount === 30, `30 connections, not ${server.connectionCount}`);
+      for (const client of clients) client.destroy();
+      await until(() => server.connectionCount === 0, `no connection left, not ${server.connectionCount}`);
+    } finally {
+      server.stopAccepting();
+      server.closeConnections();
+      logger.close();
+    }
   });
 
   it('HandlerRegistry refuses two handlers for one method', () => {
