@@ -1,3 +1,4 @@
+import { formatUsd } from '../protocol/money';
 import type { ModelInfo } from '../protocol/models';
 
 /** Plain column layout for listings; no dependency, no colour codes when piped. */
@@ -35,13 +36,8 @@ export function spendText(pricedUsd: number, unpriced: number): string {
   return `${pricedUsd > 0 ? `${usd(pricedUsd)} + ` : ''}${unpriced} unpriced`;
 }
 
-/** Dollars with as many decimals as small amounts need (one answer often costs a fraction of a cent). */
-export function usd(value: number): string {
-  if (value === 0) return '$0';
-  if (value >= 1) return `$${value.toFixed(2)}`;
-  if (value >= 0.01) return `$${value.toFixed(4)}`;
-  return `$${value.toFixed(6)}`;
-}
+/** Dollars, as the daemon writes them too. */
+export const usd = formatUsd;
 
 /** A model's price per million tokens as listings show it. */
 export function modelPrice(model: ModelInfo): string {

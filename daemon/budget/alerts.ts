@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import type { AlertParams } from '../../protocol/budget';
 import type { CostReporter } from '../ledger/report';
 import type { Logger } from '../log/logger';
-import { usd } from '../pricing/money';
+import { formatUsd as usd } from '../../protocol/money';
 import type { Store } from '../store/store';
 import type { Budgets } from './budgets';
 

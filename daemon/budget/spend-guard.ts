@@ -1,6 +1,6 @@
 import type { BudgetRefusedData } from '../../protocol/errors';
 import { CallCost } from '../pricing/call-cost';
-import { usd } from '../pricing/money';
+import { formatUsd as usd } from '../../protocol/money';
 import type { PriceTarget } from '../pricing/price-book';
 import { estimateTokens, messagesTokens } from '../tokens/count';
 import type { Budgets, Reservation, SpendTarget } from './budgets';

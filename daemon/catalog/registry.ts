@@ -10,7 +10,7 @@ import { ProviderError, isModelManager } from '../providers/types';
 import { isConfigured, type HostDefinition } from './hosts';
 import { DiscoveryCache } from './discovery';
 import { closestNames } from './suggest';
-import { recommendedModel } from './recommend';
+import { recommendedModel } from './default-model';
 import { knownContextWindow } from './windows';
 
 export type AdapterFactory = (host: HostDefinition) => ProviderAdapter | undefined;

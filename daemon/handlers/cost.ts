@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ResponseError } from 'vscode-jsonrpc';
+import { AidError } from '../errors/aid-error';
 import { COST_BY, CostRepriceRequest, CostRequest, PricesUpdateRequest, type CostBy, type RepriceResult } from '../../protocol/cost';
 import { ErrorCodes } from '../../protocol/errors';
 import type { PriceData } from '../pricing/price-data';
@@ -15,7 +15,7 @@ export function costHandlers(reporter: CostReporter, reprice: () => Promise<Repr
       try {
         return await priceData.update(params.url ?? pricesUrl(), context.signal);
       } catch (error) {
-        throw new ResponseError(ErrorCodes.ProviderError, (error as Error).message, {});
+        throw new AidError(ErrorCodes.Internal, (error as Error).message, {});
       }
     }),
   ];

@@ -3,7 +3,7 @@ import { HandshakeRequest, type HandshakeResult } from '../../protocol/handshake
 import { ReloadRequest, ShutdownRequest, StatusRequest, type ReloadResult, type StatusResult } from '../../protocol/daemon';
 import { ErrorCodes } from '../../protocol/errors';
 import { ALL_CAPABILITIES, PROTOCOL_VERSION } from '../../protocol/version';
-import { ResponseError } from 'vscode-jsonrpc';
+import { AidError } from '../errors/aid-error';
 import { defineHandler, type Handler } from '../server/handlers';
 
 export interface DaemonHandlerDeps {
@@ -28,7 +28,7 @@ export function daemonHandlers(deps: DaemonHandlerDeps): Handler[] {
       handshakeParams,
       (params): HandshakeResult => {
         if (params.protocolVersion !== PROTOCOL_VERSION) {
-          throw new ResponseError(
+          throw new AidError(
             ErrorCodes.VersionMismatch,
             `protocol ${params.protocolVersion} is not spoken by this daemon (protocol ${PROTOCOL_VERSION}, aid ${deps.version}); restart it with \`aid restart\``,
             { daemonVersion: deps.version, protocolVersion: PROTOCOL_VERSION },

@@ -1,28 +1,28 @@
-import { ResponseError } from 'vscode-jsonrpc';
 import { z } from 'zod';
 import { ErrorCodes } from '../../protocol/errors';
+import { AidError, cancelled } from '../errors/aid-error';
 import { PsRequest, PullProgressNotification, PullRequest, RemoveRequest, type PsResult } from '../../protocol/ollama';
 import type { HostRegistry } from '../catalog/registry';
 import { ProviderError } from '../providers/types';
 import { defineHandler, type Handler } from '../server/handlers';
 
-/** Translates a provider failure of a management call into the protocol's codes. */
-function failure(error: unknown, host: string): ResponseError<unknown> {
-  if (error instanceof ResponseError) return error;
+/** Translates a provider failure of a management call on `host` (about `model`) into aid's errors. */
+function failure(error: unknown, host: string, model?: string): AidError {
+  if (error instanceof AidError) return error as AidError;
   if (error instanceof ProviderError) {
-    if (error.kind === 'unreachable' || error.kind === 'timeout') return new ResponseError(ErrorCodes.NoUsableHost, error.message, { host });
-    if (error.kind === 'not_found') return new ResponseError(ErrorCodes.UnknownModel, error.message, { host, suggestions: [] });
-    if (error.kind === 'cancelled') return new ResponseError(ErrorCodes.Cancelled, 'request cancelled', { host });
-    return new ResponseError(ErrorCodes.ProviderError, error.message, { host, provider: 'ollama', ...(error.status ? { status: error.status } : {}) });
+    if (error.kind === 'unreachable' || error.kind === 'timeout') return new AidError(ErrorCodes.NoUsableHost, error.message, { host });
+    if (error.kind === 'not_found') return new AidError(ErrorCodes.UnknownModel, error.message, { ref: `${host}/${model ?? ''}`, suggestions: [] });
+    if (error.kind === 'cancelled') return cancelled({ host });
+    return new AidError(ErrorCodes.ProviderError, error.message, { host, provider: 'ollama', ...(error.status ? { status: error.status } : {}) });
   }
-  return new ResponseError(ErrorCodes.Internal, `unexpected failure: ${(error as Error).message}`, { host });
+  return new AidError(ErrorCodes.Internal, `unexpected failure: ${(error as Error).message}`, { host });
 }
 
 /** The one host a pull or rm acts on: the named one, else the built-in `ollama`, else the only Ollama host. */
 function single(registry: HostRegistry, host: string | undefined): ReturnType<HostRegistry['managers']>[number] {
   const managers = registry.managers(host);
   const chosen = managers.find((m) => m.host.name === 'ollama') ?? managers[0];
-  if (!chosen) throw new ResponseError(ErrorCodes.NoUsableHost, 'no Ollama host is configured; set OLLAMA_HOST or add one in the config', {});
+  if (!chosen) throw new AidError(ErrorCodes.NoUsableHost, 'no Ollama host is configured; set OLLAMA_HOST or add one in the config', {});
   return chosen;
 }
 
@@ -32,11 +32,13 @@ export function ollamaHandlers(registry: HostRegistry): Handler[] {
   return [
     defineHandler(PullRequest, z.object({ model, host, streamToken: z.string().min(1).max(200) }), async (params, context) => {
       const target = single(registry, params.host);
+      const release = context.claimStreamToken(params.streamToken);
       try {
         await target.manager.pull(params.model, (progress) => context.notify(PullProgressNotification, { streamToken: params.streamToken, ...progress }), context.signal);
       } catch (error) {
-        throw failure(error, target.host.name);
+        throw failure(error, target.host.name, params.model);
       } finally {
+        release();
         // The host's model set changed (or may have, if the pull was cut): list it afresh next time.
         await registry.invalidateModels(target.host.name);
       }
@@ -47,7 +49,7 @@ export function ollamaHandlers(registry: HostRegistry): Handler[] {
       try {
         await target.manager.remove(params.model, context.signal);
       } catch (error) {
-        throw failure(error, target.host.name);
+        throw failure(error, target.host.name, params.model);
       } finally {
         await registry.invalidateModels(target.host.name);
       }

@@ -62,7 +62,7 @@ export interface PendingCall {
 }
 
 /** Why a call that a crash left in flight ended. */
-export const INTERRUPTED = 'the aid daemon stopped while this call was in flight';
+export const INTERRUPTED = 'the aid daemon stopped while this call was in flight (charged an estimate: it may have reached the provider)';
 
 /** How a call ended, to be written over its pending entry. */
 export type CallOutcome = Omit<RequestRecord, 'id' | 'time' | 'host' | 'provider' | 'model' | 'sessionId' | 'project' | 'taskClass'>;

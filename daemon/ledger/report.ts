@@ -1,6 +1,5 @@
-import { ResponseError } from 'vscode-jsonrpc';
+import { invalidParams } from '../errors/aid-error';
 import type { CostBy, CostParams, CostResult, CostRow } from '../../protocol/cost';
-import { ErrorCodes } from '../../protocol/errors';
 import type { Calendar } from './calendar';
 import { emptyTotals, sumTotals, type Ledger } from './ledger';
 import { roundUsd } from '../pricing/money';
@@ -22,7 +21,7 @@ export class CostReporter {
     const since = params.since !== undefined ? this.parseDay(params.since, 'since') : month.firstDay;
     const until = params.until !== undefined ? this.parseDay(params.until, 'until') : month.today;
     if (since > until) {
-      throw new ResponseError(ErrorCodes.InvalidParams, `--since ${since} is after --until ${until}`, { issues: ['since', 'until'] });
+      throw invalidParams(`--since ${since} is after --until ${until}`, ['since', 'until']);
     }
     const by: CostBy = params.by ?? 'provider';
     let total = emptyTotals();
@@ -70,7 +69,7 @@ export class CostReporter {
       const check = new Date(Date.UTC(y, m - 1, d));
       if (check.getUTCMonth() === m - 1 && check.getUTCDate() === d) return value;
     }
-    throw new ResponseError(ErrorCodes.InvalidParams, `--${name} '${text}': expected YYYY-MM-DD, today, yesterday or Nd (N days ago)`, { issues: [name] });
+    throw invalidParams(`--${name} '${text}': expected YYYY-MM-DD, today, yesterday or Nd (N days ago)`, [name]);
   }
 }
 

@@ -2,8 +2,3 @@
 export function roundUsd(usd: number): number {
   return Math.round(usd * 1e9) / 1e9;
 }
-
-/** Dollars in the daemon's messages (refusals, alerts): cents when there are some, else six decimals. */
-export function usd(value: number): string {
-  return value >= 0.01 ? `$${value.toFixed(2)}` : `$${value.toFixed(6)}`;
-}

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { ResponseError } from 'vscode-jsonrpc';
-import { ErrorCodes } from '../../protocol/errors';
+import { invalidParams, notFound } from '../errors/aid-error';
 import type { SessionStats, SessionSummary, Turn } from '../../protocol/sessions';
 import { roundUsd } from '../pricing/money';
+import { formatUsd } from '../../protocol/money';
 import type { Store } from '../store/store';
 
 /** What the model sees of a session: its turns as alternating messages. */
@@ -55,8 +55,8 @@ export class Sessions {
       if (matches.length > 5) break;
     }
     if (matches.length === 1) return matches[0];
-    if (matches.length > 1) throw new ResponseError(ErrorCodes.InvalidParams, `session '${idOrPrefix}' is ambiguous: ${matches.slice(0, 5).join(', ')}…; give more of the id`, { issues: ['sessionId'] });
-    throw new ResponseError(ErrorCodes.NotFound, `no session '${idOrPrefix}' (see \`aic sessions\`)`, { what: 'session', id: idOrPrefix });
+    if (matches.length > 1) throw invalidParams(`session '${idOrPrefix}' is ambiguous: ${matches.slice(0, 5).join(', ')}…; give more of the id`, ['sessionId']);
+    throw notFound(`no session '${idOrPrefix}' (see \`aic sessions\`)`, 'session', idOrPrefix);
   }
 
   get(id: string): SessionSummary | undefined {
@@ -293,9 +293,6 @@ function snippet(body: string, at: number, length: number): string {
   return `${start > 0 ? '…' : ''}${body.slice(start, end).replace(/\s+/g, ' ')}${end < body.length ? '…' : ''}`;
 }
 
-function formatUsd(value: number): string {
-  return value === 0 ? '$0' : value >= 0.01 ? `$${value.toFixed(4)}` : `$${value.toFixed(6)}`;
-}
 
 /** Rough tokens of a message (about 3.5 bytes a token, plus framing), erring high. */
 function tokensOf(message: HistoryMessage): number {

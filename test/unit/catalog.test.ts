@@ -2,11 +2,10 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ResponseError } from 'vscode-jsonrpc';
 import { defineHosts, isConfigured, normalizeOllamaUrl, type HostDefinition } from '../../daemon/catalog/hosts';
 import { HostRegistry, MAX_BACKOFF_MS, NO_HOST_HINT, findModel } from '../../daemon/catalog/registry';
 import { closestNames } from '../../daemon/catalog/suggest';
-import { recommendedModel } from '../../daemon/catalog/recommend';
+import { recommendedModel } from '../../daemon/catalog/default-model';
 import { DiscoveryCache, type CachedList, type ListStore } from '../../daemon/catalog/discovery';
 import { configSchema } from '../../daemon/config/schema';
 import { FileLogger } from '../../daemon/log/logger';
@@ -24,7 +23,7 @@ async function rejectsWith(promise: Promise<unknown>, code: number, message?: Re
   try {
     await promise;
   } catch (error) {
-    assert.ok(error instanceof ResponseError || error instanceof AidError, String(error));
+    assert.ok(error instanceof AidError, String(error));
     assert.equal(error.code, code, error.message);
     if (message) assert.match(error.message, message);
     return error;

@@ -452,7 +452,7 @@ describe('AskService', () => {
     it('a refusal names the budget, what is left and the worst case; the output is capped so the worst case holds', async () => {
       await budgets.set({ name: 'daily', limitUsd: 0.04, period: 'day', hard: true, scope: { kind: 'provider', value: 'openai' } });
       const error = await rejectsWith(service.ask(params({ model: 'openai/gpt-x', prompt: PROMPT }), () => undefined, live()), ErrorCodes.BudgetRefused);
-      assert.match(error.message, /^refused by budget 'daily' \(\$0\.04 a day on provider=openai, hard\): \$0\.000000 spent, \$0\.04 left; this request to openai\/gpt-x could cost up to \$0\.05; no known model fits$/);
+      assert.match(error.message, /^refused by budget 'daily' \(\$0\.04 a day on provider=openai, hard\): \$0 spent, \$0\.04 left; this request to openai\/gpt-x could cost up to \$0\.05; no known model fits$/);
       assert.deepEqual((error.data as { budget: string; worstUsd: number }).budget, 'daily');
       await budgets.set({ name: 'daily', limitUsd: 1, period: 'day', hard: true });
       await service.ask(params({ model: 'openai/gpt-x', prompt: PROMPT }), () => undefined, live());

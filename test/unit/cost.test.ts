@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ResponseError } from 'vscode-jsonrpc';
+import { AidError } from '../../daemon/errors/aid-error';
 import { Calendar } from '../../daemon/ledger/calendar';
 import { Ledger, type RequestRecord } from '../../daemon/ledger/ledger';
 import { CostReporter } from '../../daemon/ledger/report';
@@ -113,7 +113,7 @@ describe('cost', () => {
       ] as const) {
         assert.throws(
           () => reporter.report(params),
-          (error: unknown) => error instanceof ResponseError && error.code === ErrorCodes.InvalidParams && pattern.test(error.message),
+          (error: unknown) => error instanceof AidError && error.code === ErrorCodes.InvalidParams && pattern.test(error.message),
         );
       }
     });

@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ResponseError } from 'vscode-jsonrpc';
+import { AidError } from '../../daemon/errors/aid-error';
 import { Sessions, fitHistory } from '../../daemon/sessions/sessions';
 import { Store } from '../../daemon/store/store';
 import { ErrorCodes } from '../../protocol/errors';
@@ -88,10 +88,10 @@ describe('Sessions', () => {
     const a = await started({ prompt: 'x' });
     a.done();
     assert.equal(sessions.resolve(a.sessionId.slice(0, 6)), a.sessionId);
-    assert.throws(() => sessions.resolve('zzz-not-there'), (e: unknown) => e instanceof ResponseError && e.code === ErrorCodes.NotFound && /no session 'zzz-not-there'/.test(e.message));
+    assert.throws(() => sessions.resolve('zzz-not-there'), (e: unknown) => e instanceof AidError && e.code === ErrorCodes.NotFound && /no session 'zzz-not-there'/.test(e.message));
     const b = await started({ prompt: 'y' });
     b.done();
-    assert.throws(() => sessions.resolve(''), (e: unknown) => e instanceof ResponseError && e.code === ErrorCodes.InvalidParams && /is ambiguous/.test(e.message));
+    assert.throws(() => sessions.resolve(''), (e: unknown) => e instanceof AidError && e.code === ErrorCodes.InvalidParams && /is ambiguous/.test(e.message));
   });
 
   it('serialises two clients on one session: the second turn starts after the first ends, none lost', async () => {
