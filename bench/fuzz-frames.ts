@@ -29,7 +29,7 @@ function random(seed: number): () => number {
 }
 
 const rand = random(0xa1d);
-const pick = <T>(items: readonly T[]): T => items[Math.floor(rand() * items.length)] as T;
+const pick = <T>(items: readonly T[]): T => items[Math.floor(rand() * items.length)];
 const bytes = (n: number): Buffer => Buffer.from(Array.from({ length: n }, () => Math.floor(rand() * 256)));
 
 const BODIES: (() => string)[] = [
