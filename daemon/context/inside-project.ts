@@ -38,10 +38,10 @@ export function describeRefusal(r: RefusedFile): string {
   }
 }
 
-/** `abs` relative to `root` with '/' separators, or undefined when it is not below the root. */
+/** `abs` relative to `root` with '/' separators ('' for the root itself), or undefined when it is not below the root. */
 export function relativeInside(root: string, abs: string): string | undefined {
   const rel = path.relative(root, abs);
-  if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) return undefined;
+  if (rel.startsWith('..') || path.isAbsolute(rel)) return undefined;
   return rel.split(path.sep).join('/');
 }
 

@@ -77,7 +77,8 @@ export function partialMessage(root: string, hit: LimitHit): string {
 }
 
 function formatBytes(n: number): string {
-  return n >= 1024 ** 3 ? `${+(n / 1024 ** 3).toFixed(1)} GiB` : `${+(n / 1024 ** 2).toFixed(1)} MiB`;
+  for (const [unit, size] of [['GiB', 1024 ** 3], ['MiB', 1024 ** 2], ['KiB', 1024]] as const) if (n >= size) return `${+(n / size).toFixed(1)} ${unit}`;
+  return `${n} bytes`;
 }
 
 /**
@@ -148,9 +149,11 @@ export class Project {
     this.report({ state: 'ready', filesDone: this.index.size, filesTotal: this.index.size, ...(hit ? { partial: partialMessage(this.root, hit) } : {}) });
   }
 
-  /** The limits the next walk or update applies (the configuration of the latest use). */
+  /** The limits of the configuration of the latest use; changed ones are applied by a walk now, not at the next restart. */
   setLimits(limits: IndexLimits): void {
+    const before = this.indexer.limits;
     this.indexer.limits = limits;
+    if ((before.maxFiles !== limits.maxFiles || before.maxBytes !== limits.maxBytes) && this.state.state !== 'indexing') void this.rescan(false);
   }
 
   private report(p: IndexProgress): void {

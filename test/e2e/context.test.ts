@@ -107,7 +107,7 @@ describe('the intelligence engine through aic', function () {
     assert.match(lastUserMessage(), /reserveBudgetSecret/);
     // Credentials never do, named or not, and the user is told why.
     const secret = await aic(['ask', 'what is the API_TOKEN in @.env and the key in @config/deploy.pem for reserveBudget?'], s, { cwd: root });
-    assert.match(secret.stderr, /aic: warning: not attached: \.env, config\/deploy\.pem \(not in the index of .*secret/);
+    assert.match(secret.stderr, /aic: warning: not attached: \.env \(a credentials file\), config\/deploy\.pem \(a credentials file\)\n/);
     assert.doesNotMatch(lastUserMessage(), /sk-live|PRIVATE KEY/);
 
     await aic(['ask', '--no-context', 'explain reserveBudget'], s, { cwd: root });
