@@ -70,6 +70,7 @@ describe('context you can trust, through aic', function () {
 
     const asked = await aic(['ask', '--json', 'summarise @notes.md, @deploy-settings.txt, @settings.txt and @shared/notes.md'], s, { cwd: root });
     assert.equal(asked.code, 0, asked.stderr);
+    assert.ok(!everythingSent().includes(KEY), 'the key never reached the provider');
     const lines = jsonLines(asked.stdout);
     assert.deepEqual(lines.filter((l) => l.type === 'notice').map((l) => l.message), [
       'not attached: notes.md (a link to a file outside the project), deploy-settings.txt (a link to a file outside the project), settings.txt (a link to a credentials file), shared/notes.md (a link to a file outside the project)',
@@ -111,6 +112,7 @@ describe('context you can trust, through aic', function () {
         openFile: 'notes.md',
         streamToken: 'hand-picked',
       });
+      assert.ok(!everythingSent().includes(KEY), 'the key never reached the provider');
       assert.deepEqual(notices, ['not attached: notes.md (a link to a file outside the project), shared/notes.md (a link to a file outside the project)']);
       const sent = result.context?.files.map((f) => f.path) ?? [];
       assert.ok(sent.includes('src/budget.ts'), `the file that may be sent still is: ${sent.join(', ')}`);
