@@ -283,6 +283,14 @@ describe('the intelligence engine through aic', function () {
     const forcedAsk = await aic(['ask', '--project-force', question], s, { cwd: h });
     assert.equal(forcedAsk.code, 0, forcedAsk.stderr);
     assert.match(lastUserMessage(), /notes\/todo\.md \(whole file/);
+    // aic chat: the same rule and the same flag.
+    const chat = await aic(['chat'], s, { cwd: h, input: `${question}\n` });
+    assert.equal(chat.code, 0, chat.stderr);
+    assert.equal(lastUserMessage(), question);
+    assert.match(chat.stdout + chat.stderr, /aic: warning: no project context: .* is your home directory.*--project-force/);
+    const forcedChat = await aic(['chat', '--project-force'], s, { cwd: h, input: `${question}\n` });
+    assert.equal(forcedChat.code, 0, forcedChat.stderr);
+    assert.match(lastUserMessage(), /notes\/todo\.md \(whole file/);
 
     writeConfig(s, { context: { allowBroadProjects: true } });
     await waitFor(async () => {
