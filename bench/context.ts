@@ -5,11 +5,15 @@ import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { ContextEngine, type ContextProject } from '../daemon/context/engine';
 import { Store } from '../daemon/store/store';
+import { ContextProgressNotification, ContextRequest } from '../protocol/context';
+import { connect, makeSandbox, startForeground, teardown } from '../test/helpers/daemon';
 
 /**
  * `npm run bench:context [-- REAL_REPO]`: the context engine on a synthetic 10,000-file TypeScript
  * repository (cold index, query latency, time from a save to the edit being visible in a query,
- * RSS), and optionally on a real repository. Prints markdown; asserts nothing.
+ * RSS), and optionally on a real repository; then the real daemon on a 60,000-file tree with the
+ * default limits (peak memory, and how long SIGTERM takes to stop it while it indexes). Prints
+ * markdown; asserts nothing.
  */
 
 const WORDS = 'account ledger invoice budget session stream token model host route cache config parser socket render window buffer packet client server queue worker schedule report export import migrate index search rank learn watch commit branch merge diff patch review deploy metric alert trace span shard replica lease quorum'.split(' ');
@@ -121,9 +125,74 @@ async function main(): Promise<void> {
   }
 }
 
+/** A daemon's peak and current RSS in MB, from /proc (VmHWM is the high-water mark). */
+function daemonMemory(pid: number): { peak: number; now: number } {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (field: string): number => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
+  return { peak: Math.round(kb('VmHWM') / 1024), now: Math.round(kb('VmRSS') / 1024) };
+}
+
+/**
+ * The real daemon (a fresh data dir each time, so every index is cold) on a tree past the default
+ * limit: `aid/context` on it to the end (time, peak RSS, what the index says), and SIGTERM while
+ * it walks or parses (time from the signal to the process's exit).
+ */
+async function limitsAndStopping(files: number, rounds: number): Promise<string[]> {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'aid-bench-limits-'));
+  const root = path.join(work, 'tree');
+  const lines: string[] = [];
+  try {
+    synthesise(root, files);
+    const s = makeSandbox();
+    try {
+      const daemon = await startForeground(s);
+      const session = await connect(s);
+      const start = performance.now();
+      const r = await session.connection.sendRequest(ContextRequest, { project: root, projectExplicit: true, query: 'budget session stream' });
+      const took = performance.now() - start;
+      const mem = daemonMemory(daemon.pid);
+      session.close();
+      lines.push(`| ${files.toLocaleString('en-US')}-file tree, default limits | ${r.index.filesDone.toLocaleString('en-US')} files indexed in ${(took / 1000).toFixed(1)} s | peak RSS ${mem.peak} MB, ${mem.now} MB after | ${r.index.partial ?? 'not partial'} |`);
+    } finally {
+      await teardown(s);
+    }
+    for (const phase of ['walk', 'parse'] as const) {
+      const stops: number[] = [];
+      for (let i = 0; i < rounds; i++) {
+        const sb = makeSandbox();
+        try {
+          const daemon = await startForeground(sb);
+          const session = await connect(sb);
+          let parsing = false;
+          session.connection.onNotification(ContextProgressNotification, (p) => {
+            if (p.filesDone >= 5000) parsing = true;
+          });
+          void session.connection.sendRequest(ContextRequest, { project: root, projectExplicit: true, query: 'x', progressToken: 't' }).catch(() => undefined);
+          // The walk of this tree takes about a second: 100 ms in, it is walking; 5,000 files done, it is parsing.
+          if (phase === 'walk') await new Promise((resolve) => setTimeout(resolve, 100));
+          else while (!parsing) await new Promise((resolve) => setTimeout(resolve, 5));
+          const t0 = performance.now();
+          daemon.child.kill('SIGTERM');
+          await daemon.exited;
+          stops.push(performance.now() - t0);
+          session.close();
+        } finally {
+          await teardown(sb);
+        }
+      }
+      lines.push(`| SIGTERM while it ${phase === 'walk' ? 'walks' : 'parses'} (${rounds} runs) | exit after ${stops.map((x) => ms(x)).join(', ')} | | |`);
+    }
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+  return ['', '| daemon | indexing | memory | index says |', '|---|---|---|---|', ...lines];
+}
+
 if (require.main === module) {
-  main().catch((error: unknown) => {
-    console.error(error);
-    process.exitCode = 1;
-  });
+  main()
+    .then(async () => console.log((await limitsAndStopping(60_000, 3)).join('\n')))
+    .catch((error: unknown) => {
+      console.error(error);
+      process.exitCode = 1;
+    });
 }

@@ -13,12 +13,13 @@ Usage: aic <command> [options]
   hosts [--json]                         each host: provider, URL, health, latency, version, last error
   models [--host H] [--refresh] [--json] every model on every host, with context window and price
   ask [-m REF] [--json] PROMPT           stream an answer (prompt may be piped on stdin)
-      options: --session ID | --new, --no-context, --project DIR, --max-cost USD
-  chat [-m REF] [--session ID] [--project DIR] [--no-context]
+      options: --session ID | --new, --no-context, --project DIR, --project-force, --max-cost USD
+  chat [-m REF] [--session ID] [--project DIR] [--project-force] [--no-context]
                                          interactive chat: streaming, history, Ctrl-C stops an answer,
                                          /model /cost /context /clear /sessions /resume /export /help /exit
-  context QUERY [--project DIR] [--limit N] [--json]
+  context QUERY [--project DIR] [--project-force] [--limit N] [--json]
                                          the project files an ask would attach, ranked, with why
+                                         (/, your home and above only with --project-force)
       also: --for FILE (files needed next), --explain (what was learnt), --reset (forget it)
   pull MODEL [--host H] [--json]         download an Ollama model, with a progress bar
   rm MODEL [--host H]                    delete an Ollama model

@@ -26,6 +26,8 @@ export interface AskParams {
    */
   project?: string;
   projectExplicit?: boolean;
+  /** Use the project even when it is /, the home directory or above it (`--project-force`); refused otherwise, with a notice. */
+  projectForce?: boolean;
   noContext?: boolean;
   /** Files the user added to the context by hand (`/context add`); `@path` in the prompt adds too. */
   contextAdd?: string[];

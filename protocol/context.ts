@@ -15,6 +15,11 @@ export interface ContextIndexProgress {
   filesDone: number;
   filesTotal: number;
   message?: string;
+  /**
+   * Set when indexing stopped at a limit (context.maxFiles, context.maxBytes): says where and what
+   * to change. The index keeps what it has and answers from it.
+   */
+  partial?: string;
 }
 
 export interface ContextParams {
@@ -22,6 +27,8 @@ export interface ContextParams {
   project: string;
   /** The user named the directory (--project): it is used even outside git. */
   projectExplicit?: boolean;
+  /** Index the project even when it is /, the home directory or above it (`--project-force`); an InvalidParams error otherwise. */
+  projectForce?: boolean;
   query: string;
   limit?: number;
   /** The file open in the editor: it seeds the import-graph proximity. */
@@ -56,6 +63,7 @@ export interface ContextResult {
 export interface ContextSuggestParams {
   project: string;
   projectExplicit?: boolean;
+  projectForce?: boolean;
   /** The file the user is in; relative to the project or absolute inside it. */
   file: string;
   limit?: number;
@@ -84,7 +92,14 @@ export interface ContextProgressParams extends ContextIndexProgress {
 
 export const ContextRequest = new RequestType<ContextParams, ContextResult, void>('aid/context');
 export const ContextSuggestRequest = new RequestType<ContextSuggestParams, ContextSuggestResult, void>('aid/context/suggest');
-export const ContextExplainRequest = new RequestType<{ project: string; projectExplicit?: boolean }, ContextExplainResult, void>('aid/context/explain');
-export const ContextResetRequest = new RequestType<{ project: string; projectExplicit?: boolean }, { project: string }, void>('aid/context/reset');
+/** Which project a request is about, as aid/context takes it. */
+export interface ContextProjectParams {
+  project: string;
+  projectExplicit?: boolean;
+  projectForce?: boolean;
+}
+
+export const ContextExplainRequest = new RequestType<ContextProjectParams, ContextExplainResult, void>('aid/context/explain');
+export const ContextResetRequest = new RequestType<ContextProjectParams, { project: string }, void>('aid/context/reset');
 /** Indexing progress while a context request waits for a project's first index. */
 export const ContextProgressNotification = new NotificationType<ContextProgressParams>('aid/context/progress');

@@ -49,6 +49,7 @@ export async function run(argv: string[]): Promise<number> {
     { name: 'new' },
     { name: 'no-context' },
     { name: 'project', value: true },
+    { name: 'project-force' },
     { name: 'max-cost', value: true },
     { name: 'json' },
   ]);
@@ -66,6 +67,7 @@ export async function run(argv: string[]): Promise<number> {
     prompt,
     project: projectRoot(stringFlag(args, 'project') ?? process.cwd()),
     ...(stringFlag(args, 'project') ? { projectExplicit: true } : {}),
+    ...(args.flags.has('project-force') ? { projectForce: true } : {}),
     cwd: process.cwd(),
     ...(model ? { model } : {}),
     ...(sessionId ? { sessionId } : {}),

@@ -67,8 +67,10 @@ export async function run(argv: string[]): Promise<number> {
     { name: 'model', alias: 'm', value: true },
     { name: 'session', value: true },
     { name: 'project', value: true },
+    { name: 'project-force' },
     { name: 'no-context' },
   ]);
+  const projectForce = args.flags.has('project-force');
   if (args.positionals.length > 0) throw new UsageError(`aic chat takes no prompt (got '${args.positionals.join(' ')}'): type it in the chat, or use aic ask`);
   const model = stringFlag(args, 'model');
   const state: ChatState = {
@@ -128,6 +130,7 @@ export async function run(argv: string[]): Promise<number> {
           ...(state.sessionId ? { sessionId: state.sessionId } : {}),
           ...(state.noContext ? { noContext: true } : {}),
           ...(state.projectExplicit ? { projectExplicit: true } : {}),
+          ...(projectForce ? { projectForce: true } : {}),
           ...(state.contextAdd.length ? { contextAdd: state.contextAdd } : {}),
           ...(state.contextDrop.length ? { contextDrop: state.contextDrop } : {}),
         },

@@ -6,7 +6,7 @@ import { connectDaemon } from '../connect';
 import { bar, printJson } from '../output';
 import { projectRoot } from './ask';
 
-const USAGE = 'usage: aic context QUERY [--project DIR] [--limit N] [--open FILE] [-m REF] [--json] | aic context --for FILE [--limit N] | aic context --explain | aic context --reset';
+const USAGE = 'usage: aic context QUERY [--project DIR] [--project-force] [--limit N] [--open FILE] [-m REF] [--json] | aic context --for FILE [--limit N] | aic context --explain | aic context --reset';
 
 /** A bar on stderr while the project's first index is built; nothing when stderr is not a terminal. */
 function progressBar(): { update(done: number, total: number): void; clear(): void } {
@@ -34,6 +34,7 @@ function printRanking(files: RankedContextFile[]): void {
 export async function run(argv: string[]): Promise<number> {
   const args = parseArgs(argv, [
     { name: 'project', value: true },
+    { name: 'project-force' },
     { name: 'limit', value: true },
     { name: 'for', value: true },
     { name: 'open', value: true },
@@ -44,7 +45,7 @@ export async function run(argv: string[]): Promise<number> {
   ]);
   const json = args.flags.has('json');
   const project = projectRoot(stringFlag(args, 'project') ?? process.cwd());
-  const where = { project, ...(stringFlag(args, 'project') ? { projectExplicit: true } : {}) };
+  const where = { project, ...(stringFlag(args, 'project') ? { projectExplicit: true } : {}), ...(args.flags.has('project-force') ? { projectForce: true } : {}) };
   const limitText = stringFlag(args, 'limit');
   const limit = limitText === undefined ? undefined : Number(limitText);
   if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) throw new UsageError(`--limit needs a positive whole number, got '${limitText}'`);
@@ -91,7 +92,9 @@ export async function run(argv: string[]): Promise<number> {
     const openFile = stringFlag(args, 'open');
     const r = await session.rpc.request(ContextRequest, { ...where, query, progressToken, ...(limit ? { limit } : {}), ...(model ? { model } : {}), ...(openFile ? { openFile } : {}) });
     bar.clear();
-    if (json) return (printJson({ project: r.project, files: r.files, tokenBudget: r.tokenBudget, tokensUsed: r.tokensUsed }), 0);
+    // A partial index (stopped at a limit) answers from what it has, and says so.
+    if (r.index.partial) process.stderr.write(`aic: warning: ${r.index.partial}\n`);
+    if (json) return (printJson({ project: r.project, files: r.files, tokenBudget: r.tokenBudget, tokensUsed: r.tokensUsed, ...(r.index.partial ? { partial: r.index.partial } : {}) }), 0);
     if (!r.files.length) {
       process.stdout.write(`no file of ${r.project} matches this question\n`);
       return 0;

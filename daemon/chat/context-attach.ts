@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { AskParams, AttachedContext } from '../../protocol/chat';
-import type { ContextBundle, ContextEngine } from '../context/engine';
+import { BroadProjectError, type AssembledContext, type ContextEngine, type ContextProject } from '../context/engine';
 
 export interface ContextSettings {
   enabled: boolean;
@@ -11,6 +11,11 @@ export interface ContextSettings {
   windowShare: number;
   /** How long an ask waits for a project's first index before going without context. */
   waitMs: number;
+  /** The most files (and directories) of a project indexed, and the most bytes. */
+  maxFiles: number;
+  maxBytes: number;
+  /** Index /, the home directory and above when the user names one, without --project-force. */
+  allowBroadProjects: boolean;
 }
 
 /** What an ask takes from the engine: the block to put before the question, and what it holds. */
@@ -29,6 +34,17 @@ export interface AttachResult {
  */
 export function mayIndex(dir: string, named: boolean | undefined): boolean {
   return named === true || fs.existsSync(path.join(dir, '.git'));
+}
+
+/** How to override the refusal of a broad project, said with it. */
+export const BROAD_OVERRIDE = 'run this in a project, name one with --project DIR, or add --project-force (or set context.allowBroadProjects) to index it anyway';
+
+/**
+ * The project of `dir` with the configured limits; a broad one (/, the home directory or above)
+ * only when `force` or the configuration says so, else BroadProjectError.
+ */
+export function openProject(engine: ContextEngine, dir: string, settings: ContextSettings, force: boolean | undefined): ContextProject {
+  return engine.project(dir, { allowBroad: force === true || settings.allowBroadProjects, limits: { maxFiles: settings.maxFiles, maxBytes: settings.maxBytes } });
 }
 
 /** Windows we do not know (OpenAI lists none) get the plain cap. */
@@ -89,7 +105,13 @@ export class ContextAttacher {
     if (!mayIndex(params.project, params.projectExplicit)) return { prompt: question };
     const budget = contextBudget(settings, window);
     if (budget < 200) return { prompt: question };
-    const project = this.engine.project(params.project);
+    let project: ContextProject;
+    try {
+      project = openProject(this.engine, params.project, settings, params.projectForce);
+    } catch (error) {
+      if (error instanceof BroadProjectError) return { prompt: question, notice: `no project context: ${error.message}; ${BROAD_OVERRIDE}` };
+      throw error;
+    }
     if (project.progress().state === 'indexing') {
       const first = !this.waitedFor.has(project.root);
       this.waitedFor.add(project.root);
@@ -112,14 +134,18 @@ export class ContextAttacher {
       ...(excluded.length ? { excluded } : {}),
     });
     // A project catching up after being unwatched can take a while: the question does not wait for it.
-    const bundle: ContextBundle | undefined = await Promise.race([assembling, wait(settings.waitMs, signal).then(() => undefined)]);
+    const bundle: AssembledContext | undefined = await Promise.race([assembling, wait(settings.waitMs, signal).then(() => undefined)]);
     if (signal.aborted) return { prompt: question };
     if (!bundle) return { prompt: question, notice: `${project.root} is catching up with changes: no project context this time` };
     const paths = [...new Set(bundle.attachments.map((a) => a.path))];
-    const missing = mentioned.filter((m) => !paths.includes(m));
-    const notice = missing.length
-      ? `not attached: ${missing.join(', ')} (not in the index of ${project.root}: ignored by .gitignore, generated, binary, secret or too big, or no room in the ${budget}-token budget)`
-      : undefined;
+    // The user hears which file named by hand was not sent and why; never what is in it.
+    const notices = [
+      ...(progress.partial ? [progress.partial] : []),
+      ...(bundle.notAttached.length ? [`not attached: ${bundle.notAttached.map((n) => `${n.path} (${n.reason})`).join(', ')}`] : []),
+    ];
+    const notice = notices.length ? notices.join('; ') : undefined;
+    const refused = new Set(bundle.notAttached.map((n) => n.path));
+    const picked = mentioned.filter((m) => !refused.has(m));
     if (!bundle.attachments.length) return { prompt: question, ...(notice ? { notice } : {}) };
     const attached: AttachedContext = {
       project: project.root,
@@ -132,7 +158,7 @@ export class ContextAttacher {
       attached,
       ...(notice ? { notice } : {}),
       // The learner hears how the answer used what was attached; a failure to learn never fails an ask.
-      feedback: (answer) => void project.recordAnswer({ query: question, attached: paths, answer, mentioned, removed: excluded }).catch(() => undefined),
+      feedback: (answer) => void project.recordAnswer({ query: question, attached: paths, answer, mentioned: picked, removed: excluded }).catch(() => undefined),
     };
   }
 }

@@ -115,8 +115,14 @@ export const configSchema = z.strictObject({
       waitMs: z.number().int().min(0).max(600_000).default(3000),
       /** A project unused this long stops being watched; its index is kept. */
       idleUnwatchMin: z.number().int().min(1).max(10_080).default(30),
+      /** The most files (and directories) of one project indexed; past it the index is partial. */
+      maxFiles: z.number().int().min(1).max(10_000_000).default(50_000),
+      /** The most bytes of one project's files indexed (1 GiB); past it the index is partial. */
+      maxBytes: z.number().int().min(1).max(1024 ** 4).default(1024 ** 3),
+      /** Index /, the home directory and the directories above it when asked to (as --project-force does for one command). */
+      allowBroadProjects: z.boolean().default(false),
     })
-    .default({ enabled: true, maxTokens: 8000, windowShare: 0.25, waitMs: 3000, idleUnwatchMin: 30 }),
+    .default({ enabled: true, maxTokens: 8000, windowShare: 0.25, waitMs: 3000, idleUnwatchMin: 30, maxFiles: 50_000, maxBytes: 1024 ** 3, allowBroadProjects: false }),
   ollama: z
     .strictObject({
       keepAlive: z.union([z.string(), z.number()]).optional(),

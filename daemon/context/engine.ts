@@ -3,11 +3,13 @@
  * with it. This is the room's facade; the daemon wiring (RPC handlers, `aic context`, `aic ask`)
  * uses only what is exported here.
  *
- *   const engine = new ContextEngine({ store, log, now, idleUnwatchMs, git, watch, feedbackWindowMs });
- *   const project = engine.project(cwd);      // git root above cwd (or cwd); never waits for indexing
- *   project.progress() / onProgress(l) / ready()
+ *   const engine = new ContextEngine({ store, log, now, idleUnwatchMs, git, watch, feedbackWindowMs, home });
+ *   const project = engine.project(cwd, { allowBroad, limits });  // git root above cwd (or cwd); never waits for indexing
+ *                                              // throws BroadProjectError for /, $HOME and above unless allowBroad
+ *   project.progress() / onProgress(l) / ready()   progress().partial: the walk stopped at a limit
  *   await project.rank(question, { limit, openFile, mentioned, excluded })   → RankedFile[]
- *   await project.assemble(question, { tokenBudget, openFile, mentioned, excluded }) → ContextBundle
+ *   await project.assemble(question, { tokenBudget, openFile, mentioned, excluded }) → AssembledContext
+ *                                              // .notAttached: files named by hand not sent, and why
  *   await project.suggestFor(file, limit)     → RankedFile[] (co-change, co-access, imports)
  *   await project.recordAnswer({ query, attached, answer, mentioned, removed })   learner feedback
  *   await project.explain() / resetLearning()
@@ -20,6 +22,11 @@
  * counts are estimates at 4 characters per token. Paths in and out are relative to the project
  * root with '/' separators (absolute paths inside the root are accepted as input too).
  *
+ * Links: the index never follows one (the walk, the watcher and every read open files without
+ * following links); a file named by hand is taken by its real path, which must be inside the
+ * project and not a credentials file. Limits (IndexLimits: files, directories, bytes) bound a
+ * walk, and close() stops one at its next file.
+ *
  * Beyond the first sketch of this facade: `excluded` on rank(), counters(), watching(),
  * watchReady(), files(), engine.compact() and engine.rootOf(), and the options git, watch,
  * feedbackWindowMs and weights. ready() rejects if the initial index fails (progress() then says
@@ -31,17 +38,20 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import * as os from 'node:os';
 import type { Store } from '../store/store';
 import type { ContextBundle, Attachment } from './assembler';
+import { BroadProjectError, broadProjectReason } from './broad-projects';
+import { DEFAULT_LIMITS, type IndexLimits } from './indexer';
 import type { LearnerExplanation } from './learner';
-import { ASSEMBLY_CANDIDATES, Project, type IndexProgress } from './project';
+import { ASSEMBLY_CANDIDATES, Project, type AssembledContext, type IndexProgress, type NotAttached } from './project';
 
-export { ASSEMBLY_CANDIDATES };
+export { ASSEMBLY_CANDIDATES, BroadProjectError, DEFAULT_LIMITS };
 import type { RankedFile } from './ranker';
 import { DEFAULT_WEIGHTS, type Weights } from './signals';
 import { SymbolExtractor } from './symbols';
 
-export type { Attachment, ContextBundle, IndexProgress, LearnerExplanation, RankedFile };
+export type { AssembledContext, Attachment, ContextBundle, IndexLimits, IndexProgress, LearnerExplanation, NotAttached, RankedFile };
 export type { IndexCounters } from './indexer';
 
 export interface ContextEngineOptions {
@@ -58,6 +68,15 @@ export interface ContextEngineOptions {
   feedbackWindowMs?: number;
   /** Signal weights before any learning (missing ones from DEFAULT_WEIGHTS); for tuning and evaluation. */
   weights?: Partial<Weights>;
+  /** The user's home directory, which (like / and the directories above it) is no project. Default os.homedir(). */
+  home?: string;
+}
+
+export interface OpenOptions {
+  /** Index the directory even when it is /, the home directory or above it (the user said so). */
+  allowBroad?: boolean;
+  /** The limits of this project's walks from now on. Default DEFAULT_LIMITS. */
+  limits?: IndexLimits;
 }
 
 export interface ContextProject {
@@ -68,7 +87,7 @@ export interface ContextProject {
   ready(): Promise<void>;
   rank(query: string, opts?: { limit?: number; openFile?: string; mentioned?: string[]; excluded?: string[] }): Promise<RankedFile[]>;
   /** `ranked`: this query's ranking from rank() with the same options, so it is not ranked twice. */
-  assemble(query: string, opts: { tokenBudget: number; openFile?: string; mentioned?: string[]; excluded?: string[]; ranked?: RankedFile[] }): Promise<ContextBundle>;
+  assemble(query: string, opts: { tokenBudget: number; openFile?: string; mentioned?: string[]; excluded?: string[]; ranked?: RankedFile[] }): Promise<AssembledContext>;
   /** Files likely needed next (co-change, co-access, imports). */
   suggestFor(file: string, limit?: number): Promise<RankedFile[]>;
   /**
@@ -111,8 +130,12 @@ export class ContextEngine {
     }
   }
 
-  project(dir: string): ContextProject {
+  /** The project of `dir`; throws BroadProjectError for a directory too broad to index, unless `allowBroad`. */
+  project(dir: string, opts: OpenOptions = {}): ContextProject {
     const root = this.rootOf(dir);
+    const why = opts.allowBroad ? undefined : broadProjectReason(root, this.options.home ?? os.homedir());
+    if (why) throw new BroadProjectError(root, why);
+    const limits = opts.limits ?? DEFAULT_LIMITS;
     let p = this.open.get(root);
     if (!p) {
       p = new Project(root, {
@@ -125,9 +148,12 @@ export class ContextEngine {
         idleUnwatchMs: this.options.idleUnwatchMs ?? 30 * MINUTE,
         feedbackWindowMs: this.options.feedbackWindowMs ?? 10 * MINUTE,
         weights: { ...DEFAULT_WEIGHTS, ...this.options.weights },
-      });
+      }, limits);
       this.open.set(root, p);
-    } else p.touch();
+    } else {
+      p.setLimits(limits);
+      p.touch();
+    }
     return p;
   }
 

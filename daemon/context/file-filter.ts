@@ -1,6 +1,6 @@
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import ignore, { type Ignore } from 'ignore';
+import { readSmallFileNoFollow } from './no-follow';
 
 /** Directories never worth indexing: VCS data, dependencies, build output, caches. */
 const SKIP_DIRS = new Set(['.git', '.hg', '.svn', 'node_modules', 'dist', 'build', 'out', 'target', 'vendor', '__pycache__', '.venv', 'venv', '.tox', '.mypy_cache', '.pytest_cache', '.next', '.nuxt', 'coverage', '.cache', '.idea', '.vscode', 'bower_components', '.gradle', '.terraform']);
@@ -43,17 +43,14 @@ export class FileFilter {
 
   constructor(readonly root: string) {}
 
-  /** Reads (or re-reads) the .gitignore of a directory; called by the walk and by the watcher. */
+  /**
+   * Reads (or re-reads) the .gitignore of a directory; called by the walk and by the watcher. A
+   * link named .gitignore is not followed, nor is a FIFO waited on.
+   */
   loadGitignore(relDir: string): void {
-    const file = path.join(this.root, relDir, '.gitignore');
-    let text: string;
-    try {
-      text = fs.readFileSync(file, 'utf8');
-    } catch {
-      this.rules.delete(relDir);
-      return;
-    }
-    this.rules.set(relDir, ignore().add(text));
+    const text = readSmallFileNoFollow(path.join(this.root, relDir, '.gitignore'), MAX_FILE_BYTES);
+    if (text === undefined) this.rules.delete(relDir);
+    else this.rules.set(relDir, ignore().add(text));
   }
 
   /** Whether a relative posix path (a directory when `isDir`) is left out. */

@@ -23,10 +23,13 @@ const HOTTEST = 30;
 /** Change frequency decays with this half-life. */
 const HALF_LIFE_DAYS = 30;
 
-/** Runs git and collects its stdout; rejects with its stderr on failure. Asynchronous, so it never blocks the event loop. */
-export function runGit(git: string, cwd: string, args: string[]): Promise<string> {
+/**
+ * Runs git and collects its stdout; rejects with its stderr on failure. Asynchronous, so it never
+ * blocks the event loop; `signal` kills it (a long `git log` does not hold shutdown up).
+ */
+export function runGit(git: string, cwd: string, args: string[], signal?: AbortSignal): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(git, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(git, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], ...(signal ? { signal } : {}) });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (d: Buffer) => out.push(d));
@@ -52,10 +55,10 @@ export function parseLog(text: string): Commit[] {
  * previous record or it is no longer an ancestor of HEAD, e.g. after a rebase). Returns undefined
  * when `root` is not a git work tree or has no commits.
  */
-export async function readHistory(git: string, root: string, previous?: HistoryRecord): Promise<HistoryRecord | undefined> {
+export async function readHistory(git: string, root: string, previous?: HistoryRecord, signal?: AbortSignal): Promise<HistoryRecord | undefined> {
   let head: string;
   try {
-    head = (await runGit(git, root, ['rev-parse', 'HEAD'])).trim();
+    head = (await runGit(git, root, ['rev-parse', 'HEAD'], signal)).trim();
   } catch {
     return undefined;
   }
@@ -63,14 +66,14 @@ export async function readHistory(git: string, root: string, previous?: HistoryR
   const format = ['log', '--no-merges', '--no-renames', '--name-only', '--format=%x00%H%x09%ct', `-n${MAX_COMMITS}`];
   if (previous) {
     try {
-      const fresh = parseLog(await runGit(git, root, [...format, `${previous.head}..${head}`, '--']));
-      const isAncestor = await runGit(git, root, ['merge-base', '--is-ancestor', previous.head, head]).then(() => true, () => false);
+      const fresh = parseLog(await runGit(git, root, [...format, `${previous.head}..${head}`, '--'], signal));
+      const isAncestor = await runGit(git, root, ['merge-base', '--is-ancestor', previous.head, head], signal).then(() => true, () => false);
       if (isAncestor) return { head, commits: [...fresh, ...previous.commits].slice(0, MAX_COMMITS) };
     } catch {
       // The old head is gone (gc after a rebase): read it all again below.
     }
   }
-  return { head, commits: parseLog(await runGit(git, root, [...format, head, '--'])) };
+  return { head, commits: parseLog(await runGit(git, root, [...format, head, '--'], signal)) };
 }
 
 /** Per-file change statistics and co-change pairs derived from a history. */

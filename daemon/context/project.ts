@@ -3,11 +3,12 @@ import * as path from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import type { Store } from '../store/store';
 import { assemble, type ContextBundle } from './assembler';
-import { FileFilter, MAX_FILE_BYTES, isSecretPath, looksIndexable } from './file-filter';
+import { FileFilter } from './file-filter';
 import { FileIndex } from './file-index';
 import { HistoryStats, readHistory, type HistoryRecord } from './git-history';
 import { ImportGraph } from './import-graph';
-import { Indexer, type IndexCounters } from './indexer';
+import { Indexer, type IndexCounters, type IndexLimits, type LimitHit } from './indexer';
+import { describeRefusal, isRefusal, readTextInProject, relativeInside, resolveInProject, type RefusedFile } from './inside-project';
 import { Learner, type LearnerExplanation } from './learner';
 import { rankFiles, type RankedFile } from './ranker';
 import type { SignalVector, Weights } from './signals';
@@ -19,6 +20,20 @@ export interface IndexProgress {
   filesDone: number;
   filesTotal: number;
   message?: string;
+  /** Set when the last walk stopped at a limit: what it stopped at and how to change that. The index keeps what it has. */
+  partial?: string;
+}
+
+/** A file named by hand (`@path`, `/context add`) that was not sent, and why (never its content). */
+export interface NotAttached {
+  /** As the user named it. */
+  path: string;
+  reason: string;
+}
+
+/** An assembled context, and the files named by hand that are not in it. */
+export interface AssembledContext extends ContextBundle {
+  notAttached: NotAttached[];
 }
 
 export interface ProjectSeams {
@@ -49,6 +64,22 @@ const MAX_WAIT_FOR_UPDATES = 64;
 /** Directories are added to the watcher in steps of about this many files, STEP_MS apart. */
 const FILES_PER_STEP = 150;
 const STEP_MS = 15;
+/**
+ * How long close() waits for work in flight after aborting it. Every loop stops at its next file,
+ * so this is only reached by a read stuck in the kernel (a hung network mount): shutdown goes on.
+ */
+const CLOSE_WAIT_MS = 2000;
+
+/** What the user reads when a walk stopped at a limit. */
+export function partialMessage(root: string, hit: LimitHit): string {
+  const what = hit.what === 'bytes' ? `${formatBytes(hit.at)} of files` : `${hit.at.toLocaleString('en-US')} ${hit.what}`;
+  return `the index of ${root} is partial: indexing stopped at ${what} (context.${hit.limit}); leave directories out with .gitignore, or raise context.${hit.limit} in the config`;
+}
+
+function formatBytes(n: number): string {
+  for (const [unit, size] of [['GiB', 1024 ** 3], ['MiB', 1024 ** 2], ['KiB', 1024]] as const) if (n >= size) return `${+(n / size).toFixed(1)} ${unit}`;
+  return `${n} bytes`;
+}
 
 /**
  * One project: its index (restored from lmdb, then brought up to date in the background), one
@@ -73,13 +104,17 @@ export class Project {
   /** Watcher events are applied one at a time, in order. */
   private updates: Promise<unknown> = Promise.resolve();
   private closed = false;
+  /** Aborted by close(): the walk, the parse, file updates and git stop at their next step. */
+  private readonly stopping = new AbortController();
 
   constructor(
     readonly root: string,
     private readonly seams: ProjectSeams,
+    limits: IndexLimits,
   ) {
     this.filter = new FileFilter(root);
-    this.indexer = new Indexer(seams.store, root, this.filter, seams.extractor, this.index);
+    this.indexer = new Indexer(seams.store, root, this.filter, seams.extractor, this.index, this.stopping.signal);
+    this.indexer.limits = limits;
     this.learner = new Learner(seams.store, root, seams.now, seams.feedbackWindowMs, seams.weights);
     this.history = seams.store.db<HistoryRecord>('ctx-git').get(root);
     this.stats = new HistoryStats(this.history, seams.now() / 1000);
@@ -96,7 +131,8 @@ export class Project {
       await this.indexer.indexAll((done, total) => this.report({ state: 'indexing', filesDone: done, filesTotal: total }));
       if (this.closed) return;
       await this.refreshHistory();
-      this.report({ state: 'ready', filesDone: this.index.size, filesTotal: this.index.size });
+      if (this.closed) return;
+      this.reportReady();
       // Watching starts after the walk, which told it the directories; what was saved during the
       // walk is caught by the stat-only pass that ends startWatcher's setup.
       if (this.seams.watch && !this.closed) this.startWatcher();
@@ -104,6 +140,20 @@ export class Project {
       this.report({ state: 'error', filesDone: this.state.filesDone, filesTotal: this.state.filesTotal, message: String(error) });
       throw error;
     }
+  }
+
+  /** Ready, and whether the index is partial (the last walk stopped at a limit). */
+  private reportReady(): void {
+    const hit = this.indexer.limitHit;
+    if (hit) this.seams.log('warn', `context: ${partialMessage(this.root, hit)}`);
+    this.report({ state: 'ready', filesDone: this.index.size, filesTotal: this.index.size, ...(hit ? { partial: partialMessage(this.root, hit) } : {}) });
+  }
+
+  /** The limits of the configuration of the latest use; changed ones are applied by a walk now, not at the next restart. */
+  setLimits(limits: IndexLimits): void {
+    const before = this.indexer.limits;
+    this.indexer.limits = limits;
+    if ((before.maxFiles !== limits.maxFiles || before.maxBytes !== limits.maxBytes) && this.state.state !== 'indexing') void this.rescan(false);
   }
 
   private report(p: IndexProgress): void {
@@ -164,6 +214,7 @@ export class Project {
       // once kept the event loop busy for 100+ ms at a time on 10,000 files.
       depth: 0,
       persistent: true,
+      // A link is reported as a file and never followed: the indexer leaves links out.
       followSymlinks: false,
       // No awaitWriteFinish: its polling would delay every save by more than the 300 ms we promise.
       ignored: (abs: string, stats?: fs.Stats) => {
@@ -250,9 +301,7 @@ export class Project {
   }
 
   private rel(abs: string): string | undefined {
-    const rel = path.relative(this.root, abs);
-    if (rel.startsWith('..') || path.isAbsolute(rel)) return undefined;
-    return rel.split(path.sep).join('/');
+    return relativeInside(this.root, abs);
   }
 
   /**
@@ -263,8 +312,11 @@ export class Project {
   private rescan(withHistory: boolean): Promise<unknown> {
     this.walks = this.walks
       .then(async () => {
+        if (this.closed) return;
+        const wasPartial = this.state.partial;
         await this.indexer.indexAll(() => undefined);
         if (withHistory) await this.refreshHistory();
+        if (!this.closed && this.state.state === 'ready' && (wasPartial !== undefined || this.indexer.limitHit)) this.reportReady();
       })
       .catch((e: unknown) => this.seams.log('warn', `context rescan of ${this.root}: ${String(e)}`));
     return this.walks;
@@ -272,6 +324,7 @@ export class Project {
   private walks: Promise<unknown> = Promise.resolve();
 
   private enqueue(task: () => Promise<unknown>): void {
+    if (this.closed) return;
     this.pending++;
     this.updates = this.updates
       .then(task)
@@ -290,8 +343,8 @@ export class Project {
   }
 
   private async refreshHistory(): Promise<void> {
-    const next = await readHistory(this.seams.git, this.root, this.history).catch(() => undefined);
-    if (!next || next === this.history) return;
+    const next = await readHistory(this.seams.git, this.root, this.history, this.stopping.signal).catch(() => undefined);
+    if (!next || next === this.history || this.closed) return;
     this.history = next;
     this.stats = new HistoryStats(next, this.seams.now() / 1000);
     await this.seams.store.db<HistoryRecord>('ctx-git').put(this.root, next);
@@ -302,9 +355,14 @@ export class Project {
     return this.graph.graph;
   }
 
+  /**
+   * A path as the index knows it: relative to the root, through links that stay inside. A path
+   * that leads out, or to a credentials file, is kept as given: it matches nothing in the index.
+   */
   private normalise(p: string): string {
-    const abs = path.resolve(this.root, p);
-    return this.rel(abs) ?? p;
+    const checked = resolveInProject(this.root, p);
+    if (!isRefusal(checked)) return checked.rel;
+    return this.rel(path.resolve(this.root, p)) ?? p;
   }
 
   async rank(query: string, opts: { limit?: number; openFile?: string; mentioned?: string[]; excluded?: string[] } = {}): Promise<RankedFile[]> {
@@ -330,10 +388,20 @@ export class Project {
   /**
    * `ranked`: this query's ranking (same open, mentioned and excluded files) when the caller has
    * it already, so the files are not ranked twice; its first ASSEMBLY_CANDIDATES are used.
+   * Files named by hand that are not sent are listed in `notAttached` with why.
    */
-  async assemble(query: string, opts: { tokenBudget: number; openFile?: string; mentioned?: string[]; excluded?: string[]; ranked?: RankedFile[] }): Promise<ContextBundle> {
+  async assemble(query: string, opts: { tokenBudget: number; openFile?: string; mentioned?: string[]; excluded?: string[]; ranked?: RankedFile[] }): Promise<AssembledContext> {
     const ranked = opts.ranked?.slice(0, ASSEMBLY_CANDIDATES) ?? (await this.rank(query, { ...opts, limit: ASSEMBLY_CANDIDATES }));
-    const mentioned = (opts.mentioned ?? []).map((m) => this.normalise(m));
+    const notAttached: NotAttached[] = [];
+    // A file named by hand is taken by where it really leads: never outside the project, never a
+    // credentials file, whether named directly or through a link.
+    const wanted: { name: string; rel: string }[] = [];
+    for (const name of opts.mentioned ?? []) {
+      const checked = resolveInProject(this.root, name);
+      if (isRefusal(checked)) notAttached.push({ path: name, reason: describeRefusal(checked) });
+      else if (!wanted.some((w) => w.rel === checked.rel)) wanted.push({ name, rel: checked.rel });
+    }
+    const mentioned = wanted.map((w) => w.rel);
     // Mentioned files go first, whatever their score: the user asked for them, even for a file
     // the index leaves out (ignored, generated), as long as it can be read.
     const first = mentioned.map((p) => ranked.find((f) => f.path === p) ?? { path: p, score: 1, reasons: ['mentioned in the question'], tokens: 0 });
@@ -341,24 +409,31 @@ export class Project {
     // and a question that matches nothing well ("thanks!") gets no context.
     const bar = Math.max(MIN_ATTACH_SCORE, RELATIVE_ATTACH_SCORE * (ranked.find((f) => !mentioned.includes(f.path))?.score ?? 0));
     const ordered = [...first, ...ranked.filter((f) => !mentioned.includes(f.path) && f.score >= bar)];
-    return assemble({ project: path.basename(this.root), query, ranked: ordered, index: this.index, tokenBudget: opts.tokenBudget, read: (rel) => this.read(rel) });
+    const refusedOnRead = new Map<string, RefusedFile>();
+    const read = (rel: string): string | undefined => {
+      const r = this.read(rel);
+      if (!isRefusal(r)) return r.text;
+      refusedOnRead.set(rel, r);
+      return undefined;
+    };
+    const bundle = assemble({ project: path.basename(this.root), query, ranked: ordered, index: this.index, tokenBudget: opts.tokenBudget, read });
+    for (const w of wanted) {
+      if (bundle.files.some((f) => f.path === w.rel)) continue;
+      const refused = refusedOnRead.get(w.rel);
+      notAttached.push({ path: w.name, reason: refused ? describeRefusal(refused) : `no room in the ${opts.tokenBudget}-token budget` });
+    }
+    return { ...bundle, notAttached };
   }
 
   /**
-   * A file's text for the context: inside the project only, never a credentials file, and not one
-   * the index would refuse for its size or binary content (a file named by hand is read here even
-   * when the index leaves it out, so these checks are made again).
+   * A file's text for the context: inside the project by its real path, never a credentials file,
+   * never read through a link out, and not one the index would refuse for its size or binary
+   * content (a file named by hand is read here even when the index leaves it out, so every check
+   * is made again).
    */
-  private read(rel: string): string | undefined {
-    const abs = path.resolve(this.root, rel);
-    if (!abs.startsWith(this.root + path.sep) || isSecretPath(path.relative(this.root, abs).split(path.sep).join('/'))) return undefined;
-    try {
-      if (fs.statSync(abs).size > MAX_FILE_BYTES) return undefined;
-      const buf = fs.readFileSync(abs);
-      return looksIndexable(buf) ? buf.toString('utf8') : undefined;
-    } catch {
-      return undefined;
-    }
+  private read(rel: string): { text: string } | RefusedFile {
+    const checked = resolveInProject(this.root, rel);
+    return isRefusal(checked) ? checked : readTextInProject(this.root, checked.abs);
   }
 
   /** Files likely needed next with `file`: its co-change partners, files co-accessed with it in past answers, its imports. */
@@ -414,13 +489,17 @@ export class Project {
     return this.learner.reset();
   }
 
+  /**
+   * Stops promptly whatever is running: the walk, the parse and file updates stop at their next
+   * file, git is killed, the watcher closes; then waits for them (at most CLOSE_WAIT_MS).
+   */
   async close(): Promise<void> {
     this.closed = true;
-    this.indexer.stopped = true;
+    this.stopping.abort();
     if (this.idleTimer) clearInterval(this.idleTimer);
-    await this.stopWatcher();
-    await this.initial.catch(() => undefined);
-    await this.walks;
-    await this.updates;
+    let timer: NodeJS.Timeout | undefined;
+    const settledWork = Promise.all([this.stopWatcher(), this.initial.catch(() => undefined), this.walks, this.updates]);
+    await Promise.race([settledWork, new Promise((resolve) => (timer = setTimeout(resolve, CLOSE_WAIT_MS)))]);
+    clearTimeout(timer);
   }
 }

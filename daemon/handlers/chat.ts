@@ -10,6 +10,7 @@ const askParams = z.object({
   newSession: z.boolean().optional(),
   project: z.string().optional(),
   projectExplicit: z.boolean().optional(),
+  projectForce: z.boolean().optional(),
   noContext: z.boolean().optional(),
   contextAdd: z.array(z.string().min(1).max(4096)).max(1000).optional(),
   contextDrop: z.array(z.string().min(1).max(4096)).max(1000).optional(),

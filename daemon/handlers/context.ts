@@ -3,16 +3,21 @@ import { ResponseError } from 'vscode-jsonrpc';
 import { z } from 'zod';
 import { ContextExplainRequest, ContextProgressNotification, ContextRequest, ContextResetRequest, ContextSuggestRequest, type ContextIndexProgress } from '../../protocol/context';
 import { ErrorCodes } from '../../protocol/errors';
-import { contextBudget, mayIndex, type ContextSettings } from '../chat/context-attach';
-import { ASSEMBLY_CANDIDATES, type ContextEngine, type ContextProject } from '../context/engine';
+import { BROAD_OVERRIDE, contextBudget, mayIndex, openProject, type ContextSettings } from '../chat/context-attach';
+import { ASSEMBLY_CANDIDATES, BroadProjectError, type ContextEngine, type ContextProject } from '../context/engine';
 import type { HostRegistry } from '../catalog/registry';
 import { defineHandler, type Handler, type RequestContext } from '../server/handlers';
 
 const project = z.string().min(1, 'give the project directory').max(4096);
 const projectExplicit = z.boolean().optional();
+const projectForce = z.boolean().optional();
 
-/** The project's engine, or a clear error; indexed only where an ask would be (`mayIndex`). */
-function open(engine: ContextEngine, dir: string, explicit: boolean | undefined): ContextProject {
+/**
+ * The project's engine, or a clear error; indexed only where an ask would be (`mayIndex`), and
+ * never /, the home directory or above unless forced (a usage error naming --project-force).
+ */
+function open(engine: ContextEngine, settings: ContextSettings, params: { project: string; projectExplicit?: boolean | undefined; projectForce?: boolean | undefined }): ContextProject {
+  const dir = params.project;
   let stat: fs.Stats;
   try {
     stat = fs.statSync(dir);
@@ -20,10 +25,15 @@ function open(engine: ContextEngine, dir: string, explicit: boolean | undefined)
     throw new ResponseError(ErrorCodes.InvalidParams, `no such project directory: ${dir}`, { issues: ['project'] });
   }
   if (!stat.isDirectory()) throw new ResponseError(ErrorCodes.InvalidParams, `${dir} is not a directory`, { issues: ['project'] });
-  if (!mayIndex(dir, explicit)) {
+  if (!mayIndex(dir, params.projectExplicit)) {
     throw new ResponseError(ErrorCodes.InvalidParams, `${dir} is not in a git repository; run this inside a project, or name its directory with --project DIR`, { issues: ['project'] });
   }
-  return engine.project(dir);
+  try {
+    return openProject(engine, dir, settings, params.projectForce);
+  } catch (error) {
+    if (error instanceof BroadProjectError) throw new ResponseError(ErrorCodes.InvalidParams, `${error.message}; ${BROAD_OVERRIDE}`, { issues: ['project'] });
+    throw error;
+  }
 }
 
 /**
@@ -70,6 +80,7 @@ export function contextHandlers(engine: ContextEngine, registry: HostRegistry, s
       z.object({
         project,
         projectExplicit,
+        projectForce,
         query: z.string().min(1, 'give a question to rank the files for').max(100_000),
         limit: z.number().int().min(1).max(1000).optional(),
         openFile: z.string().min(1).optional(),
@@ -77,7 +88,7 @@ export function contextHandlers(engine: ContextEngine, registry: HostRegistry, s
         progressToken: z.string().min(1).max(200).optional(),
       }),
       async (params, context) => {
-        const p = open(engine, params.project, params.projectExplicit);
+        const p = open(engine, settings(), params);
         const index = await indexed(p, context, params.progressToken);
         const tokenBudget = await budgetFor(params.model, context.signal);
         const opts = params.openFile ? { openFile: params.openFile } : {};
@@ -91,20 +102,20 @@ export function contextHandlers(engine: ContextEngine, registry: HostRegistry, s
     ),
     defineHandler(
       ContextSuggestRequest,
-      z.object({ project, projectExplicit, file: z.string().min(1, 'give the file you are in'), limit: z.number().int().min(1).max(1000).optional(), progressToken: z.string().min(1).max(200).optional() }),
+      z.object({ project, projectExplicit, projectForce, file: z.string().min(1, 'give the file you are in'), limit: z.number().int().min(1).max(1000).optional(), progressToken: z.string().min(1).max(200).optional() }),
       async (params, context) => {
-        const p = open(engine, params.project, params.projectExplicit);
+        const p = open(engine, settings(), params);
         await indexed(p, context, params.progressToken);
         return { project: p.root, file: params.file, files: await p.suggestFor(params.file, params.limit ?? 10) };
       },
     ),
-    defineHandler(ContextExplainRequest, z.object({ project, projectExplicit }), async (params) => {
-      const p = open(engine, params.project, params.projectExplicit);
+    defineHandler(ContextExplainRequest, z.object({ project, projectExplicit, projectForce }), async (params) => {
+      const p = open(engine, settings(), params);
       const explained = await p.explain();
       return { ...explained, project: p.root, weights: { ...explained.weights }, defaultWeights: { ...explained.defaultWeights } };
     }),
-    defineHandler(ContextResetRequest, z.object({ project, projectExplicit }), async (params) => {
-      const p = open(engine, params.project, params.projectExplicit);
+    defineHandler(ContextResetRequest, z.object({ project, projectExplicit, projectForce }), async (params) => {
+      const p = open(engine, settings(), params);
       await p.resetLearning();
       return { project: p.root };
     }),

@@ -117,7 +117,7 @@ describe('config', () => {
         pricesUrl: 'https://prices.example.com/data.json',
         alerts: { checkCron: '*/1 * * * *', dailyReportCron: '', weeklyReportCron: '30 8 * * 5', webhookUrl: 'https://hooks.example.com/services/T0/B0/x', desktop: false },
         ollama: { keepAlive: '10m', numCtx: 16384 },
-        context: { enabled: false, maxTokens: 20000, windowShare: 0.1, waitMs: 500, idleUnwatchMin: 5 },
+        context: { enabled: false, maxTokens: 20000, windowShare: 0.1, waitMs: 500, idleUnwatchMin: 5, maxFiles: 1000, maxBytes: 1048576, allowBroadProjects: true },
       };
       write(config);
       const result = loadConfig(file());
