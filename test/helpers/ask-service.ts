@@ -1,5 +1,6 @@
 import { classifyTask } from '../../daemon/advice/recommend';
 import { AskService } from '../../daemon/chat/ask';
+import { configSchema } from '../../daemon/config/schema';
 import { ContextAttacher } from '../../daemon/chat/context-attach';
 import { HostAttempts, type AskLimits } from '../../daemon/chat/host-attempts';
 import { Budgets } from '../../daemon/budget/budgets';
@@ -69,7 +70,8 @@ export function buildAskService(parts: AskParts): { ask: AskService; sessions: S
     onBudgetRefusal: parts.onBudgetRefusal ?? (() => 'refuse'),
     onSpend: () => undefined,
   });
-  const context = new ContextAttacher(engine, () => ({ enabled: true, maxTokens: 8000, windowShare: 0.25, waitMs: 0 }));
+  // The config's own defaults, as a daemon without a config file has them.
+  const context = new ContextAttacher(engine, () => ({ ...configSchema.parse({}).context, waitMs: 0 }));
   const ask = new AskService({ registry, sessions, context, attempts, logger: parts.logger, defaultModel: parts.defaultModel ?? (() => undefined), ...(parts.now ? { now: parts.now } : {}) });
   return { ask, sessions, budgets, engine };
 }
