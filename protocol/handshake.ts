@@ -7,7 +7,8 @@ export interface HandshakeParams {
   protocolVersion: number;
   /** Free-form client name for logs, e.g. "aic", "nvim". */
   client: string;
-  capabilities: Capability[];
+  /** Capability names the client supports (see version.ts); names this daemon does not know are ignored. */
+  capabilities: string[];
 }
 export interface HandshakeResult {
   daemonVersion: string;

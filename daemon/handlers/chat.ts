@@ -3,7 +3,7 @@ import { AskDeltaNotification, AskNoticeNotification, AskRequest } from '../../p
 import type { AskService } from '../chat/ask';
 import { defineHandler, type Handler } from '../server/handlers';
 
-const askParams = z.object({
+export const askParams = z.object({
   prompt: z.string().min(1, 'the prompt is empty'),
   model: z.string().min(1).optional(),
   sessionId: z.string().min(1).optional(),

@@ -4,7 +4,7 @@ import { ReloadRequest, ShutdownRequest, StatusRequest, type ReloadResult, type 
 import { ErrorCodes } from '../../protocol/errors';
 import { ALL_CAPABILITIES, PROTOCOL_VERSION } from '../../protocol/version';
 import { AidError } from '../errors/aid-error';
-import { defineHandler, type Handler } from '../server/handlers';
+import { defineHandler, noParams, type Handler } from '../server/handlers';
 
 export interface DaemonHandlerDeps {
   version: string;
@@ -39,8 +39,8 @@ export function daemonHandlers(deps: DaemonHandlerDeps): Handler[] {
       },
       { beforeHandshake: true },
     ),
-    defineHandler(StatusRequest, z.object({}).passthrough(), () => deps.status()),
-    defineHandler(ReloadRequest, z.object({}).passthrough(), () => deps.reload()),
+    defineHandler(StatusRequest, noParams, () => deps.status()),
+    defineHandler(ReloadRequest, noParams, () => deps.reload()),
     defineHandler(ShutdownRequest, z.object({ reason: z.string().max(200).optional() }), (params) => {
       setImmediate(() => deps.requestShutdown(params.reason ?? 'requested by a client'));
       return { pid: process.pid };

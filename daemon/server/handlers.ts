@@ -1,5 +1,5 @@
-import { ResponseError, type NotificationType } from 'vscode-jsonrpc';
-import type { z } from 'zod';
+import { ResponseError, type NotificationType, type RequestType, type RequestType0 } from 'vscode-jsonrpc';
+import { z } from 'zod';
 import { AidError } from '../errors/aid-error';
 
 /** What a handler gets besides its params. */
@@ -25,11 +25,36 @@ export interface Handler {
   handle(params: unknown, context: RequestContext): Promise<unknown>;
 }
 
-/** Typed construction of a handler from a protocol RequestType and a params schema. */
-export function defineHandler<S extends z.ZodType, R>(
+/** True when A and B are the same type, not merely assignable one way (a missing optional field counts). */
+type Equals<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false;
+
+/**
+ * A params schema that accepts exactly what the protocol says a client sends: its input type must
+ * equal the RequestType's params type. A field added to one and not the other fails the typecheck
+ * here, instead of being stripped silently at run time.
+ */
+export type ParamsSchema<S extends z.ZodType, P> = S & (Equals<z.input<S>, P> extends true ? unknown : { 'the params schema does not match the protocol type': { schema: z.input<S>; protocol: P } });
+
+/** The params of a method that takes none. */
+export const noParams = z.object({});
+
+/**
+ * A handler for one protocol method, typed end to end from its RequestType: the params schema must
+ * describe exactly the protocol's params (checked at compile time), the handler gets what the
+ * schema outputs (defaults applied), and its result must be the protocol's result type.
+ */
+export function defineHandler<P, R, E, S extends z.ZodType>(
+  type: RequestType<P, R, E>,
+  params: ParamsSchema<S, P>,
+  handle: (params: z.output<S>, context: RequestContext) => Promise<NoInfer<R>> | NoInfer<R>,
+  options?: { beforeHandshake?: boolean },
+): Handler;
+/** A method without params (RequestType0) takes `noParams`: absent, `{}` or `[]` on the wire. */
+export function defineHandler<R, E>(type: RequestType0<R, E>, params: typeof noParams, handle: (params: Record<string, never>, context: RequestContext) => Promise<NoInfer<R>> | NoInfer<R>, options?: { beforeHandshake?: boolean }): Handler;
+export function defineHandler(
   type: { method: string },
-  params: S,
-  handle: (params: z.infer<S>, context: RequestContext) => Promise<R> | R,
+  params: z.ZodType,
+  handle: (params: never, context: RequestContext) => unknown,
   options: { beforeHandshake?: boolean } = {},
 ): Handler {
   return {
@@ -38,7 +63,8 @@ export function defineHandler<S extends z.ZodType, R>(
     ...options,
     handle: async (p, context) => {
       try {
-        return await handle(p as z.infer<S>, context);
+        // Validated by `params` before the connection calls this.
+        return await handle(p as never, context);
       } catch (error) {
         throw toWireError(error);
       }

@@ -6,12 +6,12 @@ import * as path from 'node:path';
 import { Duplex, PassThrough } from 'node:stream';
 import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
-import { CancellationTokenSource, createMessageConnection, ResponseError, StreamMessageReader, StreamMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node';
+import { CancellationTokenSource, createMessageConnection, RequestType, RequestType0, ResponseError, StreamMessageReader, StreamMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node';
 import { z } from 'zod';
 import { FileLogger } from '../../daemon/log/logger';
 import { Redactor } from '../../daemon/log/redact';
 import { ClientConnection } from '../../daemon/server/connection';
-import { HandlerRegistry, defineHandler } from '../../daemon/server/handlers';
+import { HandlerRegistry, defineHandler, noParams } from '../../daemon/server/handlers';
 import { ErrorCodes, JsonRpcCodes } from '../../protocol/errors';
 
 /** The server room alone: a ClientConnection over in-memory streams, a vscode-jsonrpc client on the other end. */
@@ -35,12 +35,12 @@ describe('ClientConnection over in-memory streams', () => {
     const serverSide = Duplex.from({ readable: toServer, writable: toClient });
     const logger = new FileLogger({ file: path.join(dir, 'log'), level: 'debug', redactor: new Redactor(), stderr: false });
     const registry = new HandlerRegistry().add(
-      defineHandler({ method: 'test/hello' }, z.object({ clientVersion: z.string() }), () => ({ ok: true }), { beforeHandshake: true }),
-      defineHandler({ method: 'test/echo' }, z.object({ text: z.string() }), (p) => p.text),
-      defineHandler({ method: 'test/fail' }, z.object({}), () => {
+      defineHandler(new RequestType<{ clientVersion: string }, { ok: boolean }, void>('test/hello'), z.object({ clientVersion: z.string() }), () => ({ ok: true }), { beforeHandshake: true }),
+      defineHandler(new RequestType<{ text: string }, string, void>('test/echo'), z.object({ text: z.string() }), (p) => p.text),
+      defineHandler(new RequestType0<never, void>('test/fail'), noParams, () => {
         throw new Error('kaboom');
       }),
-      defineHandler({ method: 'test/wait' }, z.object({}), (_p, context) => {
+      defineHandler(new RequestType0<never, void>('test/wait'), noParams, (_p, context) => {
         started++;
         return new Promise((_resolve, reject) => {
           context.signal.addEventListener('abort', () => {
@@ -49,8 +49,8 @@ describe('ClientConnection over in-memory streams', () => {
           });
         });
       }),
-      defineHandler({ method: 'test/optional' }, z.object({ verbose: z.boolean().optional() }), () => 'fine'),
-      defineHandler({ method: 'test/stream' }, z.object({ streamToken: z.string(), until: z.string() }), async (p, context) => {
+      defineHandler(new RequestType<{ verbose?: boolean }, string, void>('test/optional'), z.object({ verbose: z.boolean().optional() }), () => 'fine'),
+      defineHandler(new RequestType<{ streamToken: string; until: string }, unknown, void>('test/stream'), z.object({ streamToken: z.string(), until: z.string() }), async (p, context) => {
         const release = context.claimStreamToken(p.streamToken);
         try {
           await new Promise<void>((resolve) => (finish[p.until] = resolve));

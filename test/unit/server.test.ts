@@ -6,13 +6,13 @@ import { spawn } from 'node:child_process';
 import * as net from 'node:net';
 import { FileLogger } from '../../daemon/log/logger';
 import { Redactor } from '../../daemon/log/redact';
-import { HandlerRegistry, defineHandler } from '../../daemon/server/handlers';
+import { HandlerRegistry, defineHandler, noParams } from '../../daemon/server/handlers';
 import { PidLock } from '../../daemon/server/lock';
 import { readRegistration, removeRegistration, writeRegistration } from '../../daemon/server/registration';
 import { DaemonServer } from '../../daemon/server/server';
 import { Shutdown } from '../../daemon/server/shutdown';
 import { checkSocketPathLength, prepareSocketDir, systemdListenFd } from '../../daemon/server/socket';
-import { z } from 'zod';
+import { RequestType0 } from 'vscode-jsonrpc';
 
 describe('server room', () => {
   let dir: string;
@@ -46,7 +46,7 @@ describe('server room', () => {
   });
 
   it('HandlerRegistry refuses two handlers for one method', () => {
-    const h = defineHandler({ method: 'x/y' }, z.object({}), () => 1);
+    const h = defineHandler(new RequestType0<number, void>('x/y'), noParams, () => 1);
     const registry = new HandlerRegistry().add(h);
     assert.equal(registry.get('x/y'), h);
     assert.deepEqual(registry.methods(), ['x/y']);
