@@ -1,3 +1,4 @@
+import type { ContextIndexCounters } from '../../protocol/context';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -15,18 +16,8 @@ interface PathRow {
   mtimeMs: number;
 }
 
-/** How each file was brought up to date; `parsed` is the expensive case a restart should avoid. */
-export interface IndexCounters {
-  /** Read and parsed: content never seen before. */
-  parsed: number;
-  /** Read and hashed, but its content was already parsed (a touch, a revert, a copy). */
-  hashed: number;
-  /** Same size and mtime as stored: not read at all. */
-  unchanged: number;
-  /** Binary, minified, too big or unreadable. */
-  skipped: number;
-  removed: number;
-}
+/** How each file was brought up to date (the protocol's type); `parsed` is the expensive case a restart should avoid. */
+export type IndexCounters = ContextIndexCounters;
 
 export type Outcome = keyof IndexCounters;
 

@@ -1,3 +1,4 @@
+import type { ContextIndexProgress } from '../../protocol/context';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
@@ -15,14 +16,8 @@ import type { SignalVector, Weights } from './signals';
 import type { SymbolExtractor } from './symbols';
 import { identifiersOf } from './tokens';
 
-export interface IndexProgress {
-  state: 'indexing' | 'ready' | 'error';
-  filesDone: number;
-  filesTotal: number;
-  message?: string;
-  /** Set when the last walk stopped at a limit: what it stopped at and how to change that. The index keeps what it has. */
-  partial?: string;
-}
+/** One definition, the protocol's: aid/context and its progress notifications carry it as is. */
+export type IndexProgress = ContextIndexProgress;
 
 /** A file named by hand (`@path`, `/context add`) that was not sent, and why (never its content). */
 export interface NotAttached {

@@ -1,3 +1,4 @@
+import type { RankedContextFile } from '../../protocol/context';
 import type { FileIndex, IndexedFile } from './file-index';
 import type { HistoryStats } from './git-history';
 import type { ImportGraph } from './import-graph';
@@ -6,15 +7,8 @@ import { personalisedPageRank } from './pagerank';
 import { SIGNALS, zeroVector, type Signal, type SignalVector } from './signals';
 import { identifiersOf, surfaceWords, terms as termsOf } from './tokens';
 
-export interface RankedFile {
-  /** Relative to the project root, posix separators. */
-  path: string;
-  /** 0..1: the weighted mean of the file's normalised signals. */
-  score: number;
-  reasons: string[];
-  /** Estimated tokens of the whole file (4 characters a token). */
-  tokens: number;
-}
+/** One definition, the protocol's: aid/context returns it as is. */
+export type RankedFile = RankedContextFile;
 
 export interface RankInput {
   index: FileIndex;
