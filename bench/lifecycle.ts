@@ -1,0 +1,52 @@
+import { makeSandbox } from '../test/helpers/daemon';
+import { killDaemons, leaveStaleDaemonFiles, raceStarts } from '../test/helpers/start-race';
+
+/**
+ * `node dist/bench/lifecycle.js [ROUNDS] [STARTERS]`: concurrent `aid start`s over a stale lock and
+ * socket (what kill -9 leaves), for docs/benchmarks.md's Reliability → Lifecycle table. Prints
+ * markdown; asserts nothing. Each round: a fresh sandbox, a daemon killed with SIGKILL, then
+ * STARTERS concurrent `aid start`s.
+ */
+async function main(): Promise<void> {
+  const rounds = Number(process.argv[2] ?? 30);
+  const starters = Number(process.argv[3] ?? 12);
+  let oneDaemon = 0;
+  let twoOrMore = 0;
+  let none = 0;
+  let socketLost = 0;
+  let failedStarters = 0;
+  let disagreeing = 0;
+  const started = Date.now();
+  for (let round = 0; round < rounds; round++) {
+    const sandbox = makeSandbox();
+    try {
+      await leaveStaleDaemonFiles(sandbox);
+      const outcome = await raceStarts(sandbox, starters);
+      const alive = outcome.daemons.length;
+      if (alive === 1) oneDaemon++;
+      else if (alive === 0) none++;
+      else twoOrMore++;
+      // A daemon alive that nobody reaches: a starter removed the socket it was bound to.
+      if (alive > 0 && (outcome.answering === undefined || !outcome.daemons.includes(outcome.answering))) socketLost++;
+      failedStarters += outcome.starters.filter((r) => r.code !== 0).length;
+      if (new Set(outcome.reported).size > 1) disagreeing++;
+      process.stderr.write(`round ${round + 1}: ${alive} daemon(s), answering ${outcome.answering ?? 'nobody'}\n`);
+      await killDaemons(sandbox);
+    } finally {
+      sandbox.cleanup();
+    }
+  }
+  const lines = [
+    `| rounds × concurrent starters | rounds with one daemon | rounds with two or more | rounds with none | rounds whose daemon lost its socket | starters that failed | rounds whose starters named different pids |`,
+    `|---|---|---|---|---|---|---|`,
+    `| ${rounds} × ${starters} | ${oneDaemon} | ${twoOrMore} | ${none} | ${socketLost} | ${failedStarters} | ${disagreeing} |`,
+    '',
+    `(${((Date.now() - started) / 1000).toFixed(0)} s)`,
+  ];
+  process.stdout.write(lines.join('\n') + '\n');
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${String((error as Error).stack ?? error)}\n`);
+  process.exit(1);
+});
