@@ -5,7 +5,7 @@ import { ShutdownRequest, StatusRequest, ReloadRequest, type StoreIncident } fro
 import { ExitCodes } from '../protocol/errors';
 import { openSession, type Session } from '../protocol/transport';
 import { resolvePaths, type AidPaths } from './config/paths';
-import { PidLock } from './server/lock';
+import { PidLock, lockSocket } from './server/lock';
 import { openStarterOutput, StartReport } from './start-report';
 import { installUnits, packageRoot } from './service';
 import { readVersion } from './version';
@@ -59,15 +59,26 @@ function sleep(ms: number): Promise<void> {
 async function startForeground(paths: AidPaths): Promise<number> {
   // Set only when `aid start` spawned us: how it learns why this start failed.
   const report = StartReport.fromEnv(process.env);
+  const fail = (message: string, code: number): number => {
+    say(`aid: ${message}`);
+    report?.send(`aid: ${message}`);
+    return code;
+  };
+  // The lock before anything heavy: of many concurrent starts, the losers stop at once.
+  let lock: ReturnType<typeof lockSocket>;
+  try {
+    lock = lockSocket(paths.socket, paths.lockFile, process.getuid?.() ?? 0);
+  } catch (error) {
+    return fail((error as Error).message, 1);
+  }
+  if (!lock.acquired) return fail(`aid is already running${lock.pid ? ` (pid ${lock.pid})` : ''} on ${paths.socket}`, 0);
   // Loaded only here so `aid stop`/`aid status` stay light.
   const { runDaemon, StartupError } = require('./main') as typeof import('./main');
   let daemon: Awaited<ReturnType<typeof runDaemon>>;
   try {
-    daemon = await runDaemon({ paths, env: process.env, version: readVersion(), logToStderr: process.env.AID_LOG_STDERR !== '0' });
+    daemon = await runDaemon({ paths, env: process.env, version: readVersion(), logToStderr: process.env.AID_LOG_STDERR !== '0', lock: lock.lock });
   } catch (error) {
-    say(`aid: ${(error as Error).message}`);
-    report?.send(`aid: ${(error as Error).message}`);
-    return error instanceof StartupError ? error.exitCode : 1;
+    return fail((error as Error).message, error instanceof StartupError ? error.exitCode : 1);
   }
   report?.close();
   for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {

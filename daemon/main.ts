@@ -40,11 +40,11 @@ import { DEFAULT_PRICES_URL, PriceData } from './pricing/price-data';
 import { OpenAICompatibleAdapter } from './providers/openai-compatible';
 import type { ProviderAdapter } from './providers/types';
 import { HandlerRegistry } from './server/handlers';
-import { PidLock } from './server/lock';
+import type { PidLock } from './server/lock';
 import { removeRegistration, writeRegistration } from './server/registration';
 import { DaemonServer } from './server/server';
 import { Shutdown } from './server/shutdown';
-import { checkSocketPathLength, isOurSocket, prepareSocketDir, removeOurSocket, removeStaleSocket, systemdListenFd, type BoundSocket } from './server/socket';
+import { isOurSocket, removeOurSocket, removeStaleSocket, systemdListenFd, type BoundSocket } from './server/socket';
 import { Store } from './store/store';
 import type { HostDefinition } from './catalog/hosts';
 
@@ -54,6 +54,11 @@ export interface DaemonOptions {
   version: string;
   /** Mirror log lines to stderr (foreground runs). */
   logToStderr: boolean;
+  /**
+   * The socket's lock, taken by the caller before this module loaded: a start that loses the race
+   * stops without loading the daemon. Released in the last steps of the shutdown.
+   */
+  lock: PidLock;
 }
 
 export class StartupError extends Error {
@@ -105,7 +110,10 @@ export async function runDaemon(options: DaemonOptions): Promise<{ done: Promise
   const started = Date.now();
   const redactor = new Redactor();
   const firstLoad = loadConfig(paths.configFile);
-  if (!firstLoad.ok) throw new StartupError(describeConfigError(firstLoad.file, firstLoad.issues, 'aid start'));
+  if (!firstLoad.ok) {
+    options.lock.release();
+    throw new StartupError(describeConfigError(firstLoad.file, firstLoad.issues, 'aid start'));
+  }
   let config = firstLoad.config;
   let configState: StatusResult['config'] = { file: paths.configFile, loaded: firstLoad.exists };
 
@@ -113,11 +121,7 @@ export async function runDaemon(options: DaemonOptions): Promise<{ done: Promise
   const uid = process.getuid?.() ?? 0;
   const listenFd = systemdListenFd(env, process.pid);
 
-  const lockResult = PidLock.acquire(preparedLock(paths, uid));
-  if (!lockResult.acquired) {
-    throw new StartupError(`aid is already running${lockResult.pid ? ` (pid ${lockResult.pid})` : ''} on ${paths.socket}`, 0);
-  }
-  const lock = lockResult.lock;
+  const lock = options.lock;
   const shutdown = new Shutdown(logger);
   /** 0 for a stop that was asked for; 1 when the daemon stops because it lost its socket or lock. */
   let exitCode = 0;
@@ -340,11 +344,4 @@ function priceDatasetVersion(): string {
   } catch {
     return 'unknown';
   }
-}
-
-/** Socket-path checks happen before the lock, so their errors are about the path, not the lock. */
-function preparedLock(paths: AidPaths, uid: number): string {
-  checkSocketPathLength(paths.socket);
-  prepareSocketDir(path.dirname(paths.socket), uid);
-  return paths.lockFile;
 }

@@ -1,5 +1,7 @@
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { tryLock } from 'fs-native-extensions';
+import { checkSocketPathLength, prepareSocketDir } from './socket';
 
 export type LockResult = { acquired: true; lock: PidLock } | { acquired: false; pid: number | undefined };
 
@@ -135,4 +137,14 @@ function isLocked(stat: fs.Stats): boolean {
     .readFileSync('/proc/locks', 'utf8')
     .split('\n')
     .some((line) => line.split(/\s+/).includes(key));
+}
+
+/**
+ * The lock of the daemon serving `socket`. The socket path's checks come first, so their errors
+ * are about the path, not the lock.
+ */
+export function lockSocket(socket: string, lockFile: string, uid: number): LockResult {
+  checkSocketPathLength(socket);
+  prepareSocketDir(path.dirname(socket), uid);
+  return PidLock.acquire(lockFile);
 }
