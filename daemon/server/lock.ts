@@ -133,10 +133,14 @@ function isLocked(stat: fs.Stats): boolean {
   const major = Math.floor(stat.dev / 256) & 0xfff;
   const minor = (stat.dev & 0xff) | ((Math.floor(stat.dev / 4096) & 0xfff00));
   const key = `${major.toString(16).padStart(2, '0')}:${minor.toString(16).padStart(2, '0')}:${stat.ino}`;
-  return fs
-    .readFileSync('/proc/locks', 'utf8')
-    .split('\n')
-    .some((line) => line.split(/\s+/).includes(key));
+  let locks: string;
+  try {
+    locks = fs.readFileSync('/proc/locks', 'utf8');
+  } catch {
+    // No /proc here: say nobody holds it rather than name a pid that may be anyone's.
+    return false;
+  }
+  return locks.split('\n').some((line) => line.split(/\s+/).includes(key));
 }
 
 /**

@@ -48,6 +48,7 @@ describe('the data directory deleted while aid runs', function () {
 
       const shown = await aid(['status'], s);
       assert.match(shown.stdout, /data +.*aid\.lmdb \(5 requests\)\n +written back \(noticed .*\): the store file .* was deleted while aid ran/);
+      assert.match((await aic(['status'], s)).stdout, /data +.*aid\.lmdb \(5 requests recorded\)\n +written back: the store file .* was deleted while aid ran/);
       assert.equal(fs.statSync(s.dataDir).mode & 0o777, 0o700);
       assert.equal(fs.statSync(path.join(s.dataDir, 'aid.lmdb')).mode & 0o777, 0o600);
       assert.match(fs.readFileSync(path.join(s.stateDir, 'aid.log'), 'utf8'), /ERROR store file lost while running/);
