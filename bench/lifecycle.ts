@@ -1,15 +1,41 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { makeSandbox } from '../test/helpers/daemon';
-import { killDaemons, leaveStaleDaemonFiles, raceStarts } from '../test/helpers/start-race';
+import { killDaemons, leaveStaleDaemonFiles, LockContenders, raceStarts, writeStaleLock } from '../test/helpers/start-race';
+
+/** STARTERS processes calling PidLock.acquire at once over a stale lock file, ROUNDS times. */
+async function lockRaces(rounds: number, starters: number): Promise<string> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aid-bench-lock-'));
+  const file = path.join(dir, 'aid.sock.lock');
+  const contenders = await LockContenders.start(file, starters);
+  const holders: number[] = [];
+  try {
+    for (let round = 0; round < rounds; round++) {
+      await writeStaleLock(file);
+      holders.push((await contenders.race()).filter((o) => 'acquired' in o && o.acquired).length);
+    }
+  } finally {
+    await contenders.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  return [
+    `| rounds × racing processes | rounds with one holder | rounds with two or more | rounds with none | most holders in a round |`,
+    `|---|---|---|---|---|`,
+    `| ${rounds} × ${starters} | ${holders.filter((h) => h === 1).length} | ${holders.filter((h) => h > 1).length} | ${holders.filter((h) => h === 0).length} | ${Math.max(...holders)} |`,
+  ].join('\n');
+}
 
 /**
- * `node dist/bench/lifecycle.js [ROUNDS] [STARTERS]`: concurrent `aid start`s over a stale lock and
- * socket (what kill -9 leaves), for docs/benchmarks.md's Reliability → Lifecycle table. Prints
- * markdown; asserts nothing. Each round: a fresh sandbox, a daemon killed with SIGKILL, then
- * STARTERS concurrent `aid start`s.
+ * `node dist/bench/lifecycle.js [ROUNDS] [STARTERS]`: races for the daemon's lock, then concurrent
+ * `aid start`s over a stale lock and socket (what kill -9 leaves), for docs/benchmarks.md's
+ * Reliability → Lifecycle tables. Prints markdown; asserts nothing. Each start round: a fresh
+ * sandbox, a daemon killed with SIGKILL, then STARTERS concurrent `aid start`s.
  */
 async function main(): Promise<void> {
   const rounds = Number(process.argv[2] ?? 30);
   const starters = Number(process.argv[3] ?? 12);
+  const lockTable = await lockRaces(rounds, starters);
   let oneDaemon = 0;
   let twoOrMore = 0;
   let none = 0;
@@ -37,6 +63,8 @@ async function main(): Promise<void> {
     }
   }
   const lines = [
+    lockTable,
+    '',
     `| rounds × concurrent starters | rounds with one daemon | rounds with two or more | rounds with none | rounds whose daemon lost its socket | starters that failed | rounds whose starters named different pids |`,
     `|---|---|---|---|---|---|---|`,
     `| ${rounds} × ${starters} | ${oneDaemon} | ${twoOrMore} | ${none} | ${socketLost} | ${failedStarters} | ${disagreeing} |`,
