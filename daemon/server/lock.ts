@@ -61,15 +61,18 @@ export class PidLock {
   ) {}
 
   static acquire(file: string, pid = process.pid): LockResult {
-    // Each retry means a holder released between our open and our lock; a handful always suffices.
+    // Each retry means a holder let go between our open and our look at the path; a few suffice.
     for (let attempt = 0; attempt < 50; attempt++) {
       const fd = openLockFile(file, true);
       let keep = false;
       try {
         const identity = fs.fstatSync(fd);
         if (!identity.isFile()) throw new Error(`${file} is not a regular file; remove it so aid can keep its lock there`);
-        if (!tryExclusive(fd)) return { acquired: false, pid: readPid(fd) };
+        const locked = tryExclusive(fd);
+        // The path no longer names what we opened: its holder is letting go (it removes the file
+        // first), or released before we locked. Either way the lock to take is the new file's.
         if (!PidLock.names(file, identity)) continue;
+        if (!locked) return { acquired: false, pid: readPid(fd) };
         fs.ftruncateSync(fd, 0);
         fs.writeSync(fd, `${pid}\n`, 0);
         // A lock file left by an older aid may be wider; ours is 0600.
