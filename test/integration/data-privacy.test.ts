@@ -2,8 +2,8 @@ import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { OllamaSimulator } from '../fakes/ollama-simulator';
-import { aic, aid, SandboxPool, type Sandbox } from '../helpers/daemon';
+import { aic, aid, type Sandbox } from '../helpers/daemon';
+import { ollamaSuite } from '../helpers/ollama-suite';
 
 /** Another user of the machine: nobody (65534), as CI (root) can become with util-linux's setpriv. */
 function asOtherUser(command: string[]): { code: number | null; output: string } {
@@ -25,8 +25,7 @@ function assertUnreadableByOthers(file: string): void {
 
 describe('what aid keeps is its user’s alone', function () {
   this.timeout(60000);
-  const pool = new SandboxPool();
-  let sim: OllamaSimulator;
+  const { pool, sim } = ollamaSuite();
 
   before(function () {
     // These tests need a second user: fail loudly where that cannot be had, never skip.
@@ -34,18 +33,10 @@ describe('what aid keeps is its user’s alone', function () {
     const probe = spawnSync('setpriv', ['--version']);
     assert.ok(!probe.error, 'setpriv (Debian package util-linux) is needed to test as a second user: apt-get install util-linux');
   });
-  beforeEach(async () => {
-    sim = new OllamaSimulator();
-    await sim.start();
-  });
-  afterEach(async () => {
-    await pool.teardownAll();
-    await sim.stop();
-  });
 
   /** A sandbox whose top directory others may enter, as a home directory usually is. */
   function openSandbox(): Sandbox {
-    const s = pool.make({ ollamaUrl: sim.url });
+    const s = pool.make({ ollamaUrl: sim().url });
     fs.chmodSync(s.dir, 0o755);
     const publicFile = path.join(s.dir, 'public.txt');
     fs.writeFileSync(publicFile, 'anyone may read this\n', { mode: 0o644 });

@@ -2,24 +2,15 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { LogNotification, StatusRequest, type LogParams, type StatusResult } from '../../protocol/daemon';
-import { OllamaSimulator } from '../fakes/ollama-simulator';
-import { aic, aid, connect, startForeground, waitFor, SandboxPool } from '../helpers/daemon';
+import { aic, aid, connect, startForeground, waitFor } from '../helpers/daemon';
+import { ollamaSuite } from '../helpers/ollama-suite';
 
 describe('the data directory deleted while aid runs', function () {
   this.timeout(60000);
-  const pool = new SandboxPool();
-  let sim: OllamaSimulator;
-  beforeEach(async () => {
-    sim = new OllamaSimulator();
-    await sim.start();
-  });
-  afterEach(async () => {
-    await pool.teardownAll();
-    await sim.stop();
-  });
+  const { pool, sim } = ollamaSuite();
 
   it('is noticed and said loudly; everything (before and after) is written back and survives kill -9', async () => {
-    const s = pool.make({ ollamaUrl: sim.url });
+    const s = pool.make({ ollamaUrl: sim().url });
     const daemon = await startForeground(s);
     const watcher = await connect(s);
     const notices: LogParams[] = [];
