@@ -5,6 +5,24 @@ import * as path from 'node:path';
 import type { StoreIncident } from '../../protocol/daemon';
 import { Store } from '../../daemon/store/store';
 
+describe('Store files', () => {
+  it('are created 0600 by lmdb itself, whatever the umask, the data and the lock file alike', async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'aid-store-mode-'));
+    const previous = process.umask(0o022);
+    try {
+      const store = await Store.open(path.join(root, 'data'));
+      await store.db('meta').put('x', 1);
+      assert.equal(fs.statSync(store.path).mode & 0o777, 0o600);
+      assert.equal(fs.statSync(`${store.path}-lock`).mode & 0o777, 0o600);
+      assert.equal(fs.statSync(path.join(root, 'data')).mode & 0o777, 0o700);
+      await store.close();
+    } finally {
+      process.umask(previous);
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
+
 /** The store's file vanishing under it: real lmdb in a temp dir, the directory deleted for real. */
 describe('Store written back when its file vanishes', () => {
   let root: string;
