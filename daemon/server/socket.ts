@@ -76,7 +76,7 @@ export async function removeStaleSocket(socketPath: string): Promise<boolean> {
   }
   if (!stat.isSocket()) {
     throw new SocketSetupError(
-      `${socketPath} is ${describeEntry(socketPath, stat)}, not aid's socket; aid binds only where nothing is and never removes what it did not create. ` +
+      `${socketPath} is ${describeEntry(socketPath, stat)}, not aid's socket; aid removes nothing at its socket path but a dead socket. ` +
         `Move it away (\`mv ${socketPath} ...\`) or set AID_SOCKET to another path.`,
     );
   }
