@@ -1,11 +1,12 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ShutdownRequest, StatusRequest, ReloadRequest } from '../protocol/daemon';
+import { ShutdownRequest, StatusRequest, ReloadRequest, type StoreIncident } from '../protocol/daemon';
 import { ExitCodes } from '../protocol/errors';
 import { openSession, type Session } from '../protocol/transport';
 import { resolvePaths, type AidPaths } from './config/paths';
-import { PidLock, isAidProcess } from './server/lock';
+import { PidLock, lockSocket } from './server/lock';
+import { openStarterOutput, StartReport } from './start-report';
 import { installUnits, packageRoot } from './service';
 import { readVersion } from './version';
 
@@ -35,20 +36,51 @@ async function trySession(paths: AidPaths, timeoutMs = 1000): Promise<Session | 
   }
 }
 
+/** Alive and not a zombie: a detached daemon is reaped by init, which may be slow or absent. */
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return !/^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+/** aid status's line for a store that vanished while the daemon ran; nothing when all is well. */
+function storeIncidentLine(incident: StoreIncident | undefined): string {
+  if (!incident) return '';
+  return `        ${incident.recovered ? 'written back' : 'NOT ON DISK'} (noticed ${incident.detectedAt}): ${incident.message}\n`;
+}
+
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 async function startForeground(paths: AidPaths): Promise<number> {
+  // Set only when `aid start` spawned us: how it learns why this start failed.
+  const report = StartReport.fromEnv(process.env);
+  const fail = (message: string, code: number): number => {
+    say(`aid: ${message}`);
+    report?.send(`aid: ${message}`);
+    return code;
+  };
+  // The lock before anything heavy: of many concurrent starts, the losers stop at once.
+  let lock: ReturnType<typeof lockSocket>;
+  try {
+    lock = lockSocket(paths.socket, paths.lockFile, process.getuid?.() ?? 0);
+  } catch (error) {
+    return fail((error as Error).message, 1);
+  }
+  if (!lock.acquired) return fail(`aid is already running${lock.pid ? ` (pid ${lock.pid})` : ''} on ${paths.socket}`, 0);
   // Loaded only here so `aid stop`/`aid status` stay light.
   const { runDaemon, StartupError } = require('./main') as typeof import('./main');
   let daemon: Awaited<ReturnType<typeof runDaemon>>;
   try {
-    daemon = await runDaemon({ paths, env: process.env, version: readVersion(), logToStderr: process.env.AID_LOG_STDERR !== '0' });
+    daemon = await runDaemon({ paths, env: process.env, version: readVersion(), logToStderr: process.env.AID_LOG_STDERR !== '0', lock: lock.lock });
   } catch (error) {
-    say(`aid: ${(error as Error).message}`);
-    return error instanceof StartupError ? error.exitCode : 1;
+    return fail((error as Error).message, error instanceof StartupError ? error.exitCode : 1);
   }
+  report?.close();
   for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
     process.on(signal, () => void daemon.shutdown(`signal ${signal}`));
   }
@@ -59,11 +91,14 @@ async function startForeground(paths: AidPaths): Promise<number> {
   process.on('unhandledRejection', (reason) => {
     say(`aid: unhandled rejection: ${String(reason)}`);
   });
-  await daemon.done;
-  return 0;
+  return daemon.done;
 }
 
-/** Detaches a foreground daemon and returns once its socket answers the handshake. */
+/**
+ * Detaches a foreground daemon and returns once its socket answers the handshake. Its output is
+ * appended to $STATE/aid.out (every starter's, never truncated); why it failed, if it did, comes
+ * back through a pipe of this starter's own, so concurrent starters never show each other's.
+ */
 async function startDetached(paths: AidPaths): Promise<number> {
   const running = await trySession(paths);
   if (running) {
@@ -72,15 +107,20 @@ async function startDetached(paths: AidPaths): Promise<number> {
     process.stdout.write(paths.socket + '\n');
     return 0;
   }
-  fs.mkdirSync(paths.stateDir, { recursive: true, mode: 0o700 });
-  const outFile = path.join(paths.stateDir, 'aid.out');
-  const out = fs.openSync(outFile, 'w', 0o600);
+  let output: ReturnType<typeof openStarterOutput>;
+  try {
+    output = openStarterOutput(paths.stateDir);
+  } catch (error) {
+    say(`aid: ${(error as Error).message}`);
+    return 1;
+  }
   const child = spawn(process.execPath, [path.join(packageRoot(), 'daemon', 'bin', 'aid.js'), 'start', '--foreground'], {
     detached: true,
-    stdio: ['ignore', out, out],
-    env: { ...process.env, AID_LOG_STDERR: '0' },
+    stdio: ['ignore', output.fd, output.fd, 'pipe'],
+    env: { ...process.env, AID_LOG_STDERR: '0', ...StartReport.env(3) },
   });
-  fs.closeSync(out);
+  fs.closeSync(output.fd);
+  const report = StartReport.read(child);
   let exited: number | null | undefined;
   child.on('exit', (code) => {
     exited = code;
@@ -96,10 +136,18 @@ async function startDetached(paths: AidPaths): Promise<number> {
       return 0;
     }
     if (exited !== undefined) {
-      const output = fs.readFileSync(outFile, 'utf8').trim();
-      // Exit 0 before answering means another daemon won the lock between our probe and its start.
-      if (exited === 0 && /already running/.test(output)) continue;
-      say(output || `aid: the daemon exited with code ${exited}; see ${paths.logFile}`);
+      const message = (await report).trim();
+      // Exit 0 before answering: another daemon holds the lock (a concurrent start); wait for it
+      // while it lives, not for a daemon that is gone.
+      if (exited === 0 && /already running/.test(message)) {
+        if (PidLock.holder(paths.lockFile) !== undefined) {
+          await sleep(wait);
+          continue;
+        }
+        say(`aid: the daemon that won the start exited before answering; see ${paths.logFile} and ${output.file}`);
+        return 1;
+      }
+      say(message || `aid: the daemon exited with code ${exited} before answering; its output is in ${output.file}, its log in ${paths.logFile}`);
       return exited || 1;
     }
     await sleep(wait);
@@ -116,9 +164,10 @@ async function stop(paths: AidPaths): Promise<number> {
     await session.connection.sendRequest(ShutdownRequest, { reason: 'aid stop' }).catch(() => undefined);
     session.close();
   } else {
-    // Not answering, but maybe alive (stuck): the lock names it.
+    // Not answering, but maybe alive (stuck): the live holder of the lock is the daemon. A pid
+    // merely written in the file may since belong to any other program.
     pid = PidLock.holder(paths.lockFile);
-    if (pid === undefined || !isAidProcess(pid)) {
+    if (pid === undefined) {
       say('aid is not running');
       return 0;
     }
@@ -126,7 +175,7 @@ async function stop(paths: AidPaths): Promise<number> {
   }
   const deadline = Date.now() + 15000;
   while (Date.now() < deadline) {
-    if (!isAidProcess(pid)) {
+    if (PidLock.holder(paths.lockFile) !== pid && !isRunning(pid)) {
       say(`aid stopped (pid ${pid})`);
       return 0;
     }
@@ -152,7 +201,8 @@ async function status(paths: AidPaths, json: boolean): Promise<number> {
       process.stdout.write(
         `aid ${result.version} running, pid ${result.pid}, up ${Math.round(result.uptimeMs / 1000)} s\n` +
           `socket  ${result.socket}\nconfig  ${result.config.file}${result.config.error ? ` (rejected: ${result.config.error})` : ''}\n` +
-          `data    ${result.store.path} (${result.store.requests} requests)\nhosts   ${up.length ? `${up.join(', ')} up` : 'none up'} — \`aic hosts\` for details\n`,
+          `data    ${result.store.path} (${result.store.requests} requests)\n${storeIncidentLine(result.store.incident)}` +
+          `hosts   ${up.length ? `${up.join(', ')} up` : 'none up'} — \`aic hosts\` for details\n`,
       );
     }
     return 0;

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { LogNotification, type StatusResult } from '../protocol/daemon';
+import { LogNotification, type StatusResult, type StoreIncident } from '../protocol/daemon';
 import { PROTOCOL_VERSION } from '../protocol/version';
 import { AskService } from './chat/ask';
 import { HostAttempts } from './chat/host-attempts';
@@ -45,11 +45,11 @@ import { DEFAULT_PRICES_URL, PriceData } from './pricing/price-data';
 import { OpenAICompatibleAdapter } from './providers/openai-compatible';
 import type { ProviderAdapter } from './providers/types';
 import { HandlerRegistry } from './server/handlers';
-import { PidLock } from './server/lock';
+import type { PidLock } from './server/lock';
 import { removeRegistration, writeRegistration } from './server/registration';
 import { DaemonServer } from './server/server';
 import { Shutdown } from './server/shutdown';
-import { checkSocketPathLength, prepareSocketDir, removeStaleSocket, systemdListenFd } from './server/socket';
+import { isOurSocket, removeOurSocket, removeStaleSocket, systemdListenFd, type BoundSocket } from './server/socket';
 import { Store } from './store/store';
 import type { HostDefinition } from './catalog/hosts';
 
@@ -59,6 +59,11 @@ export interface DaemonOptions {
   version: string;
   /** Mirror log lines to stderr (foreground runs). */
   logToStderr: boolean;
+  /**
+   * The socket's lock, taken by the caller before this module loaded: a start that loses the race
+   * stops without loading the daemon. Released in the last steps of the shutdown.
+   */
+  lock: PidLock;
 }
 
 export class StartupError extends Error {
@@ -70,6 +75,9 @@ export class StartupError extends Error {
     this.name = 'StartupError';
   }
 }
+
+/** How often the daemon checks that its socket, lock and store file are still where it left them. */
+const FOOTING_CHECK_MS = 2000;
 
 /** Largest JSON-RPC message accepted from a client; prompts with attached context fit easily. */
 const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
@@ -105,12 +113,18 @@ function createAdapter(config: () => AidConfig): (host: HostDefinition) => Provi
  * The composition root: builds every service, wires handlers, binds the socket, and returns once
  * the daemon is serving. Resolves `done` after the shutdown completed.
  */
-export async function runDaemon(options: DaemonOptions): Promise<{ done: Promise<void>; shutdown: (reason: string) => Promise<void> }> {
+export async function runDaemon(options: DaemonOptions): Promise<{ done: Promise<number>; shutdown: (reason: string) => Promise<void> }> {
   const { paths, env, version } = options;
+  // Everything the daemon creates is its user's alone (sessions, logs, the store); explicit modes
+  // below say so too, this covers what a library creates on its own (lmdb's write-back copy).
+  process.umask(0o077);
   const started = Date.now();
   const redactor = new Redactor();
   const firstLoad = loadConfig(paths.configFile);
-  if (!firstLoad.ok) throw new StartupError(describeConfigError(firstLoad.file, firstLoad.issues, 'aid start'));
+  if (!firstLoad.ok) {
+    options.lock.release();
+    throw new StartupError(describeConfigError(firstLoad.file, firstLoad.issues, 'aid start'));
+  }
   let config = firstLoad.config;
   let configState: StatusResult['config'] = { file: paths.configFile, loaded: firstLoad.exists };
 
@@ -118,16 +132,23 @@ export async function runDaemon(options: DaemonOptions): Promise<{ done: Promise
   const uid = process.getuid?.() ?? 0;
   const listenFd = systemdListenFd(env, process.pid);
 
-  const lockResult = PidLock.acquire(preparedLock(paths, uid));
-  if (!lockResult.acquired) {
-    throw new StartupError(`aid is already running (pid ${lockResult.pid}) on ${paths.socket}`, 0);
-  }
-  const lock = lockResult.lock;
+  const lock = options.lock;
   const shutdown = new Shutdown(logger);
+  /** 0 for a stop that was asked for; 1 when the daemon stops because it lost its socket or lock. */
+  let exitCode = 0;
+  const storeIncident = (incident: StoreIncident): void => {
+    logger[incident.recovered ? 'warn' : 'error']('store file lost while running', { path: paths.dataDir, recovered: incident.recovered, message: incident.message });
+    // Editors and running aic commands learn of it now, not at the next `aic status`.
+    server.broadcast(LogNotification, { level: incident.recovered ? 'warn' : 'error', message: incident.message });
+  };
   let store: Store;
   try {
     if (listenFd === undefined && (await removeStaleSocket(paths.socket))) logger.info('removed a stale socket', { socket: paths.socket });
-    store = await Store.open(paths.dataDir);
+    store = await Store.open(paths.dataDir, [], undefined, {
+      uid,
+      onTightened: (file, previousMode) => logger.warn("other users could read aid's data: tightened to owner-only", { file, mode: previousMode.toString(8) }),
+      onIncident: storeIncident,
+    });
   } catch (error) {
     lock.release();
     throw new StartupError((error as Error).message);
@@ -241,17 +262,21 @@ export async function runDaemon(options: DaemonOptions): Promise<{ done: Promise
     return { ok: true, file: paths.configFile };
   };
 
-  const status = (): StatusResult => ({
-    version,
-    protocolVersion: PROTOCOL_VERSION,
-    pid: process.pid,
-    uptimeMs: Date.now() - started,
-    socket: paths.socket,
-    hosts: registry.statuses(),
-    config: configState,
-    store: { path: store.path, schemaVersion: store.schemaVersion, requests: ledger.count() },
-    activation: listenFd === undefined ? 'self' : 'systemd',
-  });
+  const status = (): StatusResult => {
+    // A deleted data directory shows here at once, not at the next check of the timer.
+    store.verify();
+    return {
+      version,
+      protocolVersion: PROTOCOL_VERSION,
+      pid: process.pid,
+      uptimeMs: Date.now() - started,
+      socket: paths.socket,
+      hosts: registry.statuses(),
+      config: configState,
+      store: { path: store.path, schemaVersion: store.schemaVersion, requests: ledger.count(), ...(store.incident ? { incident: store.incident } : {}) },
+      activation: listenFd === undefined ? 'self' : 'systemd',
+    };
+  };
 
   const handlers = new HandlerRegistry().add(
     ...daemonHandlers({ version, status, reload, requestShutdown: (reason) => void runShutdown(reason) }),
@@ -275,8 +300,25 @@ export async function runDaemon(options: DaemonOptions): Promise<{ done: Promise
   const server = new DaemonServer({ registry: handlers, logger, handshakeTimeoutMs: () => config.handshakeTimeoutMs, maxMessageBytes: MAX_MESSAGE_BYTES });
   const configWatch = watchConfigFile(paths.configFile, () => void reload());
 
+  /** The socket file we bound: the only one this daemon ever removes. */
+  let bound: BoundSocket | undefined;
+  // The daemon stands on its socket, its lock and its store file; someone may delete any of them.
+  const footing = setInterval(() => {
+    store.verify();
+    const lost = !lock.held ? `its lock file ${paths.lockFile}` : bound && !isOurSocket(bound) ? `its socket ${paths.socket}` : undefined;
+    if (!lost || shutdown.started) return;
+    // Unreachable (no socket) or no longer the only daemon here (no lock): an orphan is worse than a stop.
+    const message = `aid stops: ${lost} was removed or replaced (its directory deleted?), so clients can no longer reach this daemon (pid ${process.pid}); \`aid start\` starts one they can reach`;
+    logger.error(message);
+    server.broadcast(LogNotification, { level: 'error', message });
+    exitCode = 1;
+    void runShutdown(`lost ${lost}`);
+  }, FOOTING_CHECK_MS);
+  footing.unref();
+
   // The order of a clean stop; each step is independent of the ones that failed before it.
-  shutdown.add('stop accepting', () => server.stopAccepting());
+  // Closing the listener unlinks its path: not when the path is now another daemon's socket.
+  shutdown.add('stop accepting', () => server.stopAccepting(bound === undefined || isOurSocket(bound)));
   shutdown.add('cancel in-flight requests', async () => {
     server.abortAll('shutdown');
     await server.drain(2000);
@@ -284,6 +326,7 @@ export async function runDaemon(options: DaemonOptions): Promise<{ done: Promise
   shutdown.add('close connections', () => server.closeConnections());
   shutdown.add('stop timers and watchers', async () => {
     registry.stopHealthChecks();
+    clearInterval(footing);
     configWatch.close();
     await contextEngine.close();
     for (const job of cronJobs) await job.destroy();
@@ -292,7 +335,7 @@ export async function runDaemon(options: DaemonOptions): Promise<{ done: Promise
   });
   shutdown.add('flush and close the store', () => store.close());
   shutdown.add('remove socket and registration', () => {
-    if (listenFd === undefined) fs.rmSync(paths.socket, { force: true });
+    if (bound) removeOurSocket(bound);
     removeRegistration(paths.registrationFile, process.pid);
   });
   shutdown.add('release lock', () => lock.release());
@@ -304,7 +347,7 @@ export async function runDaemon(options: DaemonOptions): Promise<{ done: Promise
 
   try {
     if (listenFd !== undefined) await server.listenOnFd(listenFd);
-    else await server.listenOnPath(paths.socket);
+    else bound = await server.listenOnPath(paths.socket);
   } catch (error) {
     await runShutdown('could not listen');
     throw new StartupError(`cannot listen on ${paths.socket}: ${(error as Error).message}`);
@@ -331,7 +374,7 @@ export async function runDaemon(options: DaemonOptions): Promise<{ done: Promise
   checkAlerts();
   logger.info('aid started', { version, pid: process.pid, socket: paths.socket, activation: listenFd === undefined ? 'self' : 'systemd', data: path.resolve(paths.dataDir) });
 
-  return { done: shutdown.finished, shutdown: runShutdown };
+  return { done: shutdown.finished.then(() => exitCode), shutdown: runShutdown };
 }
 
 /**
@@ -366,11 +409,4 @@ function priceDatasetVersion(): string {
   } catch {
     return 'unknown';
   }
-}
-
-/** Socket-path checks happen before the lock, so their errors are about the path, not the lock. */
-function preparedLock(paths: AidPaths, uid: number): string {
-  checkSocketPathLength(paths.socket);
-  prepareSocketDir(path.dirname(paths.socket), uid);
-  return paths.lockFile;
 }

@@ -9,9 +9,21 @@ export interface StatusResult {
   socket: string;
   hosts: HostStatus[];
   config: { file: string; loaded: boolean; error?: string };
-  store: { path: string; schemaVersion: number; requests: number };
+  store: { path: string; schemaVersion: number; requests: number; incident?: StoreIncident };
   /** How the daemon got its socket: bound it itself or was handed it by systemd. */
   activation: 'self' | 'systemd';
+}
+/**
+ * The store's file was removed (its data directory deleted) or replaced while the daemon ran.
+ * The daemon still holds everything in the file it opened and writes it back to disk.
+ */
+export interface StoreIncident {
+  /** ISO 8601, when the daemon noticed. */
+  detectedAt: string;
+  /** What happened, what the daemon did, and what to do. */
+  message: string;
+  /** True once everything the daemon held is on disk again and new writes land there. */
+  recovered: boolean;
 }
 export const StatusRequest = new RequestType0<StatusResult, void>('aid/status');
 

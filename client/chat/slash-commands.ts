@@ -149,8 +149,8 @@ const COMMANDS: Record<string, SlashCommand> = {
       const format = args[0] === 'json' || args[0] === 'md' ? args.shift() as 'md' | 'json' : 'md';
       const file = path.resolve(ctx.cwd, args[0] ?? `session-${ctx.state.sessionId.slice(0, 8)}.${format}`);
       const exported = await ctx.rpc.request(SessionsExportRequest, { id: ctx.state.sessionId, format });
-      fs.writeFileSync(file, exported.content.endsWith('\n') ? exported.content : `${exported.content}\n`);
-      ctx.print(`wrote ${file}`);
+      const written = writePrivateFile(file, exported.content.endsWith('\n') ? exported.content : `${exported.content}\n`);
+      ctx.print(written ?? `wrote ${file}`);
     },
   },
   help: {
@@ -175,6 +175,31 @@ const COMMANDS: Record<string, SlashCommand> = {
     },
   },
 };
+
+/**
+ * Writes a conversation where only its owner can read it: created 0600, an existing file closed
+ * to others before the new content goes in, and never through a symlink. Returns why not, if not.
+ */
+function writePrivateFile(file: string, content: string): string | undefined {
+  const { O_WRONLY, O_CREAT, O_TRUNC, O_NOFOLLOW } = fs.constants;
+  let fd: number;
+  try {
+    fd = fs.openSync(file, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0o600);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ELOOP') return `${file} is a symbolic link; /export writes only a file of its own: name another file`;
+    return `cannot write ${file}: ${code ?? (error as Error).message}`;
+  }
+  try {
+    fs.fchmodSync(fd, 0o600);
+    fs.writeSync(fd, content);
+    return undefined;
+  } catch (error) {
+    return `cannot write ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
 
 /** Loads a session into the chat: its id, title, spend, and its last model unless one was chosen. */
 export async function resumeSession(ctx: SlashContext, id: string): Promise<void> {

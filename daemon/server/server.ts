@@ -3,7 +3,7 @@ import type { NotificationType } from 'vscode-jsonrpc';
 import type { Logger } from '../log/logger';
 import { ClientConnection, type AbortReason } from './connection';
 import type { HandlerRegistry } from './handlers';
-import { listenOnFd, listenOnPath } from './socket';
+import { listenOnFd, listenOnPath, type BoundSocket } from './socket';
 
 export interface ServerOptions {
   registry: HandlerRegistry;
@@ -24,7 +24,7 @@ export class DaemonServer {
     this.server.on('error', (error) => options.logger.error('listener error', { error: error.message }));
   }
 
-  listenOnPath(socketPath: string): Promise<void> {
+  listenOnPath(socketPath: string): Promise<BoundSocket> {
     return listenOnPath(this.server, socketPath);
   }
 
@@ -64,10 +64,12 @@ export class DaemonServer {
   /**
    * Stops accepting new connections and new requests; existing ones stay open. Does not wait for
    * close's callback: that fires only after every connection ended, which is a later step.
+   * Closing the listener unlinks its path (libuv does), so a daemon whose path now holds another
+   * daemon's socket passes `closeListener: false` and leaves the listener to the process exit.
    */
-  stopAccepting(): void {
+  stopAccepting(closeListener = true): void {
     this.shuttingDown = true;
-    this.server.close();
+    if (closeListener) this.server.close();
   }
 
   abortAll(reason: AbortReason): void {

@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as net from 'node:net';
+import { PrivateDirError, preparePrivateDir } from '../store/private-dir';
 
 /** sun_path is 108 bytes on Linux including the terminating NUL. */
 export const MAX_SOCKET_PATH_BYTES = 107;
@@ -27,21 +28,9 @@ export function checkSocketPathLength(socketPath: string): void {
  */
 export function prepareSocketDir(dir: string, uid: number): void {
   try {
-    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    preparePrivateDir(dir, uid, { what: 'socket directory', envVar: 'AID_SOCKET' });
   } catch (error) {
-    throw new SocketSetupError(`cannot create the socket directory ${dir}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
-  }
-  const stat = fs.lstatSync(dir);
-  if (!stat.isDirectory()) throw new SocketSetupError(`${dir} is not a directory; set AID_SOCKET to a path in a directory you own`);
-  if (stat.uid !== uid) {
-    throw new SocketSetupError(
-      `refusing to use socket directory ${dir}: it belongs to uid ${stat.uid}, not to you (uid ${uid}). Remove it or set AID_SOCKET elsewhere.`,
-    );
-  }
-  if ((stat.mode & 0o077) !== 0) {
-    throw new SocketSetupError(
-      `refusing to use socket directory ${dir}: mode ${(stat.mode & 0o777).toString(8)} lets other users in. Run \`chmod 700 ${dir}\` or set AID_SOCKET to a path in a private directory.`,
-    );
+    throw error instanceof PrivateDirError ? new SocketSetupError(error.message) : error;
   }
 }
 
@@ -60,21 +49,73 @@ export function socketAnswers(socketPath: string, timeoutMs = 500): Promise<bool
   });
 }
 
+/** What is at a path, in words for a message that says what to do about it. */
+function describeEntry(socketPath: string, stat: fs.Stats): string {
+  if (stat.isSymbolicLink()) {
+    const target = fs.readlinkSync(socketPath);
+    return `a symbolic link to ${target}${fs.existsSync(socketPath) ? '' : ' (which does not exist)'}`;
+  }
+  if (stat.isFile()) return 'a regular file';
+  if (stat.isDirectory()) return 'a directory';
+  return 'not a socket';
+}
+
 /**
- * Removes a socket file left by a daemon that died without cleaning up. Only called while we hold
- * the lock, so a live daemon cannot be behind it; still, a socket that answers is never removed.
+ * Clears the socket path before binding. Only a socket is ever removed, and only one that nobody
+ * answers on (left by a daemon that died; we hold the lock, so no live daemon of ours is behind
+ * it). Anything else at the path (a file, a directory, a symlink, dangling or not) is the user's:
+ * refused with what is there and what to do.
  */
 export async function removeStaleSocket(socketPath: string): Promise<boolean> {
-  if (!fs.existsSync(socketPath)) return false;
+  let stat: fs.Stats;
+  try {
+    stat = fs.lstatSync(socketPath);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw error;
+  }
+  if (!stat.isSocket()) {
+    throw new SocketSetupError(
+      `${socketPath} is ${describeEntry(socketPath, stat)}, not aid's socket; aid removes nothing at its socket path but a dead socket. ` +
+        `Move it away (\`mv ${socketPath} ...\`) or set AID_SOCKET to another path.`,
+    );
+  }
   if (await socketAnswers(socketPath)) {
     throw new SocketSetupError(`another process is listening on ${socketPath}; stop it or set AID_SOCKET elsewhere`);
   }
+  // Removed only if it is still the very socket found dead above.
+  const again = fs.lstatSync(socketPath);
+  if (again.ino !== stat.ino || again.dev !== stat.dev) throw new SocketSetupError(`${socketPath} changed while aid was starting; try again`);
   fs.unlinkSync(socketPath);
   return true;
 }
 
+/** The socket file this daemon bound: what it may remove, and how it knows the path is still its own. */
+export interface BoundSocket {
+  path: string;
+  dev: number;
+  ino: number;
+}
+
+/** True while `bound.path` is still the socket file we bound (not removed, not replaced). */
+export function isOurSocket(bound: BoundSocket): boolean {
+  try {
+    const stat = fs.lstatSync(bound.path);
+    return stat.isSocket() && stat.ino === bound.ino && stat.dev === bound.dev;
+  } catch {
+    return false;
+  }
+}
+
+/** Removes the socket file if it is still the one we bound; someone else's is left alone. */
+export function removeOurSocket(bound: BoundSocket): boolean {
+  if (!isOurSocket(bound)) return false;
+  fs.unlinkSync(bound.path);
+  return true;
+}
+
 /** Binds the server to the path with mode 0600 from the first moment (umask, not a later chmod). */
-export function listenOnPath(server: net.Server, socketPath: string): Promise<void> {
+export function listenOnPath(server: net.Server, socketPath: string): Promise<BoundSocket> {
   return new Promise((resolve, reject) => {
     const previous = process.umask(0o177);
     const restore = (): void => {
@@ -86,8 +127,10 @@ export function listenOnPath(server: net.Server, socketPath: string): Promise<vo
     });
     server.listen(socketPath, () => {
       restore();
+      // We hold the lock, so what is at the path now is the socket we just bound.
+      const stat = fs.lstatSync(socketPath);
       fs.chmodSync(socketPath, 0o600);
-      resolve();
+      resolve({ path: socketPath, dev: stat.dev, ino: stat.ino });
     });
   });
 }

@@ -2,12 +2,10 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { spawn } from 'node:child_process';
 import * as net from 'node:net';
 import { FileLogger } from '../../daemon/log/logger';
 import { Redactor } from '../../daemon/log/redact';
 import { HandlerRegistry, defineHandler, noParams } from '../../daemon/server/handlers';
-import { PidLock } from '../../daemon/server/lock';
 import { readRegistration, removeRegistration, writeRegistration } from '../../daemon/server/registration';
 import { DaemonServer } from '../../daemon/server/server';
 import { Shutdown } from '../../daemon/server/shutdown';
@@ -51,71 +49,6 @@ describe('server room', () => {
     assert.equal(registry.get('x/y'), h);
     assert.deepEqual(registry.methods(), ['x/y']);
     assert.throws(() => registry.add(h), /duplicate handler for x\/y/);
-  });
-
-  describe('PidLock', () => {
-    it('is exclusive while a live aid process holds it, and released by its owner', async () => {
-      const file = path.join(dir, 'aid.sock.lock');
-      const first = PidLock.acquire(file);
-      assert.ok(first.acquired);
-      assert.equal(fs.statSync(file).mode & 0o777, 0o600);
-      first.lock.release();
-      assert.ok(!fs.existsSync(file));
-      // A live process whose command line says aid holds the lock: a second daemon is refused.
-      const holder = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 20000)', 'aid-holder'], { stdio: 'ignore' });
-      try {
-        fs.writeFileSync(file, `${holder.pid}\n`);
-        assert.deepEqual(PidLock.acquire(file), { acquired: false, pid: holder.pid });
-      } finally {
-        holder.kill('SIGKILL');
-        await new Promise((r) => holder.on('exit', r));
-      }
-    });
-
-    it('treats a recycled pid (a live process that is not aid) as stale', async () => {
-      const file = path.join(dir, 'aid.sock.lock');
-      const other = spawn('sleep', ['20'], { stdio: 'ignore' });
-      try {
-        fs.writeFileSync(file, `${other.pid}\n`);
-        const result = PidLock.acquire(file);
-        assert.ok(result.acquired);
-        result.lock.release();
-      } finally {
-        other.kill('SIGKILL');
-        await new Promise((r) => other.on('exit', r));
-      }
-    });
-
-    it('takes over a lock whose holder is dead', async () => {
-      const file = path.join(dir, 'aid.sock.lock');
-      // The pid of an aid-looking process that has exited and been reaped.
-      const dead = spawn(process.execPath, ['-e', '0', 'aid-dead'], { stdio: 'ignore' });
-      await new Promise((r) => dead.on('exit', r));
-      fs.writeFileSync(file, `${dead.pid}\n`);
-      const result = PidLock.acquire(file);
-      assert.ok(result.acquired);
-      assert.equal(PidLock.holder(file), process.pid);
-      result.lock.release();
-      assert.ok(!fs.existsSync(file));
-    });
-
-    it('takes over a lock file with no pid in it', () => {
-      const file = path.join(dir, 'aid.sock.lock');
-      fs.writeFileSync(file, 'not a pid\n');
-      assert.equal(PidLock.holder(file), undefined);
-      const result = PidLock.acquire(file);
-      assert.ok(result.acquired);
-      result.lock.release();
-    });
-
-    it('does not remove a lock someone else took over', () => {
-      const file = path.join(dir, 'aid.sock.lock');
-      const result = PidLock.acquire(file);
-      assert.ok(result.acquired);
-      fs.writeFileSync(file, '12345\n');
-      result.lock.release();
-      assert.equal(PidLock.holder(file), 12345);
-    });
   });
 
   describe('Shutdown', () => {
