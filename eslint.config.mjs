@@ -11,7 +11,9 @@ const ROOMS = {
   // The floor: nothing of ours.
   config: [],
   log: [],
-  store: [],
+  // Files and directories only this user may read (the socket's, the store's).
+  files: [],
+  store: ['files'],
   tokens: [],
   timers: [],
   errors: [],
@@ -26,7 +28,7 @@ const ROOMS = {
   chat: ['budget', 'catalog', 'context', 'errors', 'ledger', 'log', 'pricing', 'providers', 'sessions', 'timers', 'tokens'],
   advice: ['catalog', 'errors', 'ledger', 'pricing', 'tokens'],
   // The socket knows nothing of what its handlers do.
-  server: ['errors', 'log'],
+  server: ['errors', 'files', 'log'],
   handlers: ['advice', 'budget', 'catalog', 'chat', 'config', 'context', 'errors', 'ledger', 'log', 'pricing', 'providers', 'server', 'sessions', 'tokens'],
 };
 

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as net from 'node:net';
-import { PrivateDirError, preparePrivateDir } from '../store/private-dir';
+import { PrivateDirError, preparePrivateDir } from '../files/private-dir';
 
 /** sun_path is 108 bytes on Linux including the terminating NUL. */
 export const MAX_SOCKET_PATH_BYTES = 107;

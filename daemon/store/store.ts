@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { open, type Database, type RootDatabase, type RootDatabaseOptionsWithPath } from 'lmdb';
 import type { StoreIncident } from '../../protocol/daemon';
-import { preparePrivateDir } from './private-dir';
+import { preparePrivateDir } from '../files/private-dir';
 import { WriteHold } from './write-hold';
 
 /** Bumped when a stored shape changes; each step has a migration below the store's callers. */
