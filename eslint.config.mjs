@@ -17,7 +17,7 @@ const ROOMS = {
   tokens: [],
   timers: [],
   errors: [],
-  providers: [],
+  providers: ['tokens'],
   pricing: ['tokens'],
   ledger: ['errors', 'pricing', 'store', 'tokens'],
   catalog: ['config', 'errors', 'log', 'pricing', 'providers', 'tokens'],

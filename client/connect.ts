@@ -144,3 +144,13 @@ export async function connectDaemon(): Promise<Session> {
   }
   throw new CliError(`aid started but does not answer on ${socket}; see the log in $XDG_STATE_HOME/aid/aid.log`, ExitCodes.daemonUnreachable);
 }
+
+/** Runs `work` with a handshaken session (starting the daemon if need be), and always closes it. */
+export async function withDaemon<T>(work: (session: Session) => Promise<T>): Promise<T> {
+  const session = await connectDaemon();
+  try {
+    return await work(session);
+  } finally {
+    session.close();
+  }
+}

@@ -1,6 +1,6 @@
 import { BUDGET_PERIODS, BUDGET_SCOPE_KINDS, BudgetListRequest, BudgetRemoveRequest, BudgetSetRequest, type BudgetSetParams, type BudgetStatus } from '../../protocol/budget';
 import { UsageError, parseArgs, stringFlag, type ParsedArgs } from '../args';
-import { connectDaemon } from '../connect';
+import { withDaemon } from '../connect';
 import { printJson, table, usd } from '../output';
 import { projectRoot } from './ask';
 
@@ -79,8 +79,7 @@ export async function run(argv: string[]): Promise<number> {
   if (sub !== 'list' && !name) throw new UsageError(USAGE);
   // Usage errors are said before the daemon is touched (or started).
   const params = sub === 'set' ? setParams(name, args) : undefined;
-  const session = await connectDaemon();
-  try {
+  return withDaemon(async (session) => {
     if (sub === 'list') {
       const budgets = await session.rpc.request(BudgetListRequest, {});
       if (args.flags.has('json')) printJson(budgets);
@@ -98,7 +97,5 @@ export async function run(argv: string[]): Promise<number> {
     if (args.flags.has('json')) printJson(status);
     else process.stdout.write(rows([status]));
     return 0;
-  } finally {
-    session.close();
-  }
+  });
 }

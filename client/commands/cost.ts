@@ -1,6 +1,6 @@
 import { COST_BY, CostRepriceRequest, CostRequest, type CostBy, type CostResult } from '../../protocol/cost';
 import { UsageError, parseArgs, stringFlag } from '../args';
-import { connectDaemon } from '../connect';
+import { withDaemon } from '../connect';
 import { printJson, table, usd } from '../output';
 import { SavingsRequest } from '../../protocol/recommend';
 
@@ -34,8 +34,7 @@ export async function run(argv: string[]): Promise<number> {
   if (!by) throw new UsageError(`--by ${byText}: expected one of ${COST_BY.join(', ')}`);
   const since = stringFlag(args, 'since');
   const until = stringFlag(args, 'until');
-  const session = await connectDaemon();
-  try {
+  return withDaemon(async (session) => {
     if (args.flags.has('savings')) {
       const r = await session.rpc.request(SavingsRequest, {});
       if (args.flags.has('json')) {
@@ -66,7 +65,5 @@ export async function run(argv: string[]): Promise<number> {
     if (args.flags.has('json')) printJson(result);
     else process.stdout.write(human(result, by));
     return 0;
-  } finally {
-    session.close();
-  }
+  });
 }

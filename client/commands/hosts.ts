@@ -1,18 +1,15 @@
 import { HostsRequest } from '../../protocol/hosts';
 import { parseArgs } from '../args';
-import { connectDaemon } from '../connect';
+import { withDaemon } from '../connect';
 import { printJson, table } from '../output';
 import { HOST_HEADERS, hostRows } from './status';
 
 export async function run(argv: string[]): Promise<number> {
   const args = parseArgs(argv, [{ name: 'json' }]);
-  const session = await connectDaemon();
-  try {
+  return withDaemon(async (session) => {
     const hosts = await session.rpc.request(HostsRequest, { refresh: true });
     if (args.flags.has('json')) printJson(hosts);
     else process.stdout.write(table(HOST_HEADERS, hostRows(hosts)));
     return 0;
-  } finally {
-    session.close();
-  }
+  });
 }

@@ -1,6 +1,6 @@
 import { ModelsRequest } from '../../protocol/models';
 import { parseArgs, stringFlag } from '../args';
-import { connectDaemon } from '../connect';
+import { withDaemon } from '../connect';
 import { contextWindowText, modelPrice, printJson, table } from '../output';
 
 
@@ -15,8 +15,7 @@ function age(ms: number): string {
 export async function run(argv: string[]): Promise<number> {
   const args = parseArgs(argv, [{ name: 'json' }, { name: 'host', value: true }, { name: 'refresh' }]);
   const host = stringFlag(args, 'host');
-  const session = await connectDaemon();
-  try {
+  return withDaemon(async (session) => {
     const result = await session.rpc.request(ModelsRequest, { ...(host ? { host } : {}), refresh: args.flags.has('refresh') });
     if (args.flags.has('json')) {
       printJson(result.models);
@@ -35,7 +34,5 @@ export async function run(argv: string[]): Promise<number> {
       process.stderr.write(`aic: ${stale.host}: list is ${age(stale.ageMs)} old, ${why}; \`aic models --refresh\` asks it now\n`);
     }
     return 0;
-  } finally {
-    session.close();
-  }
+  });
 }

@@ -1,6 +1,6 @@
 import { PricesUpdateRequest } from '../../protocol/cost';
 import { UsageError, parseArgs, stringFlag } from '../args';
-import { connectDaemon } from '../connect';
+import { withDaemon } from '../connect';
 import { printJson } from '../output';
 
 export async function run(argv: string[]): Promise<number> {
@@ -8,13 +8,10 @@ export async function run(argv: string[]): Promise<number> {
   if (sub !== 'update') throw new UsageError('usage: aic prices update [--url URL] [--json]   (fetch the maintained price data now)');
   const args = parseArgs(rest, [{ name: 'json' }, { name: 'url', value: true }]);
   const url = stringFlag(args, 'url');
-  const session = await connectDaemon();
-  try {
+  return withDaemon(async (session) => {
     const result = await session.rpc.request(PricesUpdateRequest, url ? { url } : {});
     if (args.flags.has('json')) printJson(result);
     else process.stdout.write(`prices updated: ${result.models} models of ${result.providers} providers, now ${result.source}; \`aic cost --reprice\` applies them to past requests\n`);
     return 0;
-  } finally {
-    session.close();
-  }
+  });
 }

@@ -1,6 +1,6 @@
 import { PsRequest } from '../../protocol/ollama';
 import { parseArgs, stringFlag } from '../args';
-import { connectDaemon } from '../connect';
+import { withDaemon } from '../connect';
 import { printJson, table } from '../output';
 
 const gb = (bytes: number): string => `${(bytes / 1e9).toFixed(1)} GB`;
@@ -8,8 +8,7 @@ const gb = (bytes: number): string => `${(bytes / 1e9).toFixed(1)} GB`;
 export async function run(argv: string[]): Promise<number> {
   const args = parseArgs(argv, [{ name: 'host', value: true }, { name: 'json' }]);
   const host = stringFlag(args, 'host');
-  const session = await connectDaemon();
-  try {
+  return withDaemon(async (session) => {
     const result = await session.rpc.request(PsRequest, host ? { host } : {});
     if (args.flags.has('json')) printJson(result.models);
     else if (result.models.length === 0) process.stderr.write('no models loaded\n');
@@ -19,7 +18,5 @@ export async function run(argv: string[]): Promise<number> {
     }
     for (const failure of result.failures) process.stderr.write(`aic: ${failure.host}: ${failure.error}\n`);
     return 0;
-  } finally {
-    session.close();
-  }
+  });
 }

@@ -1,6 +1,6 @@
 import { RecommendRequest, type Recommendation } from '../../protocol/recommend';
 import { UsageError, parseArgs, stringFlag } from '../args';
-import { connectDaemon } from '../connect';
+import { withDaemon } from '../connect';
 import { printJson, table, usd } from '../output';
 
 const tokens = (n: number): string => (n >= 1000 ? `${Math.round(n / 100) / 10}k` : String(n));
@@ -17,8 +17,7 @@ export async function run(argv: string[]): Promise<number> {
   const contextText = stringFlag(args, 'context-tokens');
   const contextTokens = contextText === undefined ? undefined : Number(contextText);
   if (contextTokens !== undefined && !(Number.isInteger(contextTokens) && contextTokens >= 0)) throw new UsageError(`--context-tokens needs a whole number of tokens, got '${contextText}'`);
-  const session = await connectDaemon();
-  try {
+  return withDaemon(async (session) => {
     const result = await session.rpc.request(RecommendRequest, { task, ...(contextTokens !== undefined ? { contextTokens } : {}) });
     if (args.flags.has('json')) {
       printJson(result);
@@ -36,7 +35,5 @@ export async function run(argv: string[]): Promise<number> {
     }
     if (result.excluded.length) process.stdout.write(`\n${result.excluded.length} models left out (too weak or too small a window; --json lists why)\n`);
     return 0;
-  } finally {
-    session.close();
-  }
+  });
 }

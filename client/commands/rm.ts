@@ -1,18 +1,15 @@
 import { RemoveRequest } from '../../protocol/ollama';
 import { UsageError, parseArgs, stringFlag } from '../args';
-import { connectDaemon } from '../connect';
+import { withDaemon } from '../connect';
 
 export async function run(argv: string[]): Promise<number> {
   const args = parseArgs(argv, [{ name: 'host', value: true }]);
   const [model, ...extra] = args.positionals;
   if (!model || extra.length) throw new UsageError('usage: aic rm MODEL [--host H]');
   const host = stringFlag(args, 'host');
-  const session = await connectDaemon();
-  try {
+  return withDaemon(async (session) => {
     const result = await session.rpc.request(RemoveRequest, { model, ...(host ? { host } : {}) });
     process.stderr.write(`deleted ${result.model} from ${result.host}\n`);
     return 0;
-  } finally {
-    session.close();
-  }
+  });
 }

@@ -1,6 +1,6 @@
 import { SessionsStatsRequest, SessionsExportRequest, SessionsListRequest, SessionsRemoveRequest, SessionsSearchRequest, SessionsShowRequest } from '../../protocol/sessions';
 import { UsageError, parseArgs, stringFlag } from '../args';
-import { connectDaemon } from '../connect';
+import { withDaemon } from '../connect';
 import { printJson, spendText, table, usd, when } from '../output';
 
 const USAGE =
@@ -12,8 +12,7 @@ export async function run(argv: string[]): Promise<number> {
   const sub = first === undefined || first.startsWith('-') ? 'list' : first;
   const args = parseArgs(sub === first ? rest : argv, [{ name: 'json' }, { name: 'format', value: true }]);
   if (!['list', 'show', 'rm', 'export', 'search', 'stats'].includes(sub)) throw new UsageError(USAGE);
-  const session = await connectDaemon();
-  try {
+  return withDaemon(async (session) => {
     if (sub === 'list') {
       const list = await session.rpc.request(SessionsListRequest, {});
       if (args.flags.has('json')) printJson(list);
@@ -73,7 +72,5 @@ export async function run(argv: string[]): Promise<number> {
       process.stdout.write(`\n> ${t.user}\n\n${t.assistant || '(no answer)'}\n${meta ? `[${meta}]\n` : ''}`);
     }
     return 0;
-  } finally {
-    session.close();
-  }
+  });
 }

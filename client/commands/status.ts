@@ -1,7 +1,7 @@
 import { StatusRequest } from '../../protocol/daemon';
 import type { HostStatus } from '../../protocol/hosts';
 import { parseArgs } from '../args';
-import { connectDaemon } from '../connect';
+import { withDaemon } from '../connect';
 import { formatDuration, printJson, table } from '../output';
 
 export function hostRows(hosts: HostStatus[]): string[][] {
@@ -19,8 +19,7 @@ export const HOST_HEADERS = ['HOST', 'PROVIDER', 'HEALTH', 'LATENCY', 'VERSION',
 
 export async function run(argv: string[]): Promise<number> {
   const args = parseArgs(argv, [{ name: 'json' }]);
-  const session = await connectDaemon();
-  try {
+  return withDaemon(async (session) => {
     const status = await session.rpc.request(StatusRequest);
     if (args.flags.has('json')) {
       printJson(status);
@@ -36,7 +35,5 @@ export async function run(argv: string[]): Promise<number> {
     );
     process.stdout.write(table(HOST_HEADERS, hostRows(status.hosts)));
     return 0;
-  } finally {
-    session.close();
-  }
+  });
 }

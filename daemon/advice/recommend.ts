@@ -1,3 +1,4 @@
+import { estimateTokens } from '../tokens/count';
 import type { ModelInfo } from '../../protocol/models';
 import type { Recommendation, RecommendParams, RecommendResult, SavingsResult, TaskClass, Tier } from '../../protocol/recommend';
 import type { RequestRecord } from '../ledger/ledger';
@@ -57,7 +58,7 @@ export class Recommender {
   async recommend(params: RecommendParams): Promise<RecommendResult> {
     const rule = classifyTask(params.task);
     const matched = rule === QUICK ? undefined : rule.pattern.exec(params.task)?.[0];
-    const promptTokens = Math.ceil(params.task.length / 4);
+    const promptTokens = estimateTokens(params.task);
     const input = Math.max(rule.input, promptTokens + (params.contextTokens ?? 0));
     const output = rule.output;
     const models = chatModels((await this.registry.listModels()).models);

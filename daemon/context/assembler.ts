@@ -1,7 +1,8 @@
 import type { FileIndex } from './file-index';
 import type { RankedFile } from './ranker';
 import type { Definition } from './symbols';
-import { CHARS_PER_TOKEN, estimateTokens, terms as termsOf } from './tokens';
+import { BYTES_PER_TOKEN, estimateTokens } from '../tokens/count';
+import { terms as termsOf } from './tokens';
 import { definitionTerms } from './file-index';
 
 export interface Attachment {
@@ -38,7 +39,7 @@ const fence = (path: string): string => {
 };
 
 export function header(project: string, files: number): string {
-  return `Context from the project ${project}: ${files} file${files === 1 ? '' : 's'} or parts of files chosen for the question below (sizes estimated at ${CHARS_PER_TOKEN} characters per token).\n\n`;
+  return `Context from the project ${project}: ${files} file${files === 1 ? '' : 's'} or parts of files chosen for the question below (sizes estimated at ${BYTES_PER_TOKEN} bytes per token).\n\n`;
 }
 
 export function renderAttachment(a: Attachment): string {

@@ -1,3 +1,4 @@
+import { estimateTokensOfLength } from '../tokens/count';
 import type { ContextIndexProgress } from '../../protocol/context';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -451,7 +452,7 @@ export class Project {
     for (const p of graph.importers.get(rel) ?? []) add(p, 0.1, `imports ${rel}`);
     const max = Math.max(1e-9, ...[...scores.values()].map((s) => s.score));
     return [...scores.entries()]
-      .map(([p, s]) => ({ path: p, score: s.score / max, reasons: s.reasons, tokens: Math.ceil((this.index.get(p)?.facts.chars ?? 0) / 4) }))
+      .map(([p, s]) => ({ path: p, score: s.score / max, reasons: s.reasons, tokens: estimateTokensOfLength(this.index.get(p)?.facts.chars ?? 0) }))
       .sort((a, b) => b.score - a.score || a.path.localeCompare(b.path))
       .slice(0, limit);
   }

@@ -4,9 +4,6 @@
  * file's `parseConfig` and `parse_config`.
  */
 
-/** The token estimate everywhere in this room: about 4 characters per token (English and code average). */
-export const CHARS_PER_TOKEN = 4;
-export const estimateTokens = (text: string | number): number => Math.ceil((typeof text === 'number' ? text : text.length) / CHARS_PER_TOKEN);
 
 const IDENT = /[A-Za-z_$][A-Za-z0-9_$]*/g;
 

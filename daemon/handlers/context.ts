@@ -3,7 +3,7 @@ import { ResponseError } from 'vscode-jsonrpc';
 import { z } from 'zod';
 import { ContextExplainRequest, ContextProgressNotification, ContextRequest, ContextResetRequest, ContextSuggestRequest, type ContextIndexProgress } from '../../protocol/context';
 import { ErrorCodes } from '../../protocol/errors';
-import { BROAD_OVERRIDE, contextBudget, mayIndex, openProject, type ContextSettings } from '../chat/context-attach';
+import { BROAD_OVERRIDE, contextBudget, mayIndex, openProject, type ContextSettings } from '../context/project-rules';
 import { ASSEMBLY_CANDIDATES, BroadProjectError, type ContextEngine, type ContextProject } from '../context/engine';
 import type { HostRegistry } from '../catalog/registry';
 import { defineHandler, type Handler, type RequestContext } from '../server/handlers';

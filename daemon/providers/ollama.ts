@@ -1,4 +1,5 @@
 import type { ModelKind } from '../../protocol/models';
+import { conservativeTokens, messagesTokens } from '../tokens/count';
 import { Ollama, type AbortableAsyncIterator, type ChatResponse } from 'ollama';
 import type { ChatEvent, ChatRequest, DiscoveredModel, HealthReport, LoadedModelInfo, ModelManager, ProviderAdapter, PullProgress } from './types';
 import { ProviderError, isAbortError, isConnectionError, zeroUsage } from './types';
@@ -257,10 +258,9 @@ export class OllamaAdapter implements ProviderAdapter, ModelManager {
   }
 }
 
-/** Rough token count of a request (about 3.5 characters a token, erring high), for sizing num_ctx. */
+/** A request's tokens erring high (tokens/count.ts), for sizing num_ctx: a window too small cuts the prompt. */
 export function estimateTokens(request: ChatRequest): number {
-  const chars = request.messages.reduce((sum, m) => sum + m.content.length, 0);
-  return Math.ceil(chars / 3.5) + 8 * request.messages.length;
+  return messagesTokens(request.messages, conservativeTokens);
 }
 
 /** Ollama's own default window; smaller would only cost reloads for nothing. */

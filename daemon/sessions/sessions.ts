@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { invalidParams, notFound } from '../errors/aid-error';
 import type { SessionStats, SessionSummary, Turn } from '../../protocol/sessions';
 import { roundUsd } from '../pricing/money';
+import { conservativeTokens, messagesTokens } from '../tokens/count';
 import { formatUsd } from '../../protocol/money';
 import type { Store } from '../store/store';
 
@@ -294,9 +295,9 @@ function snippet(body: string, at: number, length: number): string {
 }
 
 
-/** Rough tokens of a message (about 3.5 bytes a token, plus framing), erring high. */
+/** A message's tokens, erring high (tokens/count.ts): too many is a failed request, too few is only room unused. */
 function tokensOf(message: HistoryMessage): number {
-  return Math.ceil(Buffer.byteLength(message.content, 'utf8') / 3.5) + 4;
+  return messagesTokens([message], conservativeTokens);
 }
 
 /**

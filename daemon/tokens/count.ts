@@ -6,9 +6,9 @@
  * - `estimateTokens`: the typical count — about four UTF-8 bytes a token, the average of the
  *   tokenizers of the models aid talks to on English prose and code. For figures shown to people
  *   and for charging a call the provider never reported (a cut stream).
- * - `conservativeTokens`: errs high — three bytes a token, which code, JSON and most non-English
- *   text stay above. For fitting things into a window (history, context), where too many tokens
- *   is a failed request and too few is only a little room left unused.
+ * - `conservativeTokens`: errs high — three and a half bytes a token, which English prose and
+ *   most code stay above. For fitting things into a window (history, Ollama's num_ctx), where too
+ *   many tokens is a failed or cut request and too few is only a little room left unused.
  * - `maxTokens`: a bound no tokenizer exceeds — one token per UTF-8 byte (byte-level BPE never
  *   makes more). For a hard budget's worst case, which must never be beaten by the real bill.
  *
@@ -24,12 +24,20 @@ export const MESSAGE_OVERHEAD_TOKENS = 4;
 
 const bytes = (text: string): number => Buffer.byteLength(text, 'utf8');
 
+/** The typical rule's bytes a token. */
+export const BYTES_PER_TOKEN = 4;
+
 export function estimateTokens(text: string): number {
-  return Math.ceil(bytes(text) / 4);
+  return estimateTokensOfLength(bytes(text));
+}
+
+/** The typical rule for a text known only by its length (a file's size kept in an index). */
+export function estimateTokensOfLength(length: number): number {
+  return Math.ceil(length / BYTES_PER_TOKEN);
 }
 
 export function conservativeTokens(text: string): number {
-  return Math.ceil(bytes(text) / 3);
+  return Math.ceil(bytes(text) / 3.5);
 }
 
 export function maxTokens(text: string): number {
