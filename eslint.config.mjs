@@ -36,15 +36,30 @@ const restricted = (patterns) => ({ '@typescript-eslint/no-restricted-imports': 
 
 const layering = [
   // protocol/ is the contract: it imports nothing of ours.
-  { files: ['protocol/**/*.ts'], rules: restricted([{ group: ['../daemon/*', '../client/*', '../test/*'], message: 'protocol/ imports nothing of ours: daemon and client share it, not the other way round' }]) },
+  {
+    files: ['protocol/**/*.ts'],
+    rules: restricted([
+      { group: ['../daemon/*', '../client/*', '../test/*'], message: 'protocol/ imports nothing of ours: daemon and client share it, not the other way round' },
+    ]),
+  },
   // The client and the daemon share protocol/ only.
-  { files: ['client/**/*.ts'], rules: restricted([{ group: ['../daemon/*', '../../daemon/*', '../../../daemon/*'], message: 'the client shares only protocol/ with the daemon' }]) },
+  {
+    files: ['client/**/*.ts'],
+    rules: restricted([{ group: ['../daemon/*', '../../daemon/*', '../../../daemon/*'], message: 'the client shares only protocol/ with the daemon' }]),
+  },
   ...Object.entries(ROOMS).map(([room, allowed]) => {
     const others = Object.keys(ROOMS).filter((r) => r !== room && !allowed.includes(r));
     return {
       files: [`daemon/${room}/**/*.ts`],
       rules: restricted([
-        ...(others.length ? [{ group: others.flatMap((r) => [`../${r}`, `../${r}/*`]), message: `daemon/${room} may import only ${allowed.join(', ') || 'protocol/'}: rooms import downward (docs/architecture.md)` }] : []),
+        ...(others.length
+          ? [
+              {
+                group: others.flatMap((r) => [`../${r}`, `../${r}/*`]),
+                message: `daemon/${room} may import only ${allowed.join(', ') || 'protocol/'}: rooms import downward (docs/architecture.md)`,
+              },
+            ]
+          : []),
         { group: ['../main', '../cli', '../service', '../../client/*'], message: `daemon/${room} may not import the composition root or the client` },
       ]),
     };

@@ -16,7 +16,10 @@ import { connect, makeSandbox, startForeground, teardown } from '../test/helpers
  * markdown; asserts nothing.
  */
 
-const WORDS = 'account ledger invoice budget session stream token model host route cache config parser socket render window buffer packet client server queue worker schedule report export import migrate index search rank learn watch commit branch merge diff patch review deploy metric alert trace span shard replica lease quorum'.split(' ');
+const WORDS =
+  'account ledger invoice budget session stream token model host route cache config parser socket render window buffer packet client server queue worker schedule report export import migrate index search rank learn watch commit branch merge diff patch review deploy metric alert trace span shard replica lease quorum'.split(
+    ' ',
+  );
 const pick = (i: number, k: number): string => WORDS[(i * 7 + k * 13) % WORDS.length];
 const cap = (w: string): string => w[0].toUpperCase() + w.slice(1);
 
@@ -105,8 +108,13 @@ async function main(): Promise<void> {
     await engine.close();
     await store.close();
     lines.push(`Machine: ${os.cpus().length} × ${os.cpus()[0]?.model.trim()}, Node ${process.version}, ${new Date().toISOString()}`, '');
-    lines.push('| repository | files | cold index | every file watched | longest event-loop stall until then | query p50 | query p90 | save → visible p50 | save → visible max | RSS after (anonymous) | live JS heap |', '|---|---|---|---|---|---|---|---|---|---|---|');
-    lines.push(`| synthetic TypeScript | ${counters.parsed} parsed | ${(cold / 1000).toFixed(2)} s | ${(watched / 1000).toFixed(2)} s | ${ms(worstGap)} | ${ms(quantile(q, 0.5))} | ${ms(quantile(q, 0.9))} | ${ms(quantile(visible, 0.5))} | ${ms(Math.max(...visible))} | ${rss} MB (${rssAnon} MB; ${rssBefore} MB before) | ${Math.round(mem.heapUsed / 1048576)} MB |`);
+    lines.push(
+      '| repository | files | cold index | every file watched | longest event-loop stall until then | query p50 | query p90 | save → visible p50 | save → visible max | RSS after (anonymous) | live JS heap |',
+      '|---|---|---|---|---|---|---|---|---|---|---|',
+    );
+    lines.push(
+      `| synthetic TypeScript | ${counters.parsed} parsed | ${(cold / 1000).toFixed(2)} s | ${(watched / 1000).toFixed(2)} s | ${ms(worstGap)} | ${ms(quantile(q, 0.5))} | ${ms(quantile(q, 0.9))} | ${ms(quantile(visible, 0.5))} | ${ms(Math.max(...visible))} | ${rss} MB (${rssAnon} MB; ${rssBefore} MB before) | ${Math.round(mem.heapUsed / 1048576)} MB |`,
+    );
     if (real) {
       const store2 = await Store.open(path.join(work, 'data-real'));
       const engine2 = new ContextEngine({ store: store2, watch: false });
@@ -115,7 +123,9 @@ async function main(): Promise<void> {
       await p.ready();
       const coldReal = performance.now() - t;
       const q2 = await queries(p, 50);
-      lines.push(`| ${path.basename(real)} | ${p.counters().parsed} parsed | ${(coldReal / 1000).toFixed(2)} s | – | – | ${ms(quantile(q2, 0.5))} | ${ms(quantile(q2, 0.9))} | – | – | ${mb()} MB | – |`);
+      lines.push(
+        `| ${path.basename(real)} | ${p.counters().parsed} parsed | ${(coldReal / 1000).toFixed(2)} s | – | – | ${ms(quantile(q2, 0.5))} | ${ms(quantile(q2, 0.9))} | – | – | ${mb()} MB | – |`,
+      );
       await engine2.close();
       await store2.close();
     }
@@ -152,7 +162,9 @@ async function limitsAndStopping(files: number, rounds: number): Promise<string[
       const took = performance.now() - start;
       const mem = daemonMemory(daemon.pid);
       session.close();
-      lines.push(`| ${files.toLocaleString('en-US')}-file tree, default limits | ${r.index.filesDone.toLocaleString('en-US')} files indexed in ${(took / 1000).toFixed(1)} s | peak RSS ${mem.peak} MB, ${mem.now} MB after | ${r.index.partial ?? 'not partial'} |`);
+      lines.push(
+        `| ${files.toLocaleString('en-US')}-file tree, default limits | ${r.index.filesDone.toLocaleString('en-US')} files indexed in ${(took / 1000).toFixed(1)} s | peak RSS ${mem.peak} MB, ${mem.now} MB after | ${r.index.partial ?? 'not partial'} |`,
+      );
     } finally {
       await teardown(s);
     }

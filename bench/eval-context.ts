@@ -58,7 +58,10 @@ class PlainBm25 {
     for (const p of paths) {
       const tf = new Map<string, number>();
       let len = 0;
-      for (const w of fs.readFileSync(path.join(root, p), 'utf8').toLowerCase().match(/[a-z0-9_]+/g) ?? []) {
+      for (const w of fs
+        .readFileSync(path.join(root, p), 'utf8')
+        .toLowerCase()
+        .match(/[a-z0-9_]+/g) ?? []) {
         tf.set(w, (tf.get(w) ?? 0) + 1);
         len++;
       }
@@ -82,11 +85,18 @@ class PlainBm25 {
       }
       return { p: d.path, s };
     });
-    return scored.filter((x) => x.s > 0).sort((a, b) => b.s - a.s).map((x) => x.p);
+    return scored
+      .filter((x) => x.s > 0)
+      .sort((a, b) => b.s - a.s)
+      .map((x) => x.p);
   }
 }
 
-async function openEngine(root: string, dataDir: string, weights?: Partial<Weights>): Promise<{ engine: ContextEngine; store: Store; project: ContextProject; ms: number }> {
+async function openEngine(
+  root: string,
+  dataDir: string,
+  weights?: Partial<Weights>,
+): Promise<{ engine: ContextEngine; store: Store; project: ContextProject; ms: number }> {
   const store = await Store.open(dataDir);
   const engine = new ContextEngine({ store, watch: false, weights });
   const started = Date.now();
@@ -106,7 +116,12 @@ async function main(): Promise<void> {
   if (!repo) throw new Error('usage: npm run eval:context -- REPO_PATH [--commits N] [--at REV] [--weights JSON]');
   const source = path.resolve(repo);
   // Root commits have no parent to index, so they are left out.
-  const hashes = git(source, 'log', '--no-merges', '--format=%H %P', `-n${n}`, at).trim().split('\n').filter((l) => l.includes(' ') && l.split(' ')[1]).map((l) => l.split(' ')[0]).reverse();
+  const hashes = git(source, 'log', '--no-merges', '--format=%H %P', `-n${n}`, at)
+    .trim()
+    .split('\n')
+    .filter((l) => l.includes(' ') && l.split(' ')[1])
+    .map((l) => l.split(' ')[0])
+    .reverse();
   const oldest = hashes[0];
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'aid-eval-'));
   const snapshot = path.join(work, 'snapshot');
@@ -118,7 +133,10 @@ async function main(): Promise<void> {
     for (const h of hashes) {
       const message = git(source, 'log', '-1', '--format=%B', h).trim();
       const changed = git(source, 'diff-tree', '--no-commit-id', '-r', '--no-renames', '--name-status', `${h}^`, h).trim().split('\n');
-      const truth = changed.filter((l) => l.startsWith('M\t')).map((l) => l.slice(2)).filter((p) => existing.has(p) && !CHANGELOG.test(p));
+      const truth = changed
+        .filter((l) => l.startsWith('M\t'))
+        .map((l) => l.slice(2))
+        .filter((p) => existing.has(p) && !CHANGELOG.test(p));
       cases.push({ hash: h, message, truth });
     }
     const plain = await openEngine(snapshot, path.join(work, 'data-plain'), weights);
@@ -133,19 +151,33 @@ async function main(): Promise<void> {
       const truth = c.truth.filter((p) => indexed.has(p));
       if (truth.length > 0) {
         results.bm25.push(score(bm25.rank(c.message), truth));
-        results.engine.push(score((await plain.project.rank(c.message, { limit: 10 })).map((r) => r.path), truth));
+        results.engine.push(
+          score(
+            (await plain.project.rank(c.message, { limit: 10 })).map((r) => r.path),
+            truth,
+          ),
+        );
         evaluated++;
       }
       // Every commit is fed to the learner after it is evaluated, so later ones benefit; never before.
       const ranked = await learning.project.rank(c.message, { limit: 10 });
-      if (truth.length > 0) results.learned.push(score(ranked.map((r) => r.path), truth));
+      if (truth.length > 0)
+        results.learned.push(
+          score(
+            ranked.map((r) => r.path),
+            truth,
+          ),
+        );
       if (truth.length > 0) await learning.project.recordAnswer({ query: c.message, attached: ranked.map((r) => r.path), answer: '', mentioned: truth });
     }
-    const row = (name: string, m: Metrics): string => `| ${name} | ${m.r5.toFixed(3)} | ${m.r10.toFixed(3)} | ${(1 - m.r10).toFixed(3)} | ${m.mrr.toFixed(3)} |`;
+    const row = (name: string, m: Metrics): string =>
+      `| ${name} | ${m.r5.toFixed(3)} | ${m.r10.toFixed(3)} | ${(1 - m.r10).toFixed(3)} | ${m.mrr.toFixed(3)} |`;
     const b = mean(results.bm25);
     const e = mean(results.engine);
     const l = mean(results.learned);
-    console.log(`Repository ${path.basename(source)} at ${oldest.slice(0, 10)}^: ${files.length} indexed files, ${evaluated} of ${cases.length} commits evaluated (the rest modified no existing indexed file); cold index ${plain.ms} ms`);
+    console.log(
+      `Repository ${path.basename(source)} at ${oldest.slice(0, 10)}^: ${files.length} indexed files, ${evaluated} of ${cases.length} commits evaluated (the rest modified no existing indexed file); cold index ${plain.ms} ms`,
+    );
     console.log('');
     console.log('| ranker | recall@5 | recall@10 | miss@10 | MRR |');
     console.log('|---|---|---|---|---|');
@@ -153,7 +185,9 @@ async function main(): Promise<void> {
     console.log(row('(b) engine', e));
     console.log(row('(c) engine + learner', l));
     console.log('');
-    console.log(`engine miss@10 / BM25 miss@10 = ${((1 - e.r10) / Math.max(1e-9, 1 - b.r10)).toFixed(2)} (goal ≤ 0.70); learning lowers the engine's miss@10 by ${(100 * (1 - (1 - l.r10) / Math.max(1e-9, 1 - e.r10))).toFixed(1)}% (goal ≥ 10%)`);
+    console.log(
+      `engine miss@10 / BM25 miss@10 = ${((1 - e.r10) / Math.max(1e-9, 1 - b.r10)).toFixed(2)} (goal ≤ 0.70); learning lowers the engine's miss@10 by ${(100 * (1 - (1 - l.r10) / Math.max(1e-9, 1 - e.r10))).toFixed(1)}% (goal ≥ 10%)`,
+    );
     await plain.engine.close();
     await learning.engine.close();
     await plain.store.close();

@@ -87,7 +87,11 @@ async function main(): Promise<void> {
   daemon.once('exit', () => (exited = true));
   const started = Date.now();
   try {
-    await waitFor(() => socketAnswers(s.socket), 20000, () => 'the daemon');
+    await waitFor(
+      () => socketAnswers(s.socket),
+      20000,
+      () => 'the daemon',
+    );
     const pid = daemon.pid as number;
     const rssBefore = rssOf(pid);
     let rssPeak = rssBefore;

@@ -14,7 +14,9 @@ type Post = (method: string, params?: object) => Promise<Record<string, unknown>
 
 function poster(session: inspector.Session): Post {
   return (method, params) =>
-    new Promise((resolve, reject) => session.post(method, params ?? {}, (error, result) => (error ? reject(error) : resolve(result as Record<string, unknown>))));
+    new Promise((resolve, reject) =>
+      session.post(method, params ?? {}, (error, result) => (error ? reject(error) : resolve(result as Record<string, unknown>))),
+    );
 }
 
 /** Live instances of the class the daemon loaded from dist/daemon/server/connection.js. */
@@ -27,7 +29,9 @@ async function liveConnections(post: Post): Promise<number | null> {
   try {
     const proto = (await post('Runtime.evaluate', { expression: 'globalThis.__benchConnectionPrototype' })).result as { objectId: string };
     const found = (await post('Runtime.queryObjects', { prototypeObjectId: proto.objectId })).objects as { objectId: string };
-    const counted = (await post('Runtime.callFunctionOn', { objectId: found.objectId, functionDeclaration: 'function () { return this.length; }', returnByValue: true })).result as { value: number };
+    const counted = (
+      await post('Runtime.callFunctionOn', { objectId: found.objectId, functionDeclaration: 'function () { return this.length; }', returnByValue: true })
+    ).result as { value: number };
     return counted.value;
   } finally {
     delete holder.__benchConnectionPrototype;

@@ -29,7 +29,7 @@ export async function benchLedger(summary: (samples: number[]) => Summary, ms: (
     const ledger = new Ledger(store, () => end - 60 * 86_400_000 + i * step, new Calendar(Calendar.systemZone()));
     const started = performance.now();
     // Batches of concurrent writes, as a busy daemon would issue them; lmdb commits each batch together.
-    for (; i < rows; ) {
+    for (; i < rows;) {
       const batch: Promise<unknown>[] = [];
       for (let j = 0; j < 1000 && i < rows; j++, i++) {
         const provider = PROVIDERS[i % PROVIDERS.length];
@@ -50,13 +50,26 @@ export async function benchLedger(summary: (samples: number[]) => Summary, ms: (
       await Promise.all(batch);
     }
     const writeMs = performance.now() - started;
-    lines.push(`### Ledger (${rows.toLocaleString('en-US')} rows over 60 days, 4 providers, 28 models, 10,000 sessions)`, '', '| measure | result |', '|---|---|');
-    lines.push(`| ledger writes (row + 6 aggregates per transaction, 1,000 in flight) | ${Math.round(rows / (writeMs / 1000)).toLocaleString('en-US')} rows/s |`);
+    lines.push(
+      `### Ledger (${rows.toLocaleString('en-US')} rows over 60 days, 4 providers, 28 models, 10,000 sessions)`,
+      '',
+      '| measure | result |',
+      '|---|---|',
+    );
+    lines.push(
+      `| ledger writes (row + 6 aggregates per transaction, 1,000 in flight) | ${Math.round(rows / (writeMs / 1000)).toLocaleString('en-US')} rows/s |`,
+    );
 
     // A hard-budget check and hold, as AskService does before each request: 5 budgets.
     const calendar = new Calendar(Calendar.systemZone());
     const budgets = new Budgets(store, ledger, calendar);
-    for (const [n, scope] of [['all', undefined], ['a', { kind: 'provider', value: 'anthropic' } as const], ['o', { kind: 'provider', value: 'openai' } as const], ['m', { kind: 'model', value: 'openai-model-1' } as const], ['h', { kind: 'host', value: 'openai' } as const]] as const) {
+    for (const [n, scope] of [
+      ['all', undefined],
+      ['a', { kind: 'provider', value: 'anthropic' } as const],
+      ['o', { kind: 'provider', value: 'openai' } as const],
+      ['m', { kind: 'model', value: 'openai-model-1' } as const],
+      ['h', { kind: 'host', value: 'openai' } as const],
+    ] as const) {
       await budgets.set({ name: n, limitUsd: 1e6, period: 'month', hard: true, ...(scope ? { scope } : {}) });
     }
     const checks: number[] = [];

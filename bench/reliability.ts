@@ -34,7 +34,11 @@ const PRICES = { prices: { 'openai/gpt-4.1-mini': { inputPerMTok: 1000, outputPe
 
 function startDaemon(s: Sandbox): Promise<ChildProcess> {
   const child = spawn(process.execPath, [AID_BIN, 'start', '--foreground'], { env: s.env, stdio: 'ignore' });
-  return waitFor(() => socketAnswers(s.socket), 20000, () => 'the daemon').then(() => child);
+  return waitFor(
+    () => socketAnswers(s.socket),
+    20000,
+    () => 'the daemon',
+  ).then(() => child);
 }
 
 async function kill(child: ChildProcess): Promise<void> {
@@ -102,7 +106,11 @@ async function crashRounds(): Promise<string[]> {
     for (let round = 1; round <= ROUNDS; round++) {
       const before = sim.chatCount();
       const asking = askMany(s, CALLS, CONCURRENCY, `a question of a few words, round ${round}, number`);
-      await waitFor(() => sim.chatCount() - before >= CALLS / 2, 60000, () => 'half the calls');
+      await waitFor(
+        () => sim.chatCount() - before >= CALLS / 2,
+        60000,
+        () => 'half the calls',
+      );
       await kill(daemon);
       await asking;
       daemon = await startDaemon(s);
@@ -123,7 +131,10 @@ async function crashRounds(): Promise<string[]> {
     const lost = [...asked].filter((q) => !recorded.has(q)).length;
     const doubled = [...rowsBySession.values()].filter((n) => n > 1).length;
     const notReached = [...recorded].filter((q) => !asked.has(q)).length;
-    lines.push('', `The provider took ${asked.size} calls; the ledger has ${[...rowsBySession.values()].reduce((a, b) => a + b, 0)} rows: ${lost} of the provider's calls have no row (lost), ${doubled} calls have two rows (doubled), and ${notReached} rows are calls a SIGKILL stopped between the ledger and the provider, charged their input estimate (the conservative side: they may have left).`);
+    lines.push(
+      '',
+      `The provider took ${asked.size} calls; the ledger has ${[...rowsBySession.values()].reduce((a, b) => a + b, 0)} rows: ${lost} of the provider's calls have no row (lost), ${doubled} calls have two rows (doubled), and ${notReached} rows are calls a SIGKILL stopped between the ledger and the provider, charged their input estimate (the conservative side: they may have left).`,
+    );
   } finally {
     await teardown(s);
     await sim.stop();
@@ -145,7 +156,11 @@ async function budgetRun(crash: boolean): Promise<string> {
     const prompt = 'a '.repeat(100);
     if (crash) {
       const asking = askMany(s, 200, 20, prompt);
-      await waitFor(() => sim.chatCount() > 0, 20000, () => 'calls in flight');
+      await waitFor(
+        () => sim.chatCount() > 0,
+        20000,
+        () => 'calls in flight',
+      );
       await new Promise((r) => setTimeout(r, 300));
       await kill(daemon);
       await asking;
@@ -168,10 +183,14 @@ async function budgetRun(crash: boolean): Promise<string> {
 async function main(): Promise<void> {
   const started = Date.now();
   process.stdout.write(`### Rows after SIGKILL (${ROUNDS} rounds of ${CALLS} asks, ${CONCURRENCY} at once, killed half-way)\n\n`);
-  process.stdout.write('| round | calls the provider took (total) | ledger rows (total) | charged from an estimate after a SIGKILL (total) |\n|---|---|---|---|\n');
+  process.stdout.write(
+    '| round | calls the provider took (total) | ledger rows (total) | charged from an estimate after a SIGKILL (total) |\n|---|---|---|---|\n',
+  );
   for (const line of await crashRounds()) process.stdout.write(`${line}\n`);
   process.stdout.write('\n### Hard budget under concurrency and across a crash\n\n');
-  process.stdout.write('| run | limit | calls the provider took | ledger rows | answered | ledger spend | budget spent | overshoot |\n|---|---|---|---|---|---|---|---|\n');
+  process.stdout.write(
+    '| run | limit | calls the provider took | ledger rows | answered | ledger spend | budget spent | overshoot |\n|---|---|---|---|---|---|---|---|\n',
+  );
   process.stdout.write(`${await budgetRun(false)}\n${await budgetRun(true)}\n`);
   process.stdout.write(`\n(${Math.round((Date.now() - started) / 1000)} s)\n`);
 }

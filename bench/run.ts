@@ -37,7 +37,9 @@ function timeCommand(args: string[], env: NodeJS.ProcessEnv): number {
 const ms = (n: number): string => `${n.toFixed(1)} ms`;
 
 function startSimulator(args: string[]): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, [path.join(__dirname, '..', 'test', 'fakes', 'run-ollama-simulator.js'), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [path.join(__dirname, '..', 'test', 'fakes', 'run-ollama-simulator.js'), ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   return new Promise((resolve, reject) => {
     child.stdout?.once('data', (d: Buffer) => resolve({ url: d.toString().trim(), child }));
     child.once('exit', (code) => reject(new Error(`simulator exited with ${code}`)));
@@ -67,7 +69,12 @@ async function main(): Promise<void> {
     const b = summary(bare);
     const v = summary(version);
     const s = summary(status);
-    lines.push(`### Client start-up (${rounds} interleaved rounds, wall time per process)`, '', '| command | median | p90 | median vs `node -e 0` |', '|---|---|---|---|');
+    lines.push(
+      `### Client start-up (${rounds} interleaved rounds, wall time per process)`,
+      '',
+      '| command | median | p90 | median vs `node -e 0` |',
+      '|---|---|---|---|',
+    );
     lines.push(`| \`node -e 0\` | ${ms(b.median)} | ${ms(b.p90)} | 1.00× |`);
     lines.push(`| \`aic --version\` | ${ms(v.median)} | ${ms(v.p90)} | ${(v.median / b.median).toFixed(2)}× |`);
     lines.push(`| \`aic status\` | ${ms(s.median)} | ${ms(s.p90)} | ${(s.median / b.median).toFixed(2)}× |`, '');
@@ -90,7 +97,12 @@ async function main(): Promise<void> {
     const wall = performance.now() - started;
     for (const session of sessions) session.close();
     const r = summary(latencies);
-    lines.push(`### RPC round trip (aid/status, ${clients} concurrent clients × ${perClient} requests)`, '', '| requests | p50 | p90 | p99 | throughput |', '|---|---|---|---|---|');
+    lines.push(
+      `### RPC round trip (aid/status, ${clients} concurrent clients × ${perClient} requests)`,
+      '',
+      '| requests | p50 | p90 | p99 | throughput |',
+      '|---|---|---|---|---|',
+    );
     lines.push(`| ${latencies.length} | ${ms(r.median)} | ${ms(r.p90)} | ${ms(r.p99)} | ${Math.round(latencies.length / (wall / 1000))} req/s |`, '');
 
     // 3. One-shot ask against the simulator: a 20-token reply.
@@ -98,14 +110,22 @@ async function main(): Promise<void> {
     const askRounds = Math.max(10, Math.floor(rounds / 2));
     for (let i = 0; i < askRounds; i++) asks.push(timeCommand([AIC_BIN, 'ask', '-m', 'ollama/llama3.2', 'benchmark prompt'], env));
     const a = summary(asks);
-    lines.push(`### \`aic ask\` one-shot (${askRounds} runs, 20-token reply from the Ollama simulator, daemon running)`, '', '| median | p90 | median vs `node -e 0` |', '|---|---|---|');
+    lines.push(
+      `### \`aic ask\` one-shot (${askRounds} runs, 20-token reply from the Ollama simulator, daemon running)`,
+      '',
+      '| median | p90 | median vs `node -e 0` |',
+      '|---|---|---|',
+    );
     lines.push(`| ${ms(a.median)} | ${ms(a.p90)} | ${(a.median / b.median).toFixed(2)}× |`, '');
 
     lines.push(...(await benchStreams(summary, ms)));
     lines.push(...(await benchLedger(summary, ms)));
     lines.push(...(await benchSessions(summary, ms)));
 
-    const header = [`Machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${new Date().toISOString()}`, ''];
+    const header = [
+      `Machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${new Date().toISOString()}`,
+      '',
+    ];
     process.stdout.write([...header, ...lines].join('\n') + '\n');
   } finally {
     await teardown(sandbox);

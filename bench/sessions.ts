@@ -25,7 +25,12 @@ export async function benchSessions(summary: (samples: number[]) => Summary, ms:
       batch.push(
         (async () => {
           const turn = await sessions.begin({ prompt: `session ${i} about topic ${i % 97} and module-${i}` });
-          await sessions.finish(turn.sessionId, turn.index, { assistant: `${answer} keyword-${i % 1000}`, ref: 'openai/gpt-4.1-mini', costUsd: 0.0001, complete: true });
+          await sessions.finish(turn.sessionId, turn.index, {
+            assistant: `${answer} keyword-${i % 1000}`,
+            ref: 'openai/gpt-4.1-mini',
+            costUsd: 0.0001,
+            complete: true,
+          });
           turn.done();
         })(),
       );

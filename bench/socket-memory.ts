@@ -55,12 +55,19 @@ class ProbedDaemon {
 
   static async start(sandbox: Sandbox): Promise<ProbedDaemon> {
     const probe = path.join(__dirname, 'gc-probe.js');
-    const child = spawn(process.execPath, ['--expose-gc', '--require', probe, AID_BIN, 'start', '--foreground'], { env: sandbox.env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, ['--expose-gc', '--require', probe, AID_BIN, 'start', '--foreground'], {
+      env: sandbox.env,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     const daemon = new ProbedDaemon(child);
-    await waitFor(async () => {
-      if (child.exitCode !== null) throw new Error(`daemon exited with ${child.exitCode}`);
-      return socketAnswers(sandbox.socket);
-    }, 15000, () => 'the daemon to answer');
+    await waitFor(
+      async () => {
+        if (child.exitCode !== null) throw new Error(`daemon exited with ${child.exitCode}`);
+        return socketAnswers(sandbox.socket);
+      },
+      15000,
+      () => 'the daemon to answer',
+    );
     return daemon;
   }
 
@@ -136,7 +143,9 @@ function wellFormedFrames(): Buffer {
 const pause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 function startSimulator(args: string[]): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, [path.join(__dirname, '..', 'test', 'fakes', 'run-ollama-simulator.js'), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [path.join(__dirname, '..', 'test', 'fakes', 'run-ollama-simulator.js'), ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   return new Promise((resolve, reject) => {
     child.stdout?.once('data', (d: Buffer) => resolve({ url: d.toString().trim(), child }));
     child.once('exit', (code) => reject(new Error(`simulator exited with ${code}`)));
@@ -186,7 +195,9 @@ async function lyingLength(daemon: ProbedDaemon, socket: string): Promise<Row> {
     return { written, closed, ms: Date.now() - started };
   });
   const after = await daemon.afterGc();
-  const note = value.closed ? `the daemon closed the connection after ${mb(value.written)} had been written` : `still open after ${(value.ms / 1000).toFixed(1)} s and ${mb(value.written)} written`;
+  const note = value.closed
+    ? `the daemon closed the connection after ${mb(value.written)} had been written`
+    : `still open after ${(value.ms / 1000).toFixed(1)} s and ${mb(value.written)} written`;
   return { run: `duplicate Content-Length (999999999999, then "Content-Length : 16"), then data for up to ${seconds} s`, before, peak, after, note };
 }
 
@@ -217,7 +228,13 @@ async function vanishingClients(daemon: ProbedDaemon, socket: string): Promise<R
     await pause(500);
   });
   const after = await daemon.afterGc();
-  return { run: `${rounds} rounds × ${perRound} clients streaming an ask (200 tokens, 5 ms apart); half vanish at their first token`, before, peak, after, note: `${vanished} vanished, ${finished} finished` };
+  return {
+    run: `${rounds} rounds × ${perRound} clients streaming an ask (200 tokens, 5 ms apart); half vanish at their first token`,
+    before,
+    peak,
+    after,
+    note: `${vanished} vanished, ${finished} finished`,
+  };
 }
 
 async function main(): Promise<void> {
@@ -247,7 +264,10 @@ async function main(): Promise<void> {
     '',
     '| run | RSS before | RSS peak | RSS after GC | JS heap after | buffers after (external) | ClientConnections after | notes |',
     '|---|---|---|---|---|---|---|---|',
-    ...rows.map((r) => `| ${r.run} | ${mb(r.before.rss)} | ${mb(r.peak)} | ${mb(r.after.rss)} | ${mb(r.after.heapUsed)} | ${mb(r.after.external)} | ${r.after.connections ?? '?'} | ${r.note} |`),
+    ...rows.map(
+      (r) =>
+        `| ${r.run} | ${mb(r.before.rss)} | ${mb(r.peak)} | ${mb(r.after.rss)} | ${mb(r.after.heapUsed)} | ${mb(r.after.external)} | ${r.after.connections ?? '?'} | ${r.note} |`,
+    ),
   ];
   process.stdout.write(lines.join('\n') + '\n');
 }

@@ -24,7 +24,9 @@ export interface Summary {
 }
 
 function startCloudSimulator(args: string[]): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, [path.join(__dirname, '..', 'test', 'fakes', 'run-cloud-simulator.js'), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [path.join(__dirname, '..', 'test', 'fakes', 'run-cloud-simulator.js'), ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   return new Promise((resolve, reject) => {
     child.stdout?.once('data', (d: Buffer) => resolve({ url: d.toString().trim(), child }));
     child.once('exit', (code) => reject(new Error(`cloud simulator exited with ${code}`)));
@@ -44,7 +46,12 @@ async function directStream(client: OpenAI): Promise<StreamSample> {
   const started = performance.now();
   let first = 0;
   let tokens = 0;
-  const stream = await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'bench' }], stream: true, stream_options: { include_usage: true } });
+  const stream = await client.chat.completions.create({
+    model: MODEL,
+    messages: [{ role: 'user', content: 'bench' }],
+    stream: true,
+    stream_options: { include_usage: true },
+  });
   for await (const chunk of stream) {
     const text = chunk.choices[0]?.delta?.content;
     if (text) {
@@ -117,7 +124,9 @@ export async function benchStreams(summary: (samples: number[]) => Summary, ms: 
       const v = summary(viaDaemon.map((s) => s.ttftMs));
       const dt = throughput(direct, directWall);
       const vt = throughput(viaDaemon, daemonWall);
-      lines.push(`| ${concurrency} | ${ms(d.median)} | ${ms(v.median)} | ${ms(v.median - d.median)} | ${ms(v.p90)} | ${Math.round(dt)} | ${Math.round(vt)} | ${(vt / dt).toFixed(2)}× |`);
+      lines.push(
+        `| ${concurrency} | ${ms(d.median)} | ${ms(v.median)} | ${ms(v.median - d.median)} | ${ms(v.p90)} | ${Math.round(dt)} | ${Math.round(vt)} | ${(vt / dt).toFixed(2)}× |`,
+      );
     }
     lines.push('');
 
@@ -132,7 +141,14 @@ export async function benchStreams(summary: (samples: number[]) => Summary, ms: 
     }
     session.close();
     const m = summary(models);
-    lines.push('### Cached `aid/models` (2,000 sequential requests, one client)', '', '| p50 | p90 | p99 |', '|---|---|---|', `| ${ms(m.median)} | ${ms(m.p90)} | ${ms(m.p99)} |`, '');
+    lines.push(
+      '### Cached `aid/models` (2,000 sequential requests, one client)',
+      '',
+      '| p50 | p90 | p99 |',
+      '|---|---|---|',
+      `| ${ms(m.median)} | ${ms(m.p90)} | ${ms(m.p99)} |`,
+      '',
+    );
   } finally {
     await teardown(sandbox);
     sim.child.kill('SIGTERM');
@@ -154,7 +170,9 @@ async function benchCancel(summary: (samples: number[]) => Summary, ms: (n: numb
     for (let i = 0; i < 20; i++) {
       const source = new CancellationTokenSource();
       const first = sim.waitForFirstChunk();
-      const pending = session.connection.sendRequest(AskRequest, { prompt: 'bench', model: 'anthropic/claude-haiku-4-5', streamToken: `c${i}` }, source.token).catch(() => undefined);
+      const pending = session.connection
+        .sendRequest(AskRequest, { prompt: 'bench', model: 'anthropic/claude-haiku-4-5', streamToken: `c${i}` }, source.token)
+        .catch(() => undefined);
       await first;
       const aborted = sim.waitForAbort();
       const t = performance.now();
@@ -169,5 +187,12 @@ async function benchCancel(summary: (samples: number[]) => Summary, ms: (n: numb
     await sim.stop();
   }
   const c = summary(samples);
-  return ['### Cancellation (Anthropic simulator; $/cancelRequest to the provider seeing the stream closed, 20 runs)', '', '| p50 | p90 | max |', '|---|---|---|', `| ${ms(c.median)} | ${ms(c.p90)} | ${ms(Math.max(...samples))} |`, ''];
+  return [
+    '### Cancellation (Anthropic simulator; $/cancelRequest to the provider seeing the stream closed, 20 runs)',
+    '',
+    '| p50 | p90 | max |',
+    '|---|---|---|',
+    `| ${ms(c.median)} | ${ms(c.p90)} | ${ms(Math.max(...samples))} |`,
+    '',
+  ];
 }

@@ -90,7 +90,9 @@ async function tryOpen(socket: string): Promise<Session | 'absent' | { mismatch:
         return { mismatch, pid: session.daemon.pid };
       }
       // Ask it to go; a new daemon of our build replaces it.
-      await session.rpc.request(ShutdownRequest, { reason: `client ${clientVersion()} replaces daemon ${session.daemon.daemonVersion}` }).catch(() => undefined);
+      await session.rpc
+        .request(ShutdownRequest, { reason: `client ${clientVersion()} replaces daemon ${session.daemon.daemonVersion}` })
+        .catch(() => undefined);
       session.close();
       process.stderr.write(`aic: restarting aid (${mismatch})\n`);
       await waitUntilGone(socket, session.daemon.pid);

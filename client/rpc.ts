@@ -103,11 +103,19 @@ export class RpcConnection {
       if (this.buffer.length < end) return;
       const body = this.buffer.subarray(start, end).toString('utf8');
       this.buffer = this.buffer.subarray(end);
-      this.dispatch(JSON.parse(body) as { id?: number; method?: string; params?: unknown; result?: unknown; error?: { code: number; message: string; data?: unknown } });
+      this.dispatch(
+        JSON.parse(body) as { id?: number; method?: string; params?: unknown; result?: unknown; error?: { code: number; message: string; data?: unknown } },
+      );
     }
   }
 
-  private dispatch(message: { id?: number; method?: string; params?: unknown; result?: unknown; error?: { code: number; message: string; data?: unknown } }): void {
+  private dispatch(message: {
+    id?: number;
+    method?: string;
+    params?: unknown;
+    result?: unknown;
+    error?: { code: number; message: string; data?: unknown };
+  }): void {
     if (message.method !== undefined) {
       // Notifications only: the daemon sends no requests to clients.
       if (message.id === undefined) this.notificationHandlers.get(message.method)?.(message.params);
@@ -140,7 +148,12 @@ export async function openSession(socketPath: string, clientVersion: string, tim
   const rpc = new RpcConnection(await connectSocket(socketPath, timeoutMs));
   const timer = setTimeout(() => rpc.close(), timeoutMs);
   try {
-    const daemon = await rpc.request(HandshakeRequest, { clientVersion, protocolVersion: PROTOCOL_VERSION, client: 'aic', capabilities: [...ALL_CAPABILITIES] });
+    const daemon = await rpc.request(HandshakeRequest, {
+      clientVersion,
+      protocolVersion: PROTOCOL_VERSION,
+      client: 'aic',
+      capabilities: [...ALL_CAPABILITIES],
+    });
     return { rpc, daemon, close: () => rpc.close() };
   } catch (error) {
     rpc.close();

@@ -96,7 +96,13 @@ function createAdapter(config: () => AidConfig): (host: HostDefinition) => Provi
       });
     }
     if (!host.apiKey) return undefined;
-    const options = { hostName: host.name, baseUrl: host.baseUrl, apiKey: host.apiKey, connectTimeoutMs: config().connectTimeoutMs, ...(host.keyEnv ? { keyEnv: host.keyEnv } : {}) };
+    const options = {
+      hostName: host.name,
+      baseUrl: host.baseUrl,
+      apiKey: host.apiKey,
+      connectTimeoutMs: config().connectTimeoutMs,
+      ...(host.keyEnv ? { keyEnv: host.keyEnv } : {}),
+    };
     switch (host.provider) {
       case 'anthropic':
         return new AnthropicAdapter(options);
@@ -137,7 +143,11 @@ export async function runDaemon(options: DaemonOptions): Promise<{ done: Promise
   /** 0 for a stop that was asked for; 1 when the daemon stops because it lost its socket or lock. */
   let exitCode = 0;
   const storeIncident = (incident: StoreIncident): void => {
-    logger[incident.recovered ? 'warn' : 'error']('store file lost while running', { path: paths.dataDir, recovered: incident.recovered, message: incident.message });
+    logger[incident.recovered ? 'warn' : 'error']('store file lost while running', {
+      path: paths.dataDir,
+      recovered: incident.recovered,
+      message: incident.message,
+    });
     // Editors and running aic commands learn of it now, not at the next `aic status`.
     server.broadcast(LogNotification, { level: incident.recovered ? 'warn' : 'error', message: incident.message });
   };
@@ -187,7 +197,13 @@ export async function runDaemon(options: DaemonOptions): Promise<{ done: Promise
   const savedPrices = priceData.loadSaved();
   if (savedPrices.error) logger.warn('ignoring the saved price data; the bundled prices stay', { error: savedPrices.error });
   const prices = new PriceBook({ overrides: () => config.prices, datasetVersion: () => priceData.version });
-  const registry = new HostRegistry({ createAdapter: createAdapter(() => config), cache: discoveryCache, prices, logger, probeTimeoutMs: config.probeTimeoutMs });
+  const registry = new HostRegistry({
+    createAdapter: createAdapter(() => config),
+    cache: discoveryCache,
+    prices,
+    logger,
+    probeTimeoutMs: config.probeTimeoutMs,
+  });
   registry.setHosts(hostsFrom(config));
   const sessions = new Sessions(store);
   const contextEngine = new ContextEngine({
@@ -283,12 +299,14 @@ export async function runDaemon(options: DaemonOptions): Promise<{ done: Promise
     ...catalogHandlers(registry),
     ...chatHandlers(ask),
     ...ollamaHandlers(registry),
-    ...costHandlers(costs, () =>
-      ledger.reprice((row) => {
-        // A row priced from a host's listing keeps those rates: the listing of that day is gone.
-        const listed = row.price?.source.endsWith('-listing') ? { listed: row.price } : {};
-        return prices.cost({ provider: row.provider, host: row.host, model: row.model, ...listed }, row.usage, row.providerCostUsd);
-      }),
+    ...costHandlers(
+      costs,
+      () =>
+        ledger.reprice((row) => {
+          // A row priced from a host's listing keeps those rates: the listing of that day is gone.
+          const listed = row.price?.source.endsWith('-listing') ? { listed: row.price } : {};
+          return prices.cost({ provider: row.provider, host: row.host, model: row.model, ...listed }, row.usage, row.providerCostUsd);
+        }),
       priceData,
       () => config.pricesUrl ?? DEFAULT_PRICES_URL,
     ),
@@ -357,8 +375,24 @@ export async function runDaemon(options: DaemonOptions): Promise<{ done: Promise
   // Cron jobs in the user's zone; changed schedules apply from the next start.
   cronJobs.push(
     cron.schedule(config.alerts.checkCron, checkAlerts, { timezone: calendar.timeZone, noOverlap: true, name: 'budget-check' }),
-    ...(config.alerts.dailyReportCron ? [cron.schedule(config.alerts.dailyReportCron, () => alerts.report('day').then(() => undefined), { timezone: calendar.timeZone, noOverlap: true, name: 'daily-report' })] : []),
-    ...(config.alerts.weeklyReportCron ? [cron.schedule(config.alerts.weeklyReportCron, () => alerts.report('week').then(() => undefined), { timezone: calendar.timeZone, noOverlap: true, name: 'weekly-report' })] : []),
+    ...(config.alerts.dailyReportCron
+      ? [
+          cron.schedule(config.alerts.dailyReportCron, () => alerts.report('day').then(() => undefined), {
+            timezone: calendar.timeZone,
+            noOverlap: true,
+            name: 'daily-report',
+          }),
+        ]
+      : []),
+    ...(config.alerts.weeklyReportCron
+      ? [
+          cron.schedule(config.alerts.weeklyReportCron, () => alerts.report('week').then(() => undefined), {
+            timezone: calendar.timeZone,
+            noOverlap: true,
+            name: 'weekly-report',
+          }),
+        ]
+      : []),
     // Each edit leaves the parse of the file's old content behind; once a night they go.
     cron.schedule(
       '17 4 * * *',
@@ -372,7 +406,13 @@ export async function runDaemon(options: DaemonOptions): Promise<{ done: Promise
   );
   // Alerts left pending by a crash go out now.
   checkAlerts();
-  logger.info('aid started', { version, pid: process.pid, socket: paths.socket, activation: listenFd === undefined ? 'self' : 'systemd', data: path.resolve(paths.dataDir) });
+  logger.info('aid started', {
+    version,
+    pid: process.pid,
+    socket: paths.socket,
+    activation: listenFd === undefined ? 'self' : 'systemd',
+    data: path.resolve(paths.dataDir),
+  });
 
   return { done: shutdown.finished.then(() => exitCode), shutdown: runShutdown };
 }
@@ -390,10 +430,18 @@ async function settleInterruptedCalls(ledger: Ledger, sessions: Sessions, cost: 
       return { usage: billed.usage, costUsd, ...(price ? { price } : {}), ...(calculatedUsd !== undefined ? { calculatedUsd } : {}) };
     });
     for (const { pending, record } of settled) {
-      if (pending.turn !== undefined) await sessions.chargeInterrupted(pending.sessionId, pending.turn, { ref: `${pending.host}/${pending.model}`, costUsd: record.costUsd, error: INTERRUPTED });
+      if (pending.turn !== undefined)
+        await sessions.chargeInterrupted(pending.sessionId, pending.turn, {
+          ref: `${pending.host}/${pending.model}`,
+          costUsd: record.costUsd,
+          error: INTERRUPTED,
+        });
     }
     if (settled.length) {
-      logger.warn('charged calls the last daemon left in flight (estimated)', { calls: settled.length, usd: settled.reduce((sum, s) => sum + (s.record.costUsd ?? 0), 0) });
+      logger.warn('charged calls the last daemon left in flight (estimated)', {
+        calls: settled.length,
+        usd: settled.reduce((sum, s) => sum + (s.record.costUsd ?? 0), 0),
+      });
     }
   } catch (error) {
     logger.error('could not settle the calls the last daemon left in flight; they stay pending', { error });

@@ -73,7 +73,9 @@ export function openStarterOutput(stateDir: string): { fd: number; file: string 
     fd = fs.openSync(file, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW, 0o600);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ELOOP') {
-      throw new Error(`${file} is a symbolic link; aid writes its daemon's output only to a file of its own there. Remove the link (\`rm ${file}\`) and start again.`);
+      throw new Error(
+        `${file} is a symbolic link; aid writes its daemon's output only to a file of its own there. Remove the link (\`rm ${file}\`) and start again.`,
+      );
     }
     throw error;
   }

@@ -36,8 +36,12 @@ export interface Turn {
 export const SessionsListRequest = new RequestType<{ limit?: number }, SessionSummary[], void>('aid/sessions/list');
 export const SessionsShowRequest = new RequestType<{ id: string }, { session: SessionSummary; turns: Turn[] }, void>('aid/sessions/show');
 export const SessionsRemoveRequest = new RequestType<{ id: string }, { id: string }, void>('aid/sessions/rm');
-export const SessionsSearchRequest = new RequestType<{ text: string; limit?: number }, { session: SessionSummary; turn: number; snippet: string }[], void>('aid/sessions/search');
-export const SessionsExportRequest = new RequestType<{ id: string; format: 'md' | 'json' }, { id: string; format: 'md' | 'json'; content: string }, void>('aid/sessions/export');
+export const SessionsSearchRequest = new RequestType<{ text: string; limit?: number }, { session: SessionSummary; turn: number; snippet: string }[], void>(
+  'aid/sessions/search',
+);
+export const SessionsExportRequest = new RequestType<{ id: string; format: 'md' | 'json' }, { id: string; format: 'md' | 'json'; content: string }, void>(
+  'aid/sessions/export',
+);
 
 /** Session analytics: one session, or all of them. */
 export interface SessionStats {

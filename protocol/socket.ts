@@ -11,11 +11,7 @@ export class SocketUnreachableError extends Error {
     readonly socketPath: string,
     readonly code: string,
   ) {
-    super(
-      code === 'EACCES'
-        ? `permission denied on ${socketPath}; it belongs to another user`
-        : `no aid daemon answers on ${socketPath} (${code})`,
-    );
+    super(code === 'EACCES' ? `permission denied on ${socketPath}; it belongs to another user` : `no aid daemon answers on ${socketPath} (${code})`);
     this.name = 'SocketUnreachableError';
   }
 }

@@ -99,7 +99,8 @@ const COMMANDS: Record<string, SlashCommand> = {
         state.contextDrop.length ? `dropped by hand: ${state.contextDrop.join(', ')}` : '',
       ].filter(Boolean);
       const context = state.lastResult?.context;
-      if (!context || context.files.length === 0) return ctx.print([`no project files were attached to the last question (project ${state.project})`, ...byHand].join('\n'));
+      if (!context || context.files.length === 0)
+        return ctx.print([`no project files were attached to the last question (project ${state.project})`, ...byHand].join('\n'));
       const u = state.lastResult?.usage;
       const prompt = u ? u.inputTokens + u.cacheReadTokens + u.cacheWriteTokens : 0;
       const share = (tokens: number): string => (prompt > 0 ? `${Math.min(100, Math.round((100 * tokens) / prompt))}%` : '-');
@@ -119,7 +120,15 @@ const COMMANDS: Record<string, SlashCommand> = {
     run(ctx) {
       const previous = ctx.state.sessionId;
       // A new conversation: files added or dropped by hand were for the old one.
-      Object.assign(ctx.state, { sessionId: undefined, sessionTitle: undefined, sessionCost: { usd: 0, unpricedTurns: 0 }, turns: 0, lastResult: undefined, contextAdd: [], contextDrop: [] });
+      Object.assign(ctx.state, {
+        sessionId: undefined,
+        sessionTitle: undefined,
+        sessionCost: { usd: 0, unpricedTurns: 0 },
+        turns: 0,
+        lastResult: undefined,
+        contextAdd: [],
+        contextDrop: [],
+      });
       ctx.print(previous ? `new session; session ${previous.slice(0, 8)} is kept (/resume ${previous.slice(0, 8)})` : 'new session');
     },
   },
@@ -129,7 +138,14 @@ const COMMANDS: Record<string, SlashCommand> = {
     async run(ctx) {
       const list = await ctx.rpc.request(SessionsListRequest, { limit: 10 });
       if (!list.length) return ctx.print('no sessions yet');
-      const rows = list.map((s) => [s.id === ctx.state.sessionId ? '*' : ' ', s.id.slice(0, 8), when(s.updatedAt), String(s.turns), usd(s.costUsd ?? 0), s.title]);
+      const rows = list.map((s) => [
+        s.id === ctx.state.sessionId ? '*' : ' ',
+        s.id.slice(0, 8),
+        when(s.updatedAt),
+        String(s.turns),
+        usd(s.costUsd ?? 0),
+        s.title,
+      ]);
       ctx.print(table(['', 'ID', 'UPDATED', 'TURNS', 'COST', 'TITLE'], rows).trimEnd() + '\n/resume ID continues one');
     },
   },
@@ -146,7 +162,7 @@ const COMMANDS: Record<string, SlashCommand> = {
     help: 'write this session to FILE (default ./session-ID.md)',
     async run(ctx, args) {
       if (!ctx.state.sessionId) return ctx.print('nothing to export yet: ask something first');
-      const format = args[0] === 'json' || args[0] === 'md' ? args.shift() as 'md' | 'json' : 'md';
+      const format = args[0] === 'json' || args[0] === 'md' ? (args.shift() as 'md' | 'json') : 'md';
       const file = path.resolve(ctx.cwd, args[0] ?? `session-${ctx.state.sessionId.slice(0, 8)}.${format}`);
       const exported = await ctx.rpc.request(SessionsExportRequest, { id: ctx.state.sessionId, format });
       const written = writePrivateFile(file, exported.content.endsWith('\n') ? exported.content : `${exported.content}\n`);

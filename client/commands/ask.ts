@@ -31,7 +31,9 @@ function readPipedStdin(): string | undefined {
 function summary(result: AskResult): string {
   const u = result.usage;
   const cached = u.cacheReadTokens + u.cacheWriteTokens;
-  const cacheNote = [u.cacheReadTokens ? `${u.cacheReadTokens} cached` : '', u.cacheWriteTokens ? `${u.cacheWriteTokens} cache-written` : ''].filter(Boolean).join(', ');
+  const cacheNote = [u.cacheReadTokens ? `${u.cacheReadTokens} cached` : '', u.cacheWriteTokens ? `${u.cacheWriteTokens} cache-written` : '']
+    .filter(Boolean)
+    .join(', ');
   const out = u.reasoningTokens ? `${u.outputTokens} out + ${u.reasoningTokens} reasoning` : `${u.outputTokens} out`;
   const tokens = `${u.inputTokens + cached} in${cacheNote ? ` (${cacheNote})` : ''} / ${out} tokens`;
   const cost = result.costUsd === null ? 'unpriced' : result.costUsd === 0 ? 'free' : usd(result.costUsd);
@@ -107,7 +109,17 @@ export async function run(argv: string[]): Promise<number> {
     if (json) {
       const { ref, sessionId: sid, usage, costUsd, latencyMs, ttftMs, tokensPerSecond, context } = result;
       process.stdout.write(
-        JSON.stringify({ type: 'done', ref, sessionId: sid, usage, costUsd, latencyMs, ttftMs, ...(tokensPerSecond !== undefined ? { tokensPerSecond } : {}), ...(context ? { context } : {}) }) + '\n',
+        JSON.stringify({
+          type: 'done',
+          ref,
+          sessionId: sid,
+          usage,
+          costUsd,
+          latencyMs,
+          ttftMs,
+          ...(tokensPerSecond !== undefined ? { tokensPerSecond } : {}),
+          ...(context ? { context } : {}),
+        }) + '\n',
       );
     } else {
       if (lastChar !== '\n') process.stdout.write('\n');

@@ -1,4 +1,12 @@
-import { BUDGET_PERIODS, BUDGET_SCOPE_KINDS, BudgetListRequest, BudgetRemoveRequest, BudgetSetRequest, type BudgetSetParams, type BudgetStatus } from '../../protocol/budget';
+import {
+  BUDGET_PERIODS,
+  BUDGET_SCOPE_KINDS,
+  BudgetListRequest,
+  BudgetRemoveRequest,
+  BudgetSetRequest,
+  type BudgetSetParams,
+  type BudgetStatus,
+} from '../../protocol/budget';
 import { UsageError, parseArgs, stringFlag, type ParsedArgs } from '../args';
 import { withDaemon } from '../connect';
 import { printJson, table, usd } from '../output';
@@ -46,7 +54,8 @@ function setParams(name: string, args: ParsedArgs): BudgetSetParams {
   else if (scopeText !== undefined) {
     const eq = scopeText.indexOf('=');
     const kind = BUDGET_SCOPE_KINDS.find((k) => k === scopeText.slice(0, eq));
-    if (eq < 1 || !kind || !scopeText.slice(eq + 1)) throw new UsageError(`--scope ${scopeText}: expected ${BUDGET_SCOPE_KINDS.map((k) => `${k}=VALUE`).join(', ')} or all`);
+    if (eq < 1 || !kind || !scopeText.slice(eq + 1))
+      throw new UsageError(`--scope ${scopeText}: expected ${BUDGET_SCOPE_KINDS.map((k) => `${k}=VALUE`).join(', ')} or all`);
     // A project is its git root, as `aic ask` sends it: `project=.` means this checkout.
     const raw = scopeText.slice(eq + 1);
     params.scope = { kind, value: kind === 'project' ? projectRoot(raw) : raw };

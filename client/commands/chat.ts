@@ -104,7 +104,9 @@ export async function run(argv: string[]): Promise<number> {
       throw error;
     }
   }
-  screen.line(`aic chat · ${state.model ?? 'default model'} · ${state.sessionId ? `session ${state.sessionId.slice(0, 8)}` : 'new session'} · /help for commands, Ctrl-D to leave`);
+  screen.line(
+    `aic chat · ${state.model ?? 'default model'} · ${state.sessionId ? `session ${state.sessionId.slice(0, 8)}` : 'new session'} · /help for commands, Ctrl-D to leave`,
+  );
 
   const queue: { text: string; typedAhead: boolean }[] = [];
   let busy = false;
@@ -174,7 +176,10 @@ export async function run(argv: string[]): Promise<number> {
     left = true;
     ending = true;
     reader.close();
-    if (state.sessionId) screen.line(`session ${shortId()} · ${count(state.turns, 'turn')} · ${sessionCostText(state.sessionCost)} · continue with: aic chat --session ${shortId()}`);
+    if (state.sessionId)
+      screen.line(
+        `session ${shortId()} · ${count(state.turns, 'turn')} · ${sessionCostText(state.sessionCost)} · continue with: aic chat --session ${shortId()}`,
+      );
     finish(code || (!terminal && lastFailed ? 1 : 0));
   };
 
@@ -187,7 +192,13 @@ export async function run(argv: string[]): Promise<number> {
       if (ending && terminal) break;
       const { text, typedAhead } = queue.shift() as { text: string; typedAhead: boolean };
       // Typed while the answer before was written, so not shown yet: show it as if typed now.
-      if (typedAhead && terminal) screen.line(text.split('\n').map((l, i) => `${i === 0 ? 'you> ' : '...> '}${l}`).join('\n'));
+      if (typedAhead && terminal)
+        screen.line(
+          text
+            .split('\n')
+            .map((l, i) => `${i === 0 ? 'you> ' : '...> '}${l}`)
+            .join('\n'),
+        );
       if (isSlashCommand(text)) {
         const outcome = await runSlash(ctx, text.trim()).catch((error: unknown) => {
           screen.error(`aic: ${(error as Error).message}`);
@@ -251,7 +262,9 @@ export async function run(argv: string[]): Promise<number> {
     connectionLost = true;
     ending = true;
     queue.length = 0;
-    screen.error(`aic: the connection to aid closed (was the daemon stopped?); ${state.sessionId ? `\`aic chat --session ${shortId()}\` continues this session` : 'start the chat again'}`);
+    screen.error(
+      `aic: the connection to aid closed (was the daemon stopped?); ${state.sessionId ? `\`aic chat --session ${shortId()}\` continues this session` : 'start the chat again'}`,
+    );
     left = true;
     reader.close();
     finish(1);

@@ -1,12 +1,20 @@
 import { randomUUID } from 'node:crypto';
-import { ContextExplainRequest, ContextProgressNotification, ContextRequest, ContextResetRequest, ContextSuggestRequest, type RankedContextFile } from '../../protocol/context';
+import {
+  ContextExplainRequest,
+  ContextProgressNotification,
+  ContextRequest,
+  ContextResetRequest,
+  ContextSuggestRequest,
+  type RankedContextFile,
+} from '../../protocol/context';
 import { UsageError, parseArgs, stringFlag } from '../args';
 import { compactTokens } from '../chat/status-line';
 import { connectDaemon } from '../connect';
 import { bar, printJson } from '../output';
 import { projectRoot } from './ask';
 
-const USAGE = 'usage: aic context QUERY [--project DIR] [--project-force] [--limit N] [--open FILE] [-m REF] [--json] | aic context --for FILE [--limit N] | aic context --explain | aic context --reset';
+const USAGE =
+  'usage: aic context QUERY [--project DIR] [--project-force] [--limit N] [--open FILE] [-m REF] [--json] | aic context --for FILE [--limit N] | aic context --explain | aic context --reset';
 
 /** A bar on stderr while the project's first index is built; nothing when stderr is not a terminal. */
 function progressBar(): { update(done: number, total: number): void; clear(): void } {
@@ -45,7 +53,11 @@ export async function run(argv: string[]): Promise<number> {
   ]);
   const json = args.flags.has('json');
   const project = projectRoot(stringFlag(args, 'project') ?? process.cwd());
-  const where = { project, ...(stringFlag(args, 'project') ? { projectExplicit: true } : {}), ...(args.flags.has('project-force') ? { projectForce: true } : {}) };
+  const where = {
+    project,
+    ...(stringFlag(args, 'project') ? { projectExplicit: true } : {}),
+    ...(args.flags.has('project-force') ? { projectForce: true } : {}),
+  };
   const limitText = stringFlag(args, 'limit');
   const limit = limitText === undefined ? undefined : Number(limitText);
   if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) throw new UsageError(`--limit needs a positive whole number, got '${limitText}'`);
@@ -70,11 +82,15 @@ export async function run(argv: string[]): Promise<number> {
     if (explain) {
       const e = await session.rpc.request(ContextExplainRequest, where);
       if (json) return (printJson(e), 0);
-      process.stdout.write(`what the learner knows of ${e.project}: ${e.questions} remembered questions, ${e.feedbackEvents} pieces of feedback\n\nsignal weights (start → now):\n`);
-      for (const [name, weight] of Object.entries(e.weights)) process.stdout.write(`  ${name.padEnd(12)} ${(e.defaultWeights[name] ?? 0).toFixed(3)} → ${weight.toFixed(3)}\n`);
+      process.stdout.write(
+        `what the learner knows of ${e.project}: ${e.questions} remembered questions, ${e.feedbackEvents} pieces of feedback\n\nsignal weights (start → now):\n`,
+      );
+      for (const [name, weight] of Object.entries(e.weights))
+        process.stdout.write(`  ${name.padEnd(12)} ${(e.defaultWeights[name] ?? 0).toFixed(3)} → ${weight.toFixed(3)}\n`);
       if (e.topPriors.length) {
         process.stdout.write('\nfiles that helped most:\n');
-        for (const p of e.topPriors) process.stdout.write(`  ${p.path}  prior ${p.prior.toFixed(2)} (helped ${p.helped}, attached ${p.attached}, removed ${p.removed})\n`);
+        for (const p of e.topPriors)
+          process.stdout.write(`  ${p.path}  prior ${p.prior.toFixed(2)} (helped ${p.helped}, attached ${p.attached}, removed ${p.removed})\n`);
       }
       process.stdout.write('\n`aic context --reset` forgets it\n');
       return 0;
@@ -90,11 +106,28 @@ export async function run(argv: string[]): Promise<number> {
     }
     const model = stringFlag(args, 'model');
     const openFile = stringFlag(args, 'open');
-    const r = await session.rpc.request(ContextRequest, { ...where, query, progressToken, ...(limit ? { limit } : {}), ...(model ? { model } : {}), ...(openFile ? { openFile } : {}) });
+    const r = await session.rpc.request(ContextRequest, {
+      ...where,
+      query,
+      progressToken,
+      ...(limit ? { limit } : {}),
+      ...(model ? { model } : {}),
+      ...(openFile ? { openFile } : {}),
+    });
     bar.clear();
     // A partial index (stopped at a limit) answers from what it has, and says so.
     if (r.index.partial) process.stderr.write(`aic: warning: ${r.index.partial}\n`);
-    if (json) return (printJson({ project: r.project, files: r.files, tokenBudget: r.tokenBudget, tokensUsed: r.tokensUsed, ...(r.index.partial ? { partial: r.index.partial } : {}) }), 0);
+    if (json)
+      return (
+        printJson({
+          project: r.project,
+          files: r.files,
+          tokenBudget: r.tokenBudget,
+          tokensUsed: r.tokensUsed,
+          ...(r.index.partial ? { partial: r.index.partial } : {}),
+        }),
+        0
+      );
     if (!r.files.length) {
       process.stdout.write(`no file of ${r.project} matches this question\n`);
       return 0;

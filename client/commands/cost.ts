@@ -17,7 +17,9 @@ function human(result: CostResult, by: CostBy): string {
     count(r.outputTokens),
     count(r.reasoningTokens),
   ]);
-  const body = rows.length ? table([by.toUpperCase(), 'COST', 'REQUESTS', 'INPUT', 'CACHE READ', 'CACHE WRITE', 'OUTPUT', 'REASONING'], rows) : `no requests from ${result.since} to ${result.until}\n`;
+  const body = rows.length
+    ? table([by.toUpperCase(), 'COST', 'REQUESTS', 'INPUT', 'CACHE READ', 'CACHE WRITE', 'OUTPUT', 'REASONING'], rows)
+    : `no requests from ${result.since} to ${result.until}\n`;
   const p = result.projection;
   const unpriced = result.unpricedRequests ? ` (${result.unpricedRequests} requests unpriced, not counted)` : '';
   return (
@@ -28,7 +30,14 @@ function human(result: CostResult, by: CostBy): string {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, [{ name: 'json' }, { name: 'by', value: true }, { name: 'since', value: true }, { name: 'until', value: true }, { name: 'reprice' }, { name: 'savings' }]);
+  const args = parseArgs(argv, [
+    { name: 'json' },
+    { name: 'by', value: true },
+    { name: 'since', value: true },
+    { name: 'until', value: true },
+    { name: 'reprice' },
+    { name: 'savings' },
+  ]);
   const byText = stringFlag(args, 'by') ?? 'provider';
   const by = COST_BY.find((b) => b === byText);
   if (!by) throw new UsageError(`--by ${byText}: expected one of ${COST_BY.join(', ')}`);
@@ -45,7 +54,14 @@ export async function run(argv: string[]): Promise<number> {
         r.classes.length
           ? table(
               ['TASK', 'REQUESTS', 'SPENT', 'RECOMMENDED NOW', 'WOULD HAVE COST', 'SAVING'],
-              r.classes.map((c) => [c.taskClass, String(c.requests), usd(c.actualUsd), c.recommendedRef ?? '-', c.recommendedUsd === null ? 'unpriced' : usd(c.recommendedUsd), c.savingsUsd === null ? '-' : usd(c.savingsUsd)]),
+              r.classes.map((c) => [
+                c.taskClass,
+                String(c.requests),
+                usd(c.actualUsd),
+                c.recommendedRef ?? '-',
+                c.recommendedUsd === null ? 'unpriced' : usd(c.recommendedUsd),
+                c.savingsUsd === null ? '-' : usd(c.savingsUsd),
+              ]),
             )
           : `no priced requests with a task kind in the last ${r.days} days\n`,
       );

@@ -3,7 +3,6 @@ import { parseArgs, stringFlag } from '../args';
 import { withDaemon } from '../connect';
 import { contextWindowText, modelPrice, printJson, table } from '../output';
 
-
 function age(ms: number): string {
   const s = Math.round(ms / 1000);
   if (s < 120) return `${s}s`;

@@ -11,7 +11,10 @@ export async function run(argv: string[]): Promise<number> {
   return withDaemon(async (session) => {
     const result = await session.rpc.request(PricesUpdateRequest, url ? { url } : {});
     if (args.flags.has('json')) printJson(result);
-    else process.stdout.write(`prices updated: ${result.models} models of ${result.providers} providers, now ${result.source}; \`aic cost --reprice\` applies them to past requests\n`);
+    else
+      process.stdout.write(
+        `prices updated: ${result.models} models of ${result.providers} providers, now ${result.source}; \`aic cost --reprice\` applies them to past requests\n`,
+      );
     return 0;
   });
 }

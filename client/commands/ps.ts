@@ -13,7 +13,13 @@ export async function run(argv: string[]): Promise<number> {
     if (args.flags.has('json')) printJson(result.models);
     else if (result.models.length === 0) process.stderr.write('no models loaded\n');
     else {
-      const rows = result.models.map((m) => [`${m.host}/${m.model}`, gb(m.sizeBytes), m.sizeBytes ? `${Math.round((m.vramBytes / m.sizeBytes) * 100)}% GPU` : '-', m.contextLength ? String(m.contextLength) : '-', m.expiresAt]);
+      const rows = result.models.map((m) => [
+        `${m.host}/${m.model}`,
+        gb(m.sizeBytes),
+        m.sizeBytes ? `${Math.round((m.vramBytes / m.sizeBytes) * 100)}% GPU` : '-',
+        m.contextLength ? String(m.contextLength) : '-',
+        m.expiresAt,
+      ]);
       process.stdout.write(table(['MODEL', 'SIZE', 'PROCESSOR', 'CONTEXT', 'UNTIL'], rows));
     }
     for (const failure of result.failures) process.stderr.write(`aic: ${failure.host}: ${failure.error}\n`);

@@ -16,7 +16,8 @@ export async function run(argv: string[]): Promise<number> {
   if (!task) throw new UsageError('describe the task: aic recommend "review this diff for race conditions"');
   const contextText = stringFlag(args, 'context-tokens');
   const contextTokens = contextText === undefined ? undefined : Number(contextText);
-  if (contextTokens !== undefined && !(Number.isInteger(contextTokens) && contextTokens >= 0)) throw new UsageError(`--context-tokens needs a whole number of tokens, got '${contextText}'`);
+  if (contextTokens !== undefined && !(Number.isInteger(contextTokens) && contextTokens >= 0))
+    throw new UsageError(`--context-tokens needs a whole number of tokens, got '${contextText}'`);
   return withDaemon(async (session) => {
     const result = await session.rpc.request(RecommendRequest, { task, ...(contextTokens !== undefined ? { contextTokens } : {}) });
     if (args.flags.has('json')) {
@@ -28,7 +29,12 @@ export async function run(argv: string[]): Promise<number> {
     );
     const shown = args.flags.has('all') ? result.models : result.models.slice(0, 10);
     if (shown.length) {
-      process.stdout.write(table(['MODEL', 'TIER', 'CONTEXT', 'PER REQUEST'], shown.map((r) => [r.ref, r.tier, r.contextWindow ? tokens(r.contextWindow) : '-', price(r)])));
+      process.stdout.write(
+        table(
+          ['MODEL', 'TIER', 'CONTEXT', 'PER REQUEST'],
+          shown.map((r) => [r.ref, r.tier, r.contextWindow ? tokens(r.contextWindow) : '-', price(r)]),
+        ),
+      );
       if (shown.length < result.models.length) process.stdout.write(`(${result.models.length - shown.length} more with --all)\n`);
     } else {
       process.stdout.write('no model on your hosts fits this task (see `aic models`, or add a host)\n');

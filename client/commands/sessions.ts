@@ -1,11 +1,17 @@
-import { SessionsStatsRequest, SessionsExportRequest, SessionsListRequest, SessionsRemoveRequest, SessionsSearchRequest, SessionsShowRequest } from '../../protocol/sessions';
+import {
+  SessionsStatsRequest,
+  SessionsExportRequest,
+  SessionsListRequest,
+  SessionsRemoveRequest,
+  SessionsSearchRequest,
+  SessionsShowRequest,
+} from '../../protocol/sessions';
 import { UsageError, parseArgs, stringFlag } from '../args';
 import { withDaemon } from '../connect';
 import { printJson, spendText, table, usd, when } from '../output';
 
 const USAGE =
   'usage: aic sessions [list] [--json] | aic sessions show ID [--json] | aic sessions export ID [--format md|json] | aic sessions search TEXT [--json] | aic sessions stats [ID] [--json] | aic sessions rm ID   (ID: the id or a unique start of it)';
-
 
 export async function run(argv: string[]): Promise<number> {
   const [first, ...rest] = argv;
@@ -17,7 +23,13 @@ export async function run(argv: string[]): Promise<number> {
       const list = await session.rpc.request(SessionsListRequest, {});
       if (args.flags.has('json')) printJson(list);
       else if (!list.length) process.stdout.write('no sessions yet; every `aic ask` starts one (`aic ask --session ID` continues it)\n');
-      else process.stdout.write(table(['ID', 'UPDATED', 'TURNS', 'COST', 'MODEL', 'TITLE'], list.map((s) => [s.id.slice(0, 8), when(s.updatedAt), String(s.turns), spendText(s.costUsd ?? 0, s.unpricedTurns ?? 0), s.lastRef ?? '-', s.title])));
+      else
+        process.stdout.write(
+          table(
+            ['ID', 'UPDATED', 'TURNS', 'COST', 'MODEL', 'TITLE'],
+            list.map((s) => [s.id.slice(0, 8), when(s.updatedAt), String(s.turns), spendText(s.costUsd ?? 0, s.unpricedTurns ?? 0), s.lastRef ?? '-', s.title]),
+          ),
+        );
       return 0;
     }
     if (sub === 'stats') {
@@ -33,7 +45,16 @@ export async function run(argv: string[]): Promise<number> {
           `tokens: ${t.input} in, ${t.cacheRead} cache read, ${t.cacheWrite} cache write, ${t.output} out, ${t.reasoning} reasoning\n` +
           `average latency ${st.avgLatencyMs ?? '-'} ms, first token ${st.avgTtftMs ?? '-'} ms, ${st.tokensPerSecond ?? '-'} tokens/s\n\n` +
           (st.byModel.length
-            ? table(['MODEL', 'TURNS', 'COST', 'OUTPUT TOKENS', 'TOKENS/S'], st.byModel.map((m) => [m.ref, String(m.turns), spendText(m.costUsd, m.unpricedTurns ?? 0), String(m.outputTokens), m.tokensPerSecond === null ? '-' : String(m.tokensPerSecond)]))
+            ? table(
+                ['MODEL', 'TURNS', 'COST', 'OUTPUT TOKENS', 'TOKENS/S'],
+                st.byModel.map((m) => [
+                  m.ref,
+                  String(m.turns),
+                  spendText(m.costUsd, m.unpricedTurns ?? 0),
+                  String(m.outputTokens),
+                  m.tokensPerSecond === null ? '-' : String(m.tokensPerSecond),
+                ]),
+              )
             : ''),
       );
       return 0;
@@ -44,7 +65,13 @@ export async function run(argv: string[]): Promise<number> {
       const hits = await session.rpc.request(SessionsSearchRequest, { text });
       if (args.flags.has('json')) printJson(hits);
       else if (!hits.length) process.stdout.write(`nothing found for '${text}'\n`);
-      else process.stdout.write(table(['ID', 'TURN', 'TITLE', 'MATCH'], hits.map((h) => [h.session.id.slice(0, 8), String(h.turn + 1), h.session.title, h.snippet])));
+      else
+        process.stdout.write(
+          table(
+            ['ID', 'TURN', 'TITLE', 'MATCH'],
+            hits.map((h) => [h.session.id.slice(0, 8), String(h.turn + 1), h.session.title, h.snippet]),
+          ),
+        );
       return 0;
     }
     const id = args.positionals[0];
@@ -68,7 +95,13 @@ export async function run(argv: string[]): Promise<number> {
     }
     process.stdout.write(`session ${shown.session.id}: ${shown.session.title}\n`);
     for (const t of shown.turns) {
-      const meta = [t.ref, t.costUsd === undefined ? undefined : t.costUsd === null ? 'unpriced' : usd(t.costUsd), t.complete ? undefined : `incomplete${t.error ? `: ${t.error}` : ''}`].filter(Boolean).join(' · ');
+      const meta = [
+        t.ref,
+        t.costUsd === undefined ? undefined : t.costUsd === null ? 'unpriced' : usd(t.costUsd),
+        t.complete ? undefined : `incomplete${t.error ? `: ${t.error}` : ''}`,
+      ]
+        .filter(Boolean)
+        .join(' · ');
       process.stdout.write(`\n> ${t.user}\n\n${t.assistant || '(no answer)'}\n${meta ? `[${meta}]\n` : ''}`);
     }
     return 0;

@@ -5,15 +5,7 @@ import { withDaemon } from '../connect';
 import { formatDuration, printJson, table } from '../output';
 
 export function hostRows(hosts: HostStatus[]): string[][] {
-  return hosts.map((h) => [
-    h.name,
-    h.provider,
-    h.health,
-    h.latencyMs !== undefined ? `${h.latencyMs} ms` : '-',
-    h.version ?? '-',
-    h.baseUrl,
-    h.error ?? '',
-  ]);
+  return hosts.map((h) => [h.name, h.provider, h.health, h.latencyMs !== undefined ? `${h.latencyMs} ms` : '-', h.version ?? '-', h.baseUrl, h.error ?? '']);
 }
 export const HOST_HEADERS = ['HOST', 'PROVIDER', 'HEALTH', 'LATENCY', 'VERSION', 'URL', 'NOTE'];
 

@@ -18,12 +18,36 @@ interface ClassRule {
 /** First match wins: the more specific kinds come before the broad ones. */
 const RULES: ClassRule[] = [
   { taskClass: 'commit message', pattern: /\b(commit message|commit msg|changelog|release notes?)\b/i, input: 3000, output: 150, tier: 'small' },
-  { taskClass: 'architecture', pattern: /\b(architect\w*|system design|design (a|the|an)|trade-?offs?|scalab\w*|migration plan)\b/i, input: 6000, output: 3000, tier: 'strong' },
-  { taskClass: 'debugging', pattern: /\b(debug\w*|bugs?|errors?|exceptions?|stack ?trace|traceback|crash\w*|fails?|failing|broken|segfault|why does)\b/i, input: 10000, output: 1500, tier: 'strong' },
-  { taskClass: 'refactoring', pattern: /\b(refactor\w*|clean ?up|restructur\w*|rename|extract (a |the )?(function|method|class|module)|simplif\w*)\b/i, input: 15000, output: 4000, tier: 'medium' },
+  {
+    taskClass: 'architecture',
+    pattern: /\b(architect\w*|system design|design (a|the|an)|trade-?offs?|scalab\w*|migration plan)\b/i,
+    input: 6000,
+    output: 3000,
+    tier: 'strong',
+  },
+  {
+    taskClass: 'debugging',
+    pattern: /\b(debug\w*|bugs?|errors?|exceptions?|stack ?trace|traceback|crash\w*|fails?|failing|broken|segfault|why does)\b/i,
+    input: 10000,
+    output: 1500,
+    tier: 'strong',
+  },
+  {
+    taskClass: 'refactoring',
+    pattern: /\b(refactor\w*|clean ?up|restructur\w*|rename|extract (a |the )?(function|method|class|module)|simplif\w*)\b/i,
+    input: 15000,
+    output: 4000,
+    tier: 'medium',
+  },
   { taskClass: 'code review', pattern: /\b(review\w*|pull request|pr\b|diff|critique|audit)\b/i, input: 12000, output: 1500, tier: 'medium' },
   { taskClass: 'summary', pattern: /\b(summar\w*|tl;?dr|overview|gist|digest|condense)\b/i, input: 8000, output: 500, tier: 'small' },
-  { taskClass: 'generation', pattern: /\b(write|implement\w*|create|generate|build|add (a|an|the)|scaffold|port)\b/i, input: 4000, output: 3000, tier: 'medium' },
+  {
+    taskClass: 'generation',
+    pattern: /\b(write|implement\w*|create|generate|build|add (a|an|the)|scaffold|port)\b/i,
+    input: 4000,
+    output: 3000,
+    tier: 'medium',
+  },
 ];
 const QUICK: ClassRule = { taskClass: 'quick question', pattern: /./, input: 500, output: 300, tier: 'small' };
 
@@ -166,7 +190,10 @@ export class Recommender {
 
   private estimate(m: ModelInfo, input: number, output: number): number | null {
     const listed = m.provider === 'openrouter' && typeof m.price === 'object' ? { listed: m.price } : {};
-    return this.prices.cost({ provider: m.provider, host: m.host, model: m.model, ...listed }, { inputTokens: input, outputTokens: output, cacheReadTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 }).costUsd;
+    return this.prices.cost(
+      { provider: m.provider, host: m.host, model: m.model, ...listed },
+      { inputTokens: input, outputTokens: output, cacheReadTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 },
+    ).costUsd;
   }
 }
 
@@ -180,4 +207,3 @@ function writePremium(row: RequestRecord): number {
   const write1h = rates.cacheWrite1hPerMTok ?? write;
   return (fiveMinute * (write - rates.inputPerMTok) + oneHour * (write1h - rates.inputPerMTok)) / 1e6;
 }
-

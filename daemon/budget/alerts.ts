@@ -19,7 +19,6 @@ interface FiredState {
   at: number;
 }
 
-
 /**
  * Budget alerts: each threshold of each budget fires once per window, with the fact persisted in
  * lmdb before it is sent (a restart neither repeats nor misses one), plus spend reports. Checked
@@ -111,9 +110,13 @@ export class BudgetAlerts {
 
   private async sendAll(alert: AlertParams): Promise<void> {
     await Promise.all(
-      this.options.sinks().map((sink) =>
-        sink.send(alert).catch((error: unknown) => this.options.logger.warn('an alert could not be delivered', { sink: sink.name, error: (error as Error).message })),
-      ),
+      this.options
+        .sinks()
+        .map((sink) =>
+          sink
+            .send(alert)
+            .catch((error: unknown) => this.options.logger.warn('an alert could not be delivered', { sink: sink.name, error: (error as Error).message })),
+        ),
     );
   }
 }

@@ -131,7 +131,13 @@ export class Budgets {
   status(budget: Budget): BudgetStatus {
     const spentUsd = this.spent(budget);
     const reservedUsd = this.reserved.get(budget.name) ?? 0;
-    return { ...budget, spentUsd: roundUsd(spentUsd), reservedUsd: roundUsd(reservedUsd), leftUsd: roundUsd(Math.max(0, budget.limitUsd - spentUsd - reservedUsd)), window: this.window(budget) };
+    return {
+      ...budget,
+      spentUsd: roundUsd(spentUsd),
+      reservedUsd: roundUsd(reservedUsd),
+      leftUsd: roundUsd(Math.max(0, budget.limitUsd - spentUsd - reservedUsd)),
+      window: this.window(budget),
+    };
   }
 
   matches(budget: Budget, target: SpendTarget): boolean {
@@ -188,4 +194,3 @@ export class Budgets {
     };
   }
 }
-

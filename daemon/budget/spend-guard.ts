@@ -64,11 +64,19 @@ export class SpendGuard {
     const worst = cost.worstCase(request.target, request.messages, maxOutputTokens);
     const what = hard.length ? `budget '${hard[0]?.name}'` : '--max-cost';
     if (worst === null) {
-      return this.refuse(request, `${request.ref} has no known price, so ${what} cannot bound what it would cost; give it a price under "prices" in the config, or pick a priced or local model`, {});
+      return this.refuse(
+        request,
+        `${request.ref} has no known price, so ${what} cannot bound what it would cost; give it a price under "prices" in the config, or pick a priced or local model`,
+        {},
+      );
     }
     if (request.maxCostUsd !== undefined && request.chargedSoFar + worst > request.maxCostUsd) {
       const spentNote = request.chargedSoFar > 0 ? ` after ${usd(request.chargedSoFar)} already charged for failed attempts` : '';
-      return this.refuse(request, `this request to ${request.ref} could cost up to ${usd(worst)}${spentNote}, more than --max-cost ${usd(request.maxCostUsd)}`, { worstUsd: worst });
+      return this.refuse(
+        request,
+        `this request to ${request.ref} could cost up to ${usd(worst)}${spentNote}, more than --max-cost ${usd(request.maxCostUsd)}`,
+        { worstUsd: worst },
+      );
     }
     const outcome = budgets.reserve(request.spend, worst);
     if (!outcome.ok) {
@@ -94,7 +102,13 @@ export class SpendGuard {
         const worst = this.deps.cost.worstCase(alternative.target, request.messages, GUARDED_MAX_OUTPUT_TOKENS);
         if (worst === null) continue;
         if (request.maxCostUsd !== undefined && worst > request.maxCostUsd) continue;
-        if (this.deps.budgets.refusal({ ...request.spend, provider: alternative.target.provider, host: alternative.target.host, model: alternative.target.model }, worst)) continue;
+        if (
+          this.deps.budgets.refusal(
+            { ...request.spend, provider: alternative.target.provider, host: alternative.target.host, model: alternative.target.model },
+            worst,
+          )
+        )
+          continue;
         fits.push({ ref: alternative.ref, worst });
       }
     } catch (error) {
@@ -102,7 +116,9 @@ export class SpendGuard {
     }
     fits.sort((a, b) => a.worst - b.worst || a.ref.localeCompare(b.ref));
     const suggestions = fits.slice(0, 4);
-    const hint = suggestions.length ? `; models that fit: ${suggestions.map((f) => `${f.ref} (${f.worst === 0 ? 'free' : `up to ${usd(f.worst)}`})`).join(', ')}` : '; no known model fits';
+    const hint = suggestions.length
+      ? `; models that fit: ${suggestions.map((f) => `${f.ref} (${f.worst === 0 ? 'free' : `up to ${usd(f.worst)}`})`).join(', ')}`
+      : '; no known model fits';
     return { ok: false, refusal: { reason, hint, data: { ...data, ref: request.ref, suggestions: suggestions.map((f) => f.ref) } } };
   }
 }

@@ -67,7 +67,12 @@ export function isConfigured(host: HostDefinition): boolean {
  * used leaves the host unusable with the reason (`source` names the variable or key to fix), and
  * shows the fallback so nothing secret in the bad value is echoed.
  */
-function hostUrl(raw: string | undefined, ollama: boolean, fallback: string, source: string): Pick<HostDefinition, 'baseUrl' | 'basicAuth' | 'urlSecrets' | 'urlError'> {
+function hostUrl(
+  raw: string | undefined,
+  ollama: boolean,
+  fallback: string,
+  source: string,
+): Pick<HostDefinition, 'baseUrl' | 'basicAuth' | 'urlSecrets' | 'urlError'> {
   try {
     const split = splitCredentials(ollama ? normalizeOllamaUrl(raw) : normalizeApiUrl(raw ?? fallback));
     return { baseUrl: split.url, ...(split.basicAuth ? { basicAuth: split.basicAuth, urlSecrets: split.secrets } : {}) };

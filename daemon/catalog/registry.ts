@@ -161,9 +161,7 @@ export class HostRegistry {
       entry.status = { ...base, health: 'up', latencyMs: this.now() - started, checkedAt: this.now(), ...(report.version ? { version: report.version } : {}) };
       entry.failures = 0;
     } catch (error) {
-      const message = signal.aborted
-        ? `no answer within ${this.probeTimeoutMs} ms from ${entry.definition.baseUrl}`
-        : (error as Error).message;
+      const message = signal.aborted ? `no answer within ${this.probeTimeoutMs} ms from ${entry.definition.baseUrl}` : (error as Error).message;
       if (entry.status.health === 'up') this.options.logger.warn('host went down', { host: entry.definition.name, error: message });
       entry.status = { ...base, health: 'down', checkedAt: this.now(), error: message };
       entry.failures++;
@@ -339,9 +337,13 @@ export class HostRegistry {
         throw new AidError(ErrorCodes.NotFound, `no host named '${hostName}'; known hosts: ${this.hostNames().join(', ')}`, { what: 'host', id: hostName });
       }
       if (!isModelManager(entry.adapter)) {
-        throw new AidError(ErrorCodes.InvalidParams, `host '${hostName}' (provider ${entry.definition.provider}) keeps no local models; pull, rm and ps manage Ollama hosts`, {
-          issues: ['host'],
-        });
+        throw new AidError(
+          ErrorCodes.InvalidParams,
+          `host '${hostName}' (provider ${entry.definition.provider}) keeps no local models; pull, rm and ps manage Ollama hosts`,
+          {
+            issues: ['host'],
+          },
+        );
       }
       return [{ host: entry.definition, manager: entry.adapter }];
     }
@@ -402,9 +404,19 @@ export class HostRegistry {
     // Not in the known list: it may have been pulled since; ask the host once before refusing.
     if (!findModel(models, model)) models = await this.listOrExplain(entry, true, signal);
     const match = findModel(models, model);
-    if (match?.kind === 'embedding') throw embeddingModel(`${entry.definition.name}/${match.id}`, closestNames(model, chatModels(models).map((m) => m.id)));
+    if (match?.kind === 'embedding')
+      throw embeddingModel(
+        `${entry.definition.name}/${match.id}`,
+        closestNames(
+          model,
+          chatModels(models).map((m) => m.id),
+        ),
+      );
     if (!match) {
-      const suggestions = closestNames(model, chatModels(models).map((m) => m.id));
+      const suggestions = closestNames(
+        model,
+        chatModels(models).map((m) => m.id),
+      );
       const hint = entry.definition.provider === 'ollama' ? ` — run \`${pullCommand(model, entry.definition.name)}\`` : '';
       throw new AidError(
         ErrorCodes.UnknownModel,
@@ -471,7 +483,8 @@ export class HostRegistry {
 
   private async routeBare(model: string, signal?: AbortSignal): Promise<ResolvedModel[]> {
     let listed = await this.discoverAll(false, signal);
-    if (listed.length === 0) throw new AidError(ErrorCodes.NoUsableHost, `no model host is usable\n${NO_HOST_HINT}`, { hint: NO_HOST_HINT, keyEnv: this.missingKeys() });
+    if (listed.length === 0)
+      throw new AidError(ErrorCodes.NoUsableHost, `no model host is usable\n${NO_HOST_HINT}`, { hint: NO_HOST_HINT, keyEnv: this.missingKeys() });
     const matches = (): { entry: HostEntry; model: DiscoveredModel; order: number }[] => {
       const found: { entry: HostEntry; model: DiscoveredModel; order: number }[] = [];
       listed.forEach((item, order) => {
@@ -497,10 +510,14 @@ export class HostRegistry {
     }
     const embedding = listed.find((l) => l.models && findModel(l.models, model));
     const seen = listed.flatMap((l) => chatModels(l.models ?? []).map((m) => `${l.entry.definition.name}/${m.id}`));
-    if (embedding) throw embeddingModel(`${embedding.entry.definition.name}/${(findModel(embedding.models ?? [], model) as DiscoveredModel).id}`, seen.slice(0, 3));
+    if (embedding)
+      throw embeddingModel(`${embedding.entry.definition.name}/${(findModel(embedding.models ?? [], model) as DiscoveredModel).id}`, seen.slice(0, 3));
     const errors = listed.filter((l) => l.error !== undefined).map((l) => l.error as string);
     if (seen.length === 0 && errors.length > 0) {
-      throw new AidError(ErrorCodes.NoUsableHost, `no host could serve '${model}':\n  ${errors.join('\n  ')}`, { hint: NO_HOST_HINT, keyEnv: this.missingKeys() });
+      throw new AidError(ErrorCodes.NoUsableHost, `no host could serve '${model}':\n  ${errors.join('\n  ')}`, {
+        hint: NO_HOST_HINT,
+        keyEnv: this.missingKeys(),
+      });
     }
     // Compare against the model ids, then show them as refs: the host prefix is not a typo.
     const refsById = new Map(seen.map((ref) => [ref.slice(ref.indexOf('/') + 1), ref]));
@@ -519,7 +536,10 @@ export class HostRegistry {
   private async routeDefault(signal?: AbortSignal): Promise<ResolvedModel[]> {
     const listed = await this.discoverAll(false, signal);
     // Hosts known to be up first, local ones first among them; unknown/down ones are still tried (the probe may be stale).
-    const rank = (item: (typeof listed)[number]): [number, number] => [item.entry.status.health === 'up' ? 0 : 1, item.entry.definition.provider === 'ollama' ? 0 : 1];
+    const rank = (item: (typeof listed)[number]): [number, number] => [
+      item.entry.status.health === 'up' ? 0 : 1,
+      item.entry.definition.provider === 'ollama' ? 0 : 1,
+    ];
     const ordered = [...listed].sort((a, b) => compareTuples(rank(a), rank(b)));
     const errors: string[] = [];
     for (const item of ordered) {
@@ -529,7 +549,10 @@ export class HostRegistry {
         return [this.resolved(item.entry, first), ...others.map((o) => this.resolved(o.entry, findModel(o.models ?? [], first.id) as DiscoveredModel))];
       }
       if (item.error !== undefined) errors.push(item.error);
-      else errors.push(`host ${item.entry.definition.name} has no models${item.entry.definition.provider === 'ollama' ? ` — run \`${pullCommand('llama3.2', item.entry.definition.name)}\`` : ''}`);
+      else
+        errors.push(
+          `host ${item.entry.definition.name} has no models${item.entry.definition.provider === 'ollama' ? ` — run \`${pullCommand('llama3.2', item.entry.definition.name)}\`` : ''}`,
+        );
     }
     const detail = errors.length ? `:\n${errors.map((e) => `  - ${e}`).join('\n')}` : '';
     throw new AidError(ErrorCodes.NoUsableHost, `no model host is usable${detail}\n${NO_HOST_HINT}`, { hint: NO_HOST_HINT, keyEnv: this.missingKeys() });
@@ -558,7 +581,7 @@ function costRank(price: ModelInfo['price']): number {
 
 function compareTuples(a: number[], b: number[]): number {
   for (let i = 0; i < a.length; i++) {
-    const d = (a[i]) - (b[i]);
+    const d = a[i] - b[i];
     if (d !== 0 && !Number.isNaN(d)) return d;
   }
   return 0;
@@ -567,8 +590,5 @@ function compareTuples(a: number[], b: number[]): number {
 /** Exact id, else `name` matching `name:latest` (Ollama's default tag), case-insensitive. */
 export function findModel(models: DiscoveredModel[], wanted: string): DiscoveredModel | undefined {
   const w = wanted.toLowerCase();
-  return (
-    models.find((m) => m.id.toLowerCase() === w) ??
-    (w.includes(':') ? undefined : models.find((m) => m.id.toLowerCase() === `${w}:latest`))
-  );
+  return models.find((m) => m.id.toLowerCase() === w) ?? (w.includes(':') ? undefined : models.find((m) => m.id.toLowerCase() === `${w}:latest`));
 }

@@ -71,7 +71,10 @@ export class AskService {
       const fitted = fitHistory(turn.history, context.prompt, Math.max(0, window - GUARDED_MAX_OUTPUT_TOKENS));
       if (fitted.droppedTurns > 0) {
         history = fitted.kept;
-        onNotice({ kind: 'warning', message: `this session no longer fits the ${window}-token window of ${candidates[0]?.ref ?? 'the model'}: its ${fitted.droppedTurns} earliest turn${fitted.droppedTurns === 1 ? ' was' : 's were'} left out` });
+        onNotice({
+          kind: 'warning',
+          message: `this session no longer fits the ${window}-token window of ${candidates[0]?.ref ?? 'the model'}: its ${fitted.droppedTurns} earliest turn${fitted.droppedTurns === 1 ? ' was' : 's were'} left out`,
+        });
       }
     }
     let answer = '';
@@ -122,7 +125,14 @@ export class AskService {
       // Kept, marked incomplete: the question, as much of the answer as arrived, and what it cost.
       if (sent) {
         await sessions
-          .finish(turn.sessionId, turn.index, { assistant: answer, ref: lastRef, complete: false, costUsd: turnCost(charges), error: (error as Error).message, ...attached })
+          .finish(turn.sessionId, turn.index, {
+            assistant: answer,
+            ref: lastRef,
+            complete: false,
+            costUsd: turnCost(charges),
+            error: (error as Error).message,
+            ...attached,
+          })
           .catch((e: unknown) => this.deps.logger.error('could not save a cut turn', { error: e }));
       }
       // A session that exists can be continued after a refusal or a cancel: the error names it.

@@ -5,7 +5,6 @@ import { abortableSleep } from '../timers/sleep';
 
 export type { ContextSettings } from '../context/project-rules';
 
-
 /** What an ask takes from the engine: the block to put before the question, and what it holds. */
 export interface AttachResult {
   /** The text to send as the question: the context block, then the user's words. */
@@ -64,7 +63,8 @@ export class ContextAttacher {
       const done = progress.filesTotal > 0 ? `${progress.filesDone}/${progress.filesTotal} files` : 'counting files';
       return { prompt: question, notice: `indexing ${project.root} (${done}): no project context this time; \`aic context\` shows the progress` };
     }
-    if (progress.state === 'error') return { prompt: question, notice: `no project context: indexing ${project.root} failed: ${progress.message ?? 'unknown error'}` };
+    if (progress.state === 'error')
+      return { prompt: question, notice: `no project context: indexing ${project.root} failed: ${progress.message ?? 'unknown error'}` };
 
     const mentioned = [...new Set([...mentionedFiles(question, project.root, params.cwd), ...(params.contextAdd ?? [])])];
     const excluded = params.contextDrop ?? [];
@@ -99,7 +99,8 @@ export class ContextAttacher {
       attached,
       ...(notice ? { notice } : {}),
       // The learner hears how the answer used what was attached; a failure to learn never fails an ask.
-      feedback: (answer) => void project.recordAnswer({ query: question, attached: paths, answer, mentioned: picked, removed: excluded }).catch(() => undefined),
+      feedback: (answer) =>
+        void project.recordAnswer({ query: question, attached: paths, answer, mentioned: picked, removed: excluded }).catch(() => undefined),
     };
   }
 }

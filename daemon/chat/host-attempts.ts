@@ -116,7 +116,10 @@ export class HostAttempts {
     for (let index = 0; index < candidates.length; index++) {
       const target = candidates[index];
       const next = candidates[index + 1];
-      const over = overflow({ provider: target.host.provider, model: target.model, ...(target.contextWindow ? { contextWindow: target.contextWindow } : {}) }, plan.messages);
+      const over = overflow(
+        { provider: target.host.provider, model: target.model, ...(target.contextWindow ? { contextWindow: target.contextWindow } : {}) },
+        plan.messages,
+      );
       if (over) {
         const why = `the prompt is ${over.exact ? '' : 'about '}${over.tokens} tokens, more than the ${over.window}-token window of ${target.ref}`;
         if (next) {
@@ -128,8 +131,19 @@ export class HostAttempts {
       for (let retry = 0; ; retry++) {
         const held = await this.deps.guard.hold({
           ref: target.ref,
-          target: CallCost.target({ provider: target.host.provider, host: target.host.name, model: target.model, ...(target.listed ? { listed: target.listed } : {}) }),
-          spend: { provider: target.host.provider, host: target.host.name, model: target.model, sessionId: plan.sessionId, ...(plan.params.project ? { project: plan.params.project } : {}) },
+          target: CallCost.target({
+            provider: target.host.provider,
+            host: target.host.name,
+            model: target.model,
+            ...(target.listed ? { listed: target.listed } : {}),
+          }),
+          spend: {
+            provider: target.host.provider,
+            host: target.host.name,
+            model: target.model,
+            sessionId: plan.sessionId,
+            ...(plan.params.project ? { project: plan.params.project } : {}),
+          },
           messages: plan.messages,
           ...(plan.params.maxCostUsd !== undefined ? { maxCostUsd: plan.params.maxCostUsd } : {}),
           chargedSoFar,
@@ -137,11 +151,17 @@ export class HostAttempts {
         if (!held.ok) {
           const { refusal } = held;
           if (next) {
-            notice({ kind: 'failover', message: `${target.ref}: ${refusal.reason}${refusal.hint}; trying ${next.ref}`, host: target.host.name, next: next.ref });
+            notice({
+              kind: 'failover',
+              message: `${target.ref}: ${refusal.reason}${refusal.hint}; trying ${next.ref}`,
+              host: target.host.name,
+              next: next.ref,
+            });
             break;
           }
           // Configured to downgrade: the cheapest model that fits (local first) takes the request, once.
-          const fallback = downgraded || this.deps.onBudgetRefusal() !== 'downgrade' ? undefined : await this.resolveQuietly(refusal.data.suggestions[0], signal);
+          const fallback =
+            downgraded || this.deps.onBudgetRefusal() !== 'downgrade' ? undefined : await this.resolveQuietly(refusal.data.suggestions[0], signal);
           if (!fallback) throw new AidError(ErrorCodes.BudgetRefused, refusal.reason + refusal.hint, refusal.data);
           downgraded = true;
           candidates.push(fallback);
@@ -161,13 +181,23 @@ export class HostAttempts {
           // The list said the host had the model and the host says it has not: forget the list.
           if (cause instanceof ProviderError && cause.kind === 'not_found') await this.deps.registry.invalidateModels(target.host.name);
           if (next && movesToNextHost(cause)) {
-            notice({ kind: 'failover', message: `${target.ref} failed before answering (${(cause as Error).message}); trying ${next.ref}`, host: target.host.name, next: next.ref });
+            notice({
+              kind: 'failover',
+              message: `${target.ref} failed before answering (${(cause as Error).message}); trying ${next.ref}`,
+              host: target.host.name,
+              next: next.ref,
+            });
             break;
           }
           if (!retryable(cause)) throw toAidError(cause, target, false, 0);
           const wait = this.retryWait(cause, retry);
           if (wait === undefined) throw toAidError(cause, target, false, 0);
-          notice({ kind: 'retry', message: `${target.ref}: ${cause.message}; retrying in ${(wait / 1000).toFixed(1)} s`, host: target.host.name, waitMs: wait });
+          notice({
+            kind: 'retry',
+            message: `${target.ref}: ${cause.message}; retrying in ${(wait / 1000).toFixed(1)} s`,
+            host: target.host.name,
+            waitMs: wait,
+          });
           try {
             await this.deps.sleep(wait, signal);
           } catch {
@@ -184,17 +214,35 @@ export class HostAttempts {
   }
 
   /** A prompt no candidate's window holds: refused before sending, naming models whose window does. */
-  private async tooLarge(target: ResolvedModel, tokens: number, window: number, why: string, signal: AbortSignal): Promise<AidError<typeof ErrorCodes.ContextTooLarge>> {
+  private async tooLarge(
+    target: ResolvedModel,
+    tokens: number,
+    window: number,
+    why: string,
+    signal: AbortSignal,
+  ): Promise<AidError<typeof ErrorCodes.ContextTooLarge>> {
     let suggestions: string[] = [];
     try {
-      const fits = (await this.deps.registry.chatCandidates(signal)).filter((m) => m.contextWindow !== undefined && m.contextWindow >= tokens && m.ref !== target.ref);
+      const fits = (await this.deps.registry.chatCandidates(signal)).filter(
+        (m) => m.contextWindow !== undefined && m.contextWindow >= tokens && m.ref !== target.ref,
+      );
       const rank = (m: ResolvedModel): number => (m.price === 'free' ? 0 : m.price === 'unpriced' ? Number.POSITIVE_INFINITY : m.price.inputPerMTok);
-      suggestions = fits.sort((a, b) => rank(a) - rank(b) || a.ref.localeCompare(b.ref)).slice(0, 4).map((m) => m.ref);
+      suggestions = fits
+        .sort((a, b) => rank(a) - rank(b) || a.ref.localeCompare(b.ref))
+        .slice(0, 4)
+        .map((m) => m.ref);
     } catch (error) {
       this.deps.logger.debug('could not list models for a refusal', { error });
     }
-    const hint = suggestions.length ? `; models whose window holds it: ${suggestions.join(', ')}` : '; no known model has a window that large: shorten the question, start a new session (--new) or attach less context (--no-context)';
-    return new AidError(ErrorCodes.ContextTooLarge, `${why}; nothing was sent${hint}`, { ref: target.ref, promptTokens: tokens, contextWindow: window, suggestions });
+    const hint = suggestions.length
+      ? `; models whose window holds it: ${suggestions.join(', ')}`
+      : '; no known model has a window that large: shorten the question, start a new session (--new) or attach less context (--no-context)';
+    return new AidError(ErrorCodes.ContextTooLarge, `${why}; nothing was sent${hint}`, {
+      ref: target.ref,
+      promptTokens: tokens,
+      contextWindow: window,
+      suggestions,
+    });
   }
 
   /** The first model a refusal named as fitting, resolved; none when it named none. */
@@ -219,7 +267,12 @@ export class HostAttempts {
   /** One call to one host: durable before it is sent, settled whatever its outcome. */
   private async call(target: ResolvedModel, plan: AttemptPlan, maxOutputTokens?: number): Promise<AskResult> {
     const { now, cost } = this.deps;
-    const priceTarget = CallCost.target({ provider: target.host.provider, host: target.host.name, model: target.model, ...(target.listed ? { listed: target.listed } : {}) });
+    const priceTarget = CallCost.target({
+      provider: target.host.provider,
+      host: target.host.name,
+      model: target.model,
+      ...(target.listed ? { listed: target.listed } : {}),
+    });
     const sent = cost.sent(plan.messages);
     const pending = await this.openCall(target, plan, sent);
     const callStarted = now();
@@ -234,7 +287,10 @@ export class HostAttempts {
     const limits = this.deps.limits();
     const watchdog = new IdleWatchdog(target.host.name, limits.idleTimeoutMs, Math.max(limits.idleTimeoutMs, limits.firstTokenTimeoutMs));
     try {
-      const events = target.adapter.streamChat({ model: target.model, messages: plan.messages, ...(maxOutputTokens !== undefined ? { maxOutputTokens } : {}) }, AbortSignal.any([plan.signal, watchdog.signal]));
+      const events = target.adapter.streamChat(
+        { model: target.model, messages: plan.messages, ...(maxOutputTokens !== undefined ? { maxOutputTokens } : {}) },
+        AbortSignal.any([plan.signal, watchdog.signal]),
+      );
       for await (const event of events) {
         watchdog.heard(event.type === 'delta');
         if (event.type === 'accepted') reached = true;
@@ -286,7 +342,14 @@ export class HostAttempts {
       const generatingMs = latencyMs - ttftMs;
       if (generatingMs > 0) tokensPerSecond = ((billed.usage.outputTokens + billed.usage.reasoningTokens - 1) * 1000) / generatingMs;
     }
-    await this.settle(pending, target, { outcome: 'ok', usage: billed.usage, ...(billed.estimated ? { usageEstimated: true } : {}), ...priced, latencyMs: now() - callStarted, ttftMs });
+    await this.settle(pending, target, {
+      outcome: 'ok',
+      usage: billed.usage,
+      ...(billed.estimated ? { usageEstimated: true } : {}),
+      ...priced,
+      latencyMs: now() - callStarted,
+      ttftMs,
+    });
     return {
       ref: target.ref,
       sessionId: plan.sessionId,
@@ -318,7 +381,11 @@ export class HostAttempts {
       });
     } catch (error) {
       this.deps.logger.error('could not write the ledger before a call; nothing was sent', { error, host: target.host.name });
-      throw new AidError(ErrorCodes.Internal, `aid could not record the call before sending it (${(error as Error).message}); nothing was sent — free space on the disk holding aid's data directory, then retry`, { host: target.host.name });
+      throw new AidError(
+        ErrorCodes.Internal,
+        `aid could not record the call before sending it (${(error as Error).message}); nothing was sent — free space on the disk holding aid's data directory, then retry`,
+        { host: target.host.name },
+      );
     }
   }
 
@@ -331,7 +398,14 @@ export class HostAttempts {
   private async settle(
     pending: PendingCall,
     target: ResolvedModel,
-    outcome: { outcome: 'ok' | 'error' | 'cancelled'; error?: string; usage: Usage; usageEstimated?: boolean; latencyMs: number; ttftMs: number | null } & PricedCall,
+    outcome: {
+      outcome: 'ok' | 'error' | 'cancelled';
+      error?: string;
+      usage: Usage;
+      usageEstimated?: boolean;
+      latencyMs: number;
+      ttftMs: number | null;
+    } & PricedCall,
   ): Promise<void> {
     const { usage } = outcome;
     // One line per provider call, whatever happened: what a user reads in aid.log when a host misbehaves.
@@ -352,7 +426,11 @@ export class HostAttempts {
     try {
       await this.deps.ledger.settle(pending, outcome);
     } catch (error) {
-      this.deps.logger.error('could not record a provider call; it stays pending and is settled at the next start', { error, host: target.host.name, model: target.model });
+      this.deps.logger.error('could not record a provider call; it stays pending and is settled at the next start', {
+        error,
+        host: target.host.name,
+        model: target.model,
+      });
     }
     this.deps.onSpend();
   }

@@ -1,9 +1,7 @@
 import * as fs from 'node:fs';
 import { configSchema, formatIssues, type AidConfig } from './schema';
 
-export type ConfigLoad =
-  | { ok: true; config: AidConfig; file: string; exists: boolean }
-  | { ok: false; file: string; issues: string[] };
+export type ConfigLoad = { ok: true; config: AidConfig; file: string; exists: boolean } | { ok: false; file: string; issues: string[] };
 
 /** Reads and validates the config file; a missing file means defaults. Never throws. */
 export function loadConfig(file: string): ConfigLoad {

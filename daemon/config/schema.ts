@@ -10,7 +10,10 @@ const hostSchema = z
     provider: z.enum(PROVIDER_KINDS as [ProviderKind, ...ProviderKind[]]),
     baseUrl: z.string().min(1, 'expected a URL such as http://192.168.1.20:11434'),
     /** Name of the environment variable holding the key; keys never live in the config file. */
-    apiKeyEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name').optional(),
+    apiKeyEnv: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name')
+      .optional(),
   })
   // Checked here, not when hosts are built: a typo must be a config error, never a crash on reload.
   .superRefine((host, ctx) => {
@@ -118,11 +121,25 @@ export const configSchema = z.strictObject({
       /** The most files (and directories) of one project indexed; past it the index is partial. */
       maxFiles: z.number().int().min(1).max(10_000_000).default(50_000),
       /** The most bytes of one project's files indexed (1 GiB); past it the index is partial. */
-      maxBytes: z.number().int().min(1).max(1024 ** 4).default(1024 ** 3),
+      maxBytes: z
+        .number()
+        .int()
+        .min(1)
+        .max(1024 ** 4)
+        .default(1024 ** 3),
       /** Index /, the home directory and the directories above it when asked to (as --project-force does for one command). */
       allowBroadProjects: z.boolean().default(false),
     })
-    .default({ enabled: true, maxTokens: 8000, windowShare: 0.25, waitMs: 3000, idleUnwatchMin: 30, maxFiles: 50_000, maxBytes: 1024 ** 3, allowBroadProjects: false }),
+    .default({
+      enabled: true,
+      maxTokens: 8000,
+      windowShare: 0.25,
+      waitMs: 3000,
+      idleUnwatchMin: 30,
+      maxFiles: 50_000,
+      maxBytes: 1024 ** 3,
+      allowBroadProjects: false,
+    }),
   ollama: z
     .strictObject({
       keepAlive: z.union([z.string(), z.number()]).optional(),

@@ -53,7 +53,14 @@ export function renderAttachment(a: Attachment): string {
  * range; one too long for the budget is cut after its signature and first lines), or its head
  * when no definition matches. Stops when the budget is spent.
  */
-export function assemble(args: { project: string; query: string; ranked: RankedFile[]; index: FileIndex; read: (path: string) => string | undefined; tokenBudget: number }): ContextBundle {
+export function assemble(args: {
+  project: string;
+  query: string;
+  ranked: RankedFile[];
+  index: FileIndex;
+  read: (path: string) => string | undefined;
+  tokenBudget: number;
+}): ContextBundle {
   const qTerms = new Set(termsOf(args.query));
   const attachments: Attachment[] = [];
   const used = new Set<string>();
@@ -102,7 +109,7 @@ function relevantDefinitions(defs: Definition[], qTerms: Set<string>): Definitio
   const scored = defs
     .map((d) => ({ d, s: definitionTerms(d.name).filter((t) => qTerms.has(t)).length }))
     .filter((x) => x.s > 0)
-    .sort((a, b) => b.s - a.s || (a.d.endLine - a.d.startLine) - (b.d.endLine - b.d.startLine));
+    .sort((a, b) => b.s - a.s || a.d.endLine - a.d.startLine - (b.d.endLine - b.d.startLine));
   const chosen: Definition[] = [];
   for (const { d } of scored) {
     if (chosen.some((c) => c.startLine <= d.startLine && c.endLine >= d.endLine)) continue;

@@ -87,7 +87,10 @@ export interface ContextProject {
   ready(): Promise<void>;
   rank(query: string, opts?: { limit?: number; openFile?: string; mentioned?: string[]; excluded?: string[] }): Promise<RankedFile[]>;
   /** `ranked`: this query's ranking from rank() with the same options, so it is not ranked twice. */
-  assemble(query: string, opts: { tokenBudget: number; openFile?: string; mentioned?: string[]; excluded?: string[]; ranked?: RankedFile[] }): Promise<AssembledContext>;
+  assemble(
+    query: string,
+    opts: { tokenBudget: number; openFile?: string; mentioned?: string[]; excluded?: string[]; ranked?: RankedFile[] },
+  ): Promise<AssembledContext>;
   /** Files likely needed next (co-change, co-access, imports). */
   suggestFor(file: string, limit?: number): Promise<RankedFile[]>;
   /**
@@ -138,17 +141,21 @@ export class ContextEngine {
     const limits = opts.limits ?? DEFAULT_LIMITS;
     let p = this.open.get(root);
     if (!p) {
-      p = new Project(root, {
-        store: this.options.store,
-        extractor: this.extractor,
-        log: this.log,
-        now: this.options.now ?? Date.now,
-        git: this.options.git ?? 'git',
-        watch: this.options.watch ?? true,
-        idleUnwatchMs: this.options.idleUnwatchMs ?? 30 * MINUTE,
-        feedbackWindowMs: this.options.feedbackWindowMs ?? 10 * MINUTE,
-        weights: { ...DEFAULT_WEIGHTS, ...this.options.weights },
-      }, limits);
+      p = new Project(
+        root,
+        {
+          store: this.options.store,
+          extractor: this.extractor,
+          log: this.log,
+          now: this.options.now ?? Date.now,
+          git: this.options.git ?? 'git',
+          watch: this.options.watch ?? true,
+          idleUnwatchMs: this.options.idleUnwatchMs ?? 30 * MINUTE,
+          feedbackWindowMs: this.options.feedbackWindowMs ?? 10 * MINUTE,
+          weights: { ...DEFAULT_WEIGHTS, ...this.options.weights },
+        },
+        limits,
+      );
       this.open.set(root, p);
     } else {
       p.setLimits(limits);

@@ -3,17 +3,74 @@ import ignore, { type Ignore } from 'ignore';
 import { readSmallFileNoFollow } from './no-follow';
 
 /** Directories never worth indexing: VCS data, dependencies, build output, caches. */
-const SKIP_DIRS = new Set(['.git', '.hg', '.svn', 'node_modules', 'dist', 'build', 'out', 'target', 'vendor', '__pycache__', '.venv', 'venv', '.tox', '.mypy_cache', '.pytest_cache', '.next', '.nuxt', 'coverage', '.cache', '.idea', '.vscode', 'bower_components', '.gradle', '.terraform']);
+const SKIP_DIRS = new Set([
+  '.git',
+  '.hg',
+  '.svn',
+  'node_modules',
+  'dist',
+  'build',
+  'out',
+  'target',
+  'vendor',
+  '__pycache__',
+  '.venv',
+  'venv',
+  '.tox',
+  '.mypy_cache',
+  '.pytest_cache',
+  '.next',
+  '.nuxt',
+  'coverage',
+  '.cache',
+  '.idea',
+  '.vscode',
+  'bower_components',
+  '.gradle',
+  '.terraform',
+]);
 /** Generated files that restate other files: lockfiles and the like. */
-const SKIP_FILES = new Set(['package-lock.json', 'yarn.lock', 'pnpm-lock.yaml', 'Cargo.lock', 'go.sum', 'poetry.lock', 'Pipfile.lock', 'composer.lock', 'Gemfile.lock', 'uv.lock', 'npm-shrinkwrap.json']);
-const BINARY_EXT = new Set('png jpg jpeg gif bmp ico webp svgz pdf zip gz tgz bz2 xz zst 7z rar jar war class o a so dylib dll exe bin wasm woff woff2 ttf otf eot mp3 mp4 mov avi webm ogg wav flac db sqlite lmdb mdb pyc pyo node map snap'.split(' '));
+const SKIP_FILES = new Set([
+  'package-lock.json',
+  'yarn.lock',
+  'pnpm-lock.yaml',
+  'Cargo.lock',
+  'go.sum',
+  'poetry.lock',
+  'Pipfile.lock',
+  'composer.lock',
+  'Gemfile.lock',
+  'uv.lock',
+  'npm-shrinkwrap.json',
+]);
+const BINARY_EXT = new Set(
+  'png jpg jpeg gif bmp ico webp svgz pdf zip gz tgz bz2 xz zst 7z rar jar war class o a so dylib dll exe bin wasm woff woff2 ttf otf eot mp3 mp4 mov avi webm ogg wav flac db sqlite lmdb mdb pyc pyo node map snap'.split(
+    ' ',
+  ),
+);
 /**
  * Files that hold credentials are never indexed nor sent to a model, even when committed or named
  * by hand: a question that mentions "env" must not carry the API keys upstream. Templates of them
  * (`.env.example`) hold none and stay.
  */
 const SECRET_DIRS = new Set(['.ssh', '.aws', '.gnupg', '.kube', '.docker', '.azure', '.password-store']);
-const SECRET_FILES = new Set(['.npmrc', '.pypirc', '.netrc', '.git-credentials', '.htpasswd', 'credentials', 'credentials.json', 'id_rsa', 'id_dsa', 'id_ecdsa', 'id_ed25519', '.pgpass', 'secrets.yml', 'secrets.yaml', 'secrets.json']);
+const SECRET_FILES = new Set([
+  '.npmrc',
+  '.pypirc',
+  '.netrc',
+  '.git-credentials',
+  '.htpasswd',
+  'credentials',
+  'credentials.json',
+  'id_rsa',
+  'id_dsa',
+  'id_ecdsa',
+  'id_ed25519',
+  '.pgpass',
+  'secrets.yml',
+  'secrets.yaml',
+  'secrets.json',
+]);
 const SECRET_EXT = new Set(['pem', 'key', 'p12', 'pfx', 'jks', 'keystore', 'kdbx', 'tfvars', 'tfstate', 'age', 'gpg', 'asc']);
 const SECRET_TEMPLATE = /\.(example|sample|template|dist)$/i;
 

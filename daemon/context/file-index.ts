@@ -102,7 +102,18 @@ export class FileIndex {
     });
     this.totalLength += length;
     const kept = { v: facts.v, lines: facts.lines, chars: facts.chars, defs: facts.defs, imports: facts.imports };
-    this.byPath.set(path, { path, hash: meta.hash, size: meta.size, mtimeMs: meta.mtimeMs, facts: kept, defTerms: facts.defs.map((d) => definitionTerms(d.name)), termIds, tfs, length, pathTerms: new Set(pathTermsOf(path)) });
+    this.byPath.set(path, {
+      path,
+      hash: meta.hash,
+      size: meta.size,
+      mtimeMs: meta.mtimeMs,
+      facts: kept,
+      defTerms: facts.defs.map((d) => definitionTerms(d.name)),
+      termIds,
+      tfs,
+      length,
+      pathTerms: new Set(pathTermsOf(path)),
+    });
     this.version++;
     // A content edit that keeps the imports leaves the import graph as it was.
     this.structureVersion = sameStructure ? structure : structure + 1;
@@ -134,7 +145,9 @@ export class FileIndex {
   /** BM25 of every file that contains a query term. */
   bm25(queryTerms: string[]): Map<string, number> {
     const out = new Map<string, number>();
-    const query = queryTerms.map((t) => ({ t, id: this.termIds.get(t), idf: this.idf(t) })).filter((q): q is { t: string; id: number; idf: number } => q.id !== undefined);
+    const query = queryTerms
+      .map((t) => ({ t, id: this.termIds.get(t), idf: this.idf(t) }))
+      .filter((q): q is { t: string; id: number; idf: number } => q.id !== undefined);
     if (query.length === 0) return out;
     const avg = this.totalLength / Math.max(1, this.byPath.size);
     for (const f of this.byPath.values()) {

@@ -35,7 +35,11 @@ export function runGit(git: string, cwd: string, args: string[], signal?: AbortS
     child.stdout.on('data', (d: Buffer) => out.push(d));
     child.stderr.on('data', (d: Buffer) => err.push(d));
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(Buffer.concat(out).toString('utf8')) : reject(new Error(`git ${args[0]} failed (${code}): ${Buffer.concat(err).toString('utf8').trim()}`))));
+    child.on('close', (code) =>
+      code === 0
+        ? resolve(Buffer.concat(out).toString('utf8'))
+        : reject(new Error(`git ${args[0]} failed (${code}): ${Buffer.concat(err).toString('utf8').trim()}`)),
+    );
   });
 }
 
@@ -67,7 +71,10 @@ export async function readHistory(git: string, root: string, previous?: HistoryR
   if (previous) {
     try {
       const fresh = parseLog(await runGit(git, root, [...format, `${previous.head}..${head}`, '--'], signal));
-      const isAncestor = await runGit(git, root, ['merge-base', '--is-ancestor', previous.head, head], signal).then(() => true, () => false);
+      const isAncestor = await runGit(git, root, ['merge-base', '--is-ancestor', previous.head, head], signal).then(
+        () => true,
+        () => false,
+      );
       if (isAncestor) return { head, commits: [...fresh, ...previous.commits].slice(0, MAX_COMMITS) };
     } catch {
       // The old head is gone (gc after a rebase): read it all again below.
@@ -109,7 +116,10 @@ export class HistoryStats {
         for (const b of c.files) if (a !== b) m.set(b, (m.get(b) ?? 0) + share);
       }
     }
-    this.hottest = [...this.weighted.entries()].sort((a, b) => b[1] - a[1]).slice(0, HOTTEST).map(([f]) => f);
+    this.hottest = [...this.weighted.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, HOTTEST)
+      .map(([f]) => f);
   }
 
   /** Partners of `file` by co-change strength relative to how often `file` changed (0..1). */

@@ -67,7 +67,8 @@ export class ImportGraph {
   }
 }
 
-const isTest = (p: string): boolean => /(^|\/)(tests?|__tests__|spec)\//.test(p) || /(^|\/)test_[^/]+$|_test\.[a-z]+$|\.(test|spec)\.[a-z]+$|Tests?\.[a-z]+$/.test(p);
+const isTest = (p: string): boolean =>
+  /(^|\/)(tests?|__tests__|spec)\//.test(p) || /(^|\/)test_[^/]+$|_test\.[a-z]+$|\.(test|spec)\.[a-z]+$|Tests?\.[a-z]+$/.test(p);
 const stemOf = (p: string): string => {
   const base = p.slice(p.lastIndexOf('/') + 1);
   const dot = base.indexOf('.');

@@ -21,7 +21,10 @@ export class ImportResolver {
     this.files = new Set(files);
     for (const f of this.files) {
       if (f.endsWith('.py')) {
-        const mod = f.slice(0, -3).replace(/\/__init__$/, '').split('/');
+        const mod = f
+          .slice(0, -3)
+          .replace(/\/__init__$/, '')
+          .split('/');
         for (let i = 0; i < mod.length; i++) {
           const name = mod.slice(i).join('.');
           // The shortest path wins a tie: `pkg.mod` means src/pkg/mod.py before tests/x/pkg/mod.py.

@@ -218,7 +218,9 @@ export class Indexer {
         }
         bytes += size;
       }
-      const reads = await Promise.all(batch.map((rel, j) => (this.needsRead(rel, stats[j]) ? readFileInProject(this.root, path.join(this.root, rel)) : Promise.resolve(undefined))));
+      const reads = await Promise.all(
+        batch.map((rel, j) => (this.needsRead(rel, stats[j]) ? readFileInProject(this.root, path.join(this.root, rel)) : Promise.resolve(undefined))),
+      );
       for (let j = 0; j < batch.length; j++) {
         if (this.signal.aborted) break;
         kept.add(batch[j]);
@@ -250,7 +252,8 @@ export class Indexer {
     const start = `${this.root}\u0000`;
     const db = this.store.db('ctx-projects');
     await this.store.transaction(() => {
-      for (const key of db.getKeys({ start, end: `${start}\uffff` })) if (!kept.has(String(key).slice(start.length)) && !this.touchedDuringWalk.has(String(key).slice(start.length))) void db.remove(key);
+      for (const key of db.getKeys({ start, end: `${start}\uffff` }))
+        if (!kept.has(String(key).slice(start.length)) && !this.touchedDuringWalk.has(String(key).slice(start.length))) void db.remove(key);
     });
     this.restoreCut = false;
   }
@@ -267,7 +270,8 @@ export class Indexer {
     if (!stat?.isFile()) return this.remove(rel);
     // A new file past the limits waits for a walk, which decides what the index keeps.
     const grows = stat.size - (this.rows.get(rel)?.size ?? 0);
-    if ((!this.rows.has(rel) && this.rows.size >= this.limits.maxFiles) || (grows > 0 && this.bytes + grows > this.limits.maxBytes)) return this.remove(rel, 'skipped');
+    if ((!this.rows.has(rel) && this.rows.size >= this.limits.maxFiles) || (grows > 0 && this.bytes + grows > this.limits.maxBytes))
+      return this.remove(rel, 'skipped');
     const read = this.needsRead(rel, stat) ? await readFileInProject(this.root, abs) : undefined;
     if (this.signal.aborted) return 'skipped';
     const writes: Array<Promise<unknown>> = [];
@@ -311,7 +315,15 @@ export class Indexer {
     const symbols = this.extractor.extract(rel, text);
     let lines = 1;
     for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 10) lines++;
-    return { v: FACTS_VERSION, lines, chars: text.length, terms: [...counts.keys()], counts: [...counts.values()], defs: symbols.defs, imports: symbols.imports };
+    return {
+      v: FACTS_VERSION,
+      lines,
+      chars: text.length,
+      terms: [...counts.keys()],
+      counts: [...counts.values()],
+      defs: symbols.defs,
+      imports: symbols.imports,
+    };
   }
 
   private remove(rel: string, as: 'removed' | 'skipped' = 'removed'): Outcome {

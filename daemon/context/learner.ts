@@ -82,7 +82,8 @@ export class Learner {
     const start = this.key('prior', '');
     for (const { key, value } of this.db().getRange({ start, end: `${start}\uffff` })) this.priors.set(String(key).slice(start.length), value as FilePrior);
     const qstart = this.key('q', '');
-    for (const { key, value } of this.db().getRange({ start: qstart, end: `${qstart}\uffff` })) this.memories.push({ key: String(key), memory: value as Memory });
+    for (const { key, value } of this.db().getRange({ start: qstart, end: `${qstart}\uffff` }))
+      this.memories.push({ key: String(key), memory: value as Memory });
     this.seq = this.memories.length ? Number(this.memories[this.memories.length - 1].key.slice(qstart.length)) + 1 : 0;
   }
 
@@ -235,8 +236,18 @@ export class Learner {
   }
 
   explain(limit = 20): LearnerExplanation {
-    const topPriors = [...this.priors.entries()].map(([path, p]) => ({ path, prior: this.prior(path), ...p })).sort((a, b) => b.prior - a.prior).slice(0, limit);
-    return { project: this.root, weights: this.currentWeights(), defaultWeights: { ...this.initialWeights }, topPriors, questions: this.memories.length, feedbackEvents: this.feedbackEvents };
+    const topPriors = [...this.priors.entries()]
+      .map(([path, p]) => ({ path, prior: this.prior(path), ...p }))
+      .sort((a, b) => b.prior - a.prior)
+      .slice(0, limit);
+    return {
+      project: this.root,
+      weights: this.currentWeights(),
+      defaultWeights: { ...this.initialWeights },
+      topPriors,
+      questions: this.memories.length,
+      feedbackEvents: this.feedbackEvents,
+    };
   }
 
   async reset(): Promise<void> {

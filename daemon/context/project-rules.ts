@@ -28,14 +28,18 @@ export function mayIndex(dir: string, named: boolean | undefined): boolean {
 }
 
 /** How to override the refusal of a broad project, said with it. */
-export const BROAD_OVERRIDE = 'run this in a project, name one with --project DIR, or add --project-force (or set context.allowBroadProjects) to index it anyway';
+export const BROAD_OVERRIDE =
+  'run this in a project, name one with --project DIR, or add --project-force (or set context.allowBroadProjects) to index it anyway';
 
 /**
  * The project of `dir` with the configured limits; a broad one (/, the home directory or above)
  * only when `force` or the configuration says so, else BroadProjectError.
  */
 export function openProject(engine: ContextEngine, dir: string, settings: ContextSettings, force: boolean | undefined): ContextProject {
-  return engine.project(dir, { allowBroad: force === true || settings.allowBroadProjects, limits: { maxFiles: settings.maxFiles, maxBytes: settings.maxBytes } });
+  return engine.project(dir, {
+    allowBroad: force === true || settings.allowBroadProjects,
+    limits: { maxFiles: settings.maxFiles, maxBytes: settings.maxBytes },
+  });
 }
 
 /** Windows we do not know (OpenAI lists none) get the plain cap. */

@@ -73,7 +73,12 @@ export function partialMessage(root: string, hit: LimitHit): string {
 }
 
 function formatBytes(n: number): string {
-  for (const [unit, size] of [['GiB', 1024 ** 3], ['MiB', 1024 ** 2], ['KiB', 1024]] as const) if (n >= size) return `${+(n / size).toFixed(1)} ${unit}`;
+  for (const [unit, size] of [
+    ['GiB', 1024 ** 3],
+    ['MiB', 1024 ** 2],
+    ['KiB', 1024],
+  ] as const)
+    if (n >= size) return `${+(n / size).toFixed(1)} ${unit}`;
   return `${n} bytes`;
 }
 
@@ -347,7 +352,8 @@ export class Project {
   }
 
   private importGraph(): ImportGraph {
-    if (!this.graph || this.graph.version !== this.index.structureVersion) this.graph = { version: this.index.structureVersion, graph: new ImportGraph(this.index) };
+    if (!this.graph || this.graph.version !== this.index.structureVersion)
+      this.graph = { version: this.index.structureVersion, graph: new ImportGraph(this.index) };
     return this.graph.graph;
   }
 
@@ -386,7 +392,10 @@ export class Project {
    * it already, so the files are not ranked twice; its first ASSEMBLY_CANDIDATES are used.
    * Files named by hand that are not sent are listed in `notAttached` with why.
    */
-  async assemble(query: string, opts: { tokenBudget: number; openFile?: string; mentioned?: string[]; excluded?: string[]; ranked?: RankedFile[] }): Promise<AssembledContext> {
+  async assemble(
+    query: string,
+    opts: { tokenBudget: number; openFile?: string; mentioned?: string[]; excluded?: string[]; ranked?: RankedFile[] },
+  ): Promise<AssembledContext> {
     const ranked = opts.ranked?.slice(0, ASSEMBLY_CANDIDATES) ?? (await this.rank(query, { ...opts, limit: ASSEMBLY_CANDIDATES }));
     const notAttached: NotAttached[] = [];
     // A file named by hand is taken by where it really leads: never outside the project, never a
@@ -445,7 +454,8 @@ export class Project {
       cur.reasons.push(reason);
       scores.set(p, cur);
     };
-    for (const partner of this.stats.partners(rel).slice(0, 50)) add(partner.path, partner.strength, `co-changes with ${rel} (${Math.round(partner.together)}×)`);
+    for (const partner of this.stats.partners(rel).slice(0, 50))
+      add(partner.path, partner.strength, `co-changes with ${rel} (${Math.round(partner.together)}×)`);
     for (const [p, n] of this.learner.coAccessed(rel)) add(p, Math.min(1, n / 3), `helped together with ${rel} in ${n} past answer${n > 1 ? 's' : ''}`);
     const graph = this.importGraph();
     for (const p of graph.imports.get(rel) ?? []) add(p, 0.2, `imported by ${rel}`);
@@ -467,7 +477,13 @@ export class Project {
       await this.rank(a.query, { limit: 1 });
       signals = this.querySignals.get(a.query) ?? new Map<string, SignalVector>();
     }
-    await this.learner.record({ query: a.query, attached, helpful: [...new Set([...referenced, ...mentioned])], removed: (a.removed ?? []).map((p) => this.normalise(p)), signals });
+    await this.learner.record({
+      query: a.query,
+      attached,
+      helpful: [...new Set([...referenced, ...mentioned])],
+      removed: (a.removed ?? []).map((p) => this.normalise(p)),
+      signals,
+    });
   }
 
   /** An answer refers to a file by its path, its file name, or an identifier the file defines. */

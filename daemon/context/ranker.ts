@@ -34,7 +34,6 @@ const SIGNALS_KEPT = 200;
 /** How many direct hits seed the import-graph walk and the co-change lookup. */
 const SEEDS = 10;
 
-
 /**
  * Ranks a project's files for a question. Each signal is computed for the candidates, divided by
  * its maximum over them (so a signal's scale never drowns another's), then weighed with the
@@ -48,7 +47,11 @@ export function rankFiles(input: RankInput): RankOutput {
   const qTerms = termsOf(input.query);
   const qIdents = identifiersOf(input.query);
   const surface = surfaceWords(input.query);
-  const quote = (ts: string[]): string => ts.slice(0, 4).map((t) => `'${surface.get(t) ?? t}'`).join(', ');
+  const quote = (ts: string[]): string =>
+    ts
+      .slice(0, 4)
+      .map((t) => `'${surface.get(t) ?? t}'`)
+      .join(', ');
   const excluded = new Set(input.excluded ?? []);
   const anchors = [...(input.openFile ? [input.openFile] : []), ...(input.mentioned ?? [])].filter((p) => index.get(p));
   const raw = new Map<string, SignalVector>();
@@ -67,7 +70,8 @@ export function rankFiles(input: RankInput): RankOutput {
       const d = defs[k];
       if (d.name.length < 3) continue;
       let s = 0;
-      if (qIdents.has(d.name)) s = 2; // named exactly as written in the question
+      if (qIdents.has(d.name))
+        s = 2; // named exactly as written in the question
       else {
         const dt = f.defTerms[k];
         if (!dt.some((t) => idf.has(t))) continue;
@@ -162,14 +166,32 @@ export function rankFiles(input: RankInput): RankOutput {
     if (v.definition > 0) {
       const names: Array<{ name: string; s: number }> = [];
       definitionsOf(f, names);
-      why.push(['definition', `defines ${names.sort((a, b) => b.s - a.s).slice(0, 3).map((n) => n.name).join(', ')}`]);
+      why.push([
+        'definition',
+        `defines ${names
+          .sort((a, b) => b.s - a.s)
+          .slice(0, 3)
+          .map((n) => n.name)
+          .join(', ')}`,
+      ]);
     }
     if (v.graph > 0) {
       const by = [...(graph.importers.get(p) ?? [])].find((x) => seedPaths.has(x));
       const of = [...(graph.imports.get(p) ?? [])].find((x) => seedPaths.has(x));
       const tests = graph.testOf.get(p);
       const tested = [...seedPaths].find((x) => graph.testOf.get(x) === p);
-      why.push(['graph', by ? `imported by ${by}` : of ? `imports ${of}` : tests && seedPaths.has(tests) ? `tests ${tests}` : tested ? `tested by ${tested}` : 'near the direct hits in the import graph']);
+      why.push([
+        'graph',
+        by
+          ? `imported by ${by}`
+          : of
+            ? `imports ${of}`
+            : tests && seedPaths.has(tests)
+              ? `tests ${tests}`
+              : tested
+                ? `tested by ${tested}`
+                : 'near the direct hits in the import graph',
+      ]);
     }
     const co = coReason.get(p);
     if (v.cochange > 0 && co) why.push(['cochange', co]);
@@ -185,7 +207,14 @@ export function rankFiles(input: RankInput): RankOutput {
     else if (p === input.openFile) out.unshift('open in the editor');
     return out;
   };
-  const files = scored.slice(0, input.limit).map(({ path: p, score }) => ({ path: p, score, reasons: explain(p, raw.get(p) as SignalVector), tokens: estimateTokensOfLength(index.get(p)?.facts.chars ?? 0) }));
+  const files = scored
+    .slice(0, input.limit)
+    .map(({ path: p, score }) => ({
+      path: p,
+      score,
+      reasons: explain(p, raw.get(p) as SignalVector),
+      tokens: estimateTokensOfLength(index.get(p)?.facts.chars ?? 0),
+    }));
   // The learner compares attached files with the rest of the top; the long tail is not kept.
   const signals = new Map<string, SignalVector>();
   for (const { path: p } of scored.slice(0, SIGNALS_KEPT)) signals.set(p, raw.get(p) as SignalVector);
@@ -212,7 +241,8 @@ function topK(entries: Map<string, SignalVector>, k: number, score: (v: SignalVe
   return top;
 }
 
-const byScore = (a: { key: string; score: number }, b: { key: string; score: number }): number => b.score - a.score || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+const byScore = (a: { key: string; score: number }, b: { key: string; score: number }): number =>
+  b.score - a.score || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
 
 function normalise(vectors: Map<string, SignalVector>, keys: Array<keyof SignalVector>): void {
   for (const k of keys) {

@@ -20,9 +20,18 @@ export interface Symbols {
 export type LanguageId = 'typescript' | 'tsx' | 'javascript' | 'python' | 'go' | 'rust';
 
 const EXTENSIONS: Record<string, LanguageId> = {
-  '.ts': 'typescript', '.mts': 'typescript', '.cts': 'typescript', '.tsx': 'tsx',
-  '.js': 'javascript', '.mjs': 'javascript', '.cjs': 'javascript', '.jsx': 'javascript',
-  '.py': 'python', '.pyi': 'python', '.go': 'go', '.rs': 'rust',
+  '.ts': 'typescript',
+  '.mts': 'typescript',
+  '.cts': 'typescript',
+  '.tsx': 'tsx',
+  '.js': 'javascript',
+  '.mjs': 'javascript',
+  '.cjs': 'javascript',
+  '.jsx': 'javascript',
+  '.py': 'python',
+  '.pyi': 'python',
+  '.go': 'go',
+  '.rs': 'rust',
 };
 
 export function languageOf(file: string): LanguageId | undefined {
@@ -162,13 +171,25 @@ function collect(id: LanguageId, query: Query, root: Node): Symbols {
       // Two patterns can match one definition (an exported arrow function): keep the first.
       if (defs.some((d) => d.name === name.text && d.startLine === startLine)) continue;
       if (id === 'rust' && def.type === 'mod_item' && !def.text.includes('{')) imports.push(`mod ${name.text}`);
-      defs.push({ name: name.text, kind: KIND[def.type] ?? def.type.replace(/_(declaration|definition|item|spec|declarator|signature)$/, ''), startLine, endLine: def.endPosition.row + 1, signature: signatureOf(def.text) });
+      defs.push({
+        name: name.text,
+        kind: KIND[def.type] ?? def.type.replace(/_(declaration|definition|item|spec|declarator|signature)$/, ''),
+        startLine,
+        endLine: def.endPosition.row + 1,
+        signature: signatureOf(def.text),
+      });
     }
   }
   return { defs, imports, via: 'tree-sitter' };
 }
 
-const KIND: Record<string, string> = { export_statement: 'const', lexical_declaration: 'const', expression_statement: 'variable', variable_declarator: 'function', type_alias_declaration: 'type' };
+const KIND: Record<string, string> = {
+  export_statement: 'const',
+  lexical_declaration: 'const',
+  expression_statement: 'variable',
+  variable_declarator: 'function',
+  type_alias_declaration: 'type',
+};
 
 const unquote = (s: string): string => s.replace(/^["'`]|["'`]$/g, '');
 
@@ -177,7 +198,10 @@ function pythonFromImport(text: string): string[] {
   const m = /^from\s+(\S+)\s+import\s+\(?([^)]*)\)?/s.exec(text);
   if (!m) return [];
   const base = m[1];
-  const names = m[2].split(',').map((n) => n.trim().split(/\s+/)[0]).filter((n) => /^\w+$/.test(n));
+  const names = m[2]
+    .split(',')
+    .map((n) => n.trim().split(/\s+/)[0])
+    .filter((n) => /^\w+$/.test(n));
   const sep = base.endsWith('.') ? '' : '.';
   return [...names.map((n) => `${base}${sep}${n}`), base];
 }
@@ -188,8 +212,10 @@ function signatureOf(text: string): string {
   return first.length > 200 ? `${first.slice(0, 200)}…` : first;
 }
 
-const REGEX_DEF = /^(\s*)(?:export\s+|pub(?:\([^)]*\))?\s+|public\s+|private\s+|protected\s+|static\s+|async\s+|abstract\s+|final\s+|default\s+)*(def|function|func|fn|class|struct|interface|type|enum|trait|module|impl|object|record|sub|proc)\s+\*?\s*(?:\([^)]*\)\s*)?([A-Za-z_][A-Za-z0-9_]*)/;
-const REGEX_IMPORT = /^\s*(?:import\s+(?:[^'"]*from\s+)?['"]([^'"]+)['"]|(?:const|let|var)\s+.*require\(\s*['"]([^'"]+)['"]\s*\)|from\s+(\S+)\s+import|import\s+([\w.]+)|#include\s+["<]([^">]+)[">]|use\s+([\w:]+))/;
+const REGEX_DEF =
+  /^(\s*)(?:export\s+|pub(?:\([^)]*\))?\s+|public\s+|private\s+|protected\s+|static\s+|async\s+|abstract\s+|final\s+|default\s+)*(def|function|func|fn|class|struct|interface|type|enum|trait|module|impl|object|record|sub|proc)\s+\*?\s*(?:\([^)]*\)\s*)?([A-Za-z_][A-Za-z0-9_]*)/;
+const REGEX_IMPORT =
+  /^\s*(?:import\s+(?:[^'"]*from\s+)?['"]([^'"]+)['"]|(?:const|let|var)\s+.*require\(\s*['"]([^'"]+)['"]\s*\)|from\s+(\S+)\s+import|import\s+([\w.]+)|#include\s+["<]([^">]+)[">]|use\s+([\w:]+))/;
 
 /**
  * The fallback: a definition is a line starting with a defining keyword; it ends before the next

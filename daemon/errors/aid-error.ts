@@ -24,8 +24,11 @@ export class AidError<C extends ErrorCode = ErrorCode> extends Error {
   }
 }
 
-export const invalidParams = (message: string, issues: string[]): AidError<typeof ErrorCodes.InvalidParams> => new AidError(ErrorCodes.InvalidParams, message, { issues });
+export const invalidParams = (message: string, issues: string[]): AidError<typeof ErrorCodes.InvalidParams> =>
+  new AidError(ErrorCodes.InvalidParams, message, { issues });
 
-export const notFound = (message: string, what: string, id: string): AidError<typeof ErrorCodes.NotFound> => new AidError(ErrorCodes.NotFound, message, { what, id });
+export const notFound = (message: string, what: string, id: string): AidError<typeof ErrorCodes.NotFound> =>
+  new AidError(ErrorCodes.NotFound, message, { what, id });
 
-export const cancelled = (data: ErrorData<typeof ErrorCodes.Cancelled> = {}): AidError<typeof ErrorCodes.Cancelled> => new AidError(ErrorCodes.Cancelled, 'request cancelled', data);
+export const cancelled = (data: ErrorData<typeof ErrorCodes.Cancelled> = {}): AidError<typeof ErrorCodes.Cancelled> =>
+  new AidError(ErrorCodes.Cancelled, 'request cancelled', data);

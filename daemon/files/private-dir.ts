@@ -32,7 +32,9 @@ export function preparePrivateDir(dir: string, uid: number, rules: PrivateDirRul
   try {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   } catch (error) {
-    throw new PrivateDirError(`cannot create the ${rules.what} ${dir}: ${(error as NodeJS.ErrnoException).code ?? String(error)}; set ${rules.envVar} to a directory you own`);
+    throw new PrivateDirError(
+      `cannot create the ${rules.what} ${dir}: ${(error as NodeJS.ErrnoException).code ?? String(error)}; set ${rules.envVar} to a directory you own`,
+    );
   }
   const stat = rules.followSymlink ? fs.statSync(dir) : fs.lstatSync(dir);
   if (!stat.isDirectory()) throw new PrivateDirError(`${dir} is not a directory; set ${rules.envVar} to a path in a directory you own`);

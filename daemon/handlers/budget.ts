@@ -1,5 +1,14 @@
 import { z } from 'zod';
-import { BUDGET_PERIODS, BUDGET_SCOPE_KINDS, BudgetListRequest, BudgetRemoveRequest, BudgetSetRequest, type BudgetPeriod, type BudgetScopeKind, type BudgetSetParams } from '../../protocol/budget';
+import {
+  BUDGET_PERIODS,
+  BUDGET_SCOPE_KINDS,
+  BudgetListRequest,
+  BudgetRemoveRequest,
+  BudgetSetRequest,
+  type BudgetPeriod,
+  type BudgetScopeKind,
+  type BudgetSetParams,
+} from '../../protocol/budget';
 import { PROVIDER_KINDS } from '../../protocol/hosts';
 import type { Budgets } from '../budget/budgets';
 import { findModel, type HostRegistry } from '../catalog/registry';
@@ -24,7 +33,8 @@ async function checkScope(scope: BudgetSetParams['scope'], registry: HostRegistr
   if (scope.kind === 'model') {
     const { models } = await registry.listModels();
     const listed = models.map((m) => ({ id: m.model }));
-    if (!findModel(listed, scope.value)) return [`no host lists a model named '${scope.value}' today; the budget counts it once one serves it (see \`aic models\`)`];
+    if (!findModel(listed, scope.value))
+      return [`no host lists a model named '${scope.value}' today; the budget counts it once one serves it (see \`aic models\`)`];
   }
   return [];
 }
@@ -37,7 +47,10 @@ export function budgetHandlers(budgets: Budgets, registry: HostRegistry): Handle
         name,
         limitUsd: z.number().positive('the limit must be more than $0').max(1e9, 'the limit must be at most $1,000,000,000').optional(),
         period: z.enum(BUDGET_PERIODS as [BudgetPeriod, ...BudgetPeriod[]]).optional(),
-        scope: z.object({ kind: z.enum(BUDGET_SCOPE_KINDS as [BudgetScopeKind, ...BudgetScopeKind[]]), value: z.string().min(1).max(300) }).nullable().optional(),
+        scope: z
+          .object({ kind: z.enum(BUDGET_SCOPE_KINDS as [BudgetScopeKind, ...BudgetScopeKind[]]), value: z.string().min(1).max(300) })
+          .nullable()
+          .optional(),
         hard: z.boolean().optional(),
         alerts: z.array(z.number().int().min(1).max(1000)).max(20).optional(),
       }),

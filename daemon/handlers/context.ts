@@ -1,7 +1,14 @@
 import * as fs from 'node:fs';
 import { ResponseError } from 'vscode-jsonrpc';
 import { z } from 'zod';
-import { ContextExplainRequest, ContextProgressNotification, ContextRequest, ContextResetRequest, ContextSuggestRequest, type ContextIndexProgress } from '../../protocol/context';
+import {
+  ContextExplainRequest,
+  ContextProgressNotification,
+  ContextRequest,
+  ContextResetRequest,
+  ContextSuggestRequest,
+  type ContextIndexProgress,
+} from '../../protocol/context';
 import { ErrorCodes } from '../../protocol/errors';
 import { BROAD_OVERRIDE, contextBudget, mayIndex, openProject, type ContextSettings } from '../context/project-rules';
 import { ASSEMBLY_CANDIDATES, BroadProjectError, type ContextEngine, type ContextProject } from '../context/engine';
@@ -16,7 +23,11 @@ const projectForce = z.boolean().optional();
  * The project's engine, or a clear error; indexed only where an ask would be (`mayIndex`), and
  * never /, the home directory or above unless forced (a usage error naming --project-force).
  */
-function open(engine: ContextEngine, settings: ContextSettings, params: { project: string; projectExplicit?: boolean | undefined; projectForce?: boolean | undefined }): ContextProject {
+function open(
+  engine: ContextEngine,
+  settings: ContextSettings,
+  params: { project: string; projectExplicit?: boolean | undefined; projectForce?: boolean | undefined },
+): ContextProject {
   const dir = params.project;
   let stat: fs.Stats;
   try {
@@ -26,7 +37,11 @@ function open(engine: ContextEngine, settings: ContextSettings, params: { projec
   }
   if (!stat.isDirectory()) throw new ResponseError(ErrorCodes.InvalidParams, `${dir} is not a directory`, { issues: ['project'] });
   if (!mayIndex(dir, params.projectExplicit)) {
-    throw new ResponseError(ErrorCodes.InvalidParams, `${dir} is not in a git repository; run this inside a project, or name its directory with --project DIR`, { issues: ['project'] });
+    throw new ResponseError(
+      ErrorCodes.InvalidParams,
+      `${dir} is not in a git repository; run this inside a project, or name its directory with --project DIR`,
+      { issues: ['project'] },
+    );
   }
   try {
     return openProject(engine, dir, settings, params.projectForce);
@@ -63,7 +78,12 @@ async function indexed(p: ContextProject, context: RequestContext, token: string
   return p.progress();
 }
 
-export function contextHandlers(engine: ContextEngine, registry: HostRegistry, settings: () => ContextSettings, defaultModel: () => string | undefined): Handler[] {
+export function contextHandlers(
+  engine: ContextEngine,
+  registry: HostRegistry,
+  settings: () => ContextSettings,
+  defaultModel: () => string | undefined,
+): Handler[] {
   /** The budget `aic ask` would have with this model (or the default one); the plain cap when no host answers. */
   const budgetFor = async (model: string | undefined, signal: AbortSignal): Promise<number> => {
     try {
@@ -102,7 +122,14 @@ export function contextHandlers(engine: ContextEngine, registry: HostRegistry, s
     ),
     defineHandler(
       ContextSuggestRequest,
-      z.object({ project, projectExplicit, projectForce, file: z.string().min(1, 'give the file you are in'), limit: z.number().int().min(1).max(1000).optional(), progressToken: z.string().min(1).max(200).optional() }),
+      z.object({
+        project,
+        projectExplicit,
+        projectForce,
+        file: z.string().min(1, 'give the file you are in'),
+        limit: z.number().int().min(1).max(1000).optional(),
+        progressToken: z.string().min(1).max(200).optional(),
+      }),
       async (params, context) => {
         const p = open(engine, settings(), params);
         await indexed(p, context, params.progressToken);

@@ -34,7 +34,11 @@ export function ollamaHandlers(registry: HostRegistry): Handler[] {
       const target = single(registry, params.host);
       const release = context.claimStreamToken(params.streamToken);
       try {
-        await target.manager.pull(params.model, (progress) => context.notify(PullProgressNotification, { streamToken: params.streamToken, ...progress }), context.signal);
+        await target.manager.pull(
+          params.model,
+          (progress) => context.notify(PullProgressNotification, { streamToken: params.streamToken, ...progress }),
+          context.signal,
+        );
       } catch (error) {
         throw failure(error, target.host.name, params.model);
       } finally {
@@ -61,7 +65,14 @@ export function ollamaHandlers(registry: HostRegistry): Handler[] {
         registry.managers(params.host).map(async ({ host: h, manager }) => {
           try {
             for (const m of await manager.loaded(context.signal)) {
-              result.models.push({ host: h.name, model: m.id, sizeBytes: m.sizeBytes, vramBytes: m.vramBytes, expiresAt: m.expiresAt, ...(m.contextLength ? { contextLength: m.contextLength } : {}) });
+              result.models.push({
+                host: h.name,
+                model: m.id,
+                sizeBytes: m.sizeBytes,
+                vramBytes: m.vramBytes,
+                expiresAt: m.expiresAt,
+                ...(m.contextLength ? { contextLength: m.contextLength } : {}),
+              });
             }
           } catch (error) {
             result.failures.push({ host: h.name, error: (error as Error).message });

@@ -10,8 +10,13 @@ export function recommendHandlers(recommender: Recommender, ledger: Ledger, now:
       const days = params.days ?? 30;
       return recommender.savings(ledger.since(now() - days * 86_400_000), days);
     }),
-    defineHandler(RecommendRequest, z.object({ task: z.string().min(1, 'describe the task, e.g. "review this diff"').max(100_000), contextTokens: z.number().int().min(0).max(10_000_000).optional() }), (params) =>
-      recommender.recommend(params),
+    defineHandler(
+      RecommendRequest,
+      z.object({
+        task: z.string().min(1, 'describe the task, e.g. "review this diff"').max(100_000),
+        contextTokens: z.number().int().min(0).max(10_000_000).optional(),
+      }),
+      (params) => recommender.recommend(params),
     ),
   ];
 }

@@ -1,5 +1,12 @@
 import { z } from 'zod';
-import { SessionsStatsRequest, SessionsExportRequest, SessionsListRequest, SessionsRemoveRequest, SessionsSearchRequest, SessionsShowRequest } from '../../protocol/sessions';
+import {
+  SessionsStatsRequest,
+  SessionsExportRequest,
+  SessionsListRequest,
+  SessionsRemoveRequest,
+  SessionsSearchRequest,
+  SessionsShowRequest,
+} from '../../protocol/sessions';
 import type { Sessions } from '../sessions/sessions';
 import { defineHandler, type Handler } from '../server/handlers';
 
@@ -11,12 +18,15 @@ export function sessionHandlers(sessions: Sessions): Handler[] {
       const full = sessions.resolve(params.id);
       return { session: sessions.get(full) as NonNullable<ReturnType<Sessions['get']>>, turns: sessions.history(full) };
     }),
-    defineHandler(SessionsSearchRequest, z.object({ text: z.string().min(1, 'give some text to look for').max(1000), limit: z.number().int().min(1).max(1000).optional() }), (params) =>
-      sessions.search(params.text, params.limit ?? 50),
+    defineHandler(
+      SessionsSearchRequest,
+      z.object({ text: z.string().min(1, 'give some text to look for').max(1000), limit: z.number().int().min(1).max(1000).optional() }),
+      (params) => sessions.search(params.text, params.limit ?? 50),
     ),
     defineHandler(SessionsExportRequest, z.object({ id, format: z.enum(['md', 'json']) }), (params) => {
       const full = sessions.resolve(params.id);
-      const content = params.format === 'md' ? sessions.markdown(full) : JSON.stringify({ session: sessions.get(full), turns: sessions.history(full) }, null, 2);
+      const content =
+        params.format === 'md' ? sessions.markdown(full) : JSON.stringify({ session: sessions.get(full), turns: sessions.history(full) }, null, 2);
       return { id: full, format: params.format, content };
     }),
     defineHandler(SessionsStatsRequest, z.object({ id: id.optional() }), (params) => sessions.stats(params.id ? sessions.resolve(params.id) : undefined)),

@@ -7,7 +7,16 @@ export class Calendar {
 
   constructor(readonly timeZone: string) {
     // Throws a RangeError for an unknown zone; the config check turns that into a clear message.
-    this.format = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' });
+    this.format = new Intl.DateTimeFormat('en-CA', {
+      timeZone,
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+      hourCycle: 'h23',
+    });
   }
 
   static systemZone(): string {
@@ -38,7 +47,7 @@ export class Calendar {
     const year = p.year;
     const month = p.month;
     const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
-    const elapsedDays = (p.day) - 1 + ((p.hour) * 3600 + (p.minute) * 60 + (p.second)) / 86400;
+    const elapsedDays = p.day - 1 + (p.hour * 3600 + p.minute * 60 + p.second) / 86400;
     return { firstDay: `${year}-${pad(month)}-01`, today: this.day(time), elapsedDays, daysInMonth };
   }
 

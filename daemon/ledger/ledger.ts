@@ -75,7 +75,17 @@ export type CostDimension = (typeof COST_DIMENSIONS)[number];
 export type Totals = Omit<CostRow, 'key'>;
 
 export function emptyTotals(): Totals {
-  return { usd: 0, requests: 0, unpricedRequests: 0, estimatedRequests: 0, inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 };
+  return {
+    usd: 0,
+    requests: 0,
+    unpricedRequests: 0,
+    estimatedRequests: 0,
+    inputTokens: 0,
+    outputTokens: 0,
+    cacheReadTokens: 0,
+    cacheWriteTokens: 0,
+    reasoningTokens: 0,
+  };
 }
 
 function add(totals: Totals, row: { costUsd: number | null; usage: Usage; usageEstimated?: boolean }): Totals {
@@ -180,10 +190,20 @@ export class Ledger {
    * `estimate` says (flagged as estimated), in one transaction, so budgets count it from the first
    * request after the restart. Returns each call with the row written for it.
    */
-  async settleInterrupted(estimate: (pending: PendingCall) => Pick<RequestRecord, 'usage' | 'costUsd' | 'price' | 'calculatedUsd'>): Promise<{ pending: PendingCall; record: RequestRecord }[]> {
+  async settleInterrupted(
+    estimate: (pending: PendingCall) => Pick<RequestRecord, 'usage' | 'costUsd' | 'price' | 'calculatedUsd'>,
+  ): Promise<{ pending: PendingCall; record: RequestRecord }[]> {
     const settled = this.interrupted().map((pending) => {
       const { sent: _sent, turn: _turn, listed: _listed, ...who } = pending;
-      const record: RequestRecord = { ...who, outcome: 'interrupted', error: INTERRUPTED, usageEstimated: true, latencyMs: 0, ttftMs: null, ...estimate(pending) };
+      const record: RequestRecord = {
+        ...who,
+        outcome: 'interrupted',
+        error: INTERRUPTED,
+        usageEstimated: true,
+        latencyMs: 0,
+        ttftMs: null,
+        ...estimate(pending),
+      };
       return { pending, record };
     });
     if (settled.length === 0) return [];
@@ -202,7 +222,9 @@ export class Ledger {
    * the rows, in one write transaction: requests recorded meanwhile wait for it, so nothing is
    * counted twice or lost.
    */
-  async reprice(price: (row: RequestRecord) => Pick<RequestRecord, 'costUsd' | 'price' | 'calculatedUsd' | 'providerCostUsd'>): Promise<{ rows: number; changed: number; beforeUsd: number; afterUsd: number }> {
+  async reprice(
+    price: (row: RequestRecord) => Pick<RequestRecord, 'costUsd' | 'price' | 'calculatedUsd' | 'providerCostUsd'>,
+  ): Promise<{ rows: number; changed: number; beforeUsd: number; afterUsd: number }> {
     const requests = this.store.db<RequestRecord>('requests');
     const aggregates = this.store.db<Totals>('aggregates');
     const result = await this.store.transaction(() => {

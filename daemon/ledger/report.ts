@@ -72,4 +72,3 @@ export class CostReporter {
     throw invalidParams(`--${name} '${text}': expected YYYY-MM-DD, today, yesterday or Nd (N days ago)`, [name]);
   }
 }
-

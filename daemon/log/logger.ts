@@ -78,9 +78,7 @@ export class FileLogger implements Logger {
 
   private write(level: LogLevel, message: string, fields?: Record<string, unknown>): void {
     if (RANK[level] < RANK[this.level]) return;
-    const line = this.options.redactor.redact(
-      `${this.now().toISOString()} ${level.toUpperCase().padEnd(5)} ${message}${formatFields(fields)}`,
-    ) + '\n';
+    const line = this.options.redactor.redact(`${this.now().toISOString()} ${level.toUpperCase().padEnd(5)} ${message}${formatFields(fields)}`) + '\n';
     if (this.options.stderr) process.stderr.write(line);
     try {
       this.open();

@@ -24,9 +24,7 @@ export class Redactor {
     let out = text;
     for (const secret of this.secrets) out = out.split(secret).join('[REDACTED]');
     for (const pattern of TOKEN_PATTERNS) {
-      out = out.replace(pattern, (match: string, prefix: string) =>
-        match.startsWith(prefix) && prefix !== match ? `${prefix}[REDACTED]` : '[REDACTED]',
-      );
+      out = out.replace(pattern, (match: string, prefix: string) => (match.startsWith(prefix) && prefix !== match ? `${prefix}[REDACTED]` : '[REDACTED]'));
     }
     return out;
   }

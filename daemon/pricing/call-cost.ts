@@ -68,6 +68,9 @@ export class CallCost {
     if (!call.reached && call.receivedText.length === 0) return { usage: call.final ?? { ...ZERO }, estimated: false };
     const input = call.early && reportedAny(call.early) ? call.early : call.sent;
     const streamed = call.receivedText ? estimateTokens(call.receivedText) : 0;
-    return { usage: { ...input, outputTokens: Math.max(input === call.early ? call.early.outputTokens : 0, streamed), reasoningTokens: input.reasoningTokens }, estimated: true };
+    return {
+      usage: { ...input, outputTokens: Math.max(input === call.early ? call.early.outputTokens : 0, streamed), reasoningTokens: input.reasoningTokens },
+      estimated: true,
+    };
   }
 }

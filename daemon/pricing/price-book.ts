@@ -96,7 +96,8 @@ export class PriceBook {
    * per-request fee. Null when the model has no known price.
    */
   worstCase(target: PriceTarget, maxInputTokens: number, maxOutputTokens: number): number | null {
-    return this.cost(target, { inputTokens: maxInputTokens, outputTokens: maxOutputTokens, cacheReadTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 }).costUsd;
+    return this.cost(target, { inputTokens: maxInputTokens, outputTokens: maxOutputTokens, cacheReadTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 })
+      .costUsd;
   }
 
   private override(target: PriceTarget): PriceOverride | undefined {
@@ -124,16 +125,16 @@ export class PriceBook {
     let found: ReturnType<typeof calcPrice>;
     try {
       found = calcPrice(
-      {
-        input_tokens: usage.inputTokens + usage.cacheReadTokens + usage.cacheWriteTokens,
-        cache_read_tokens: usage.cacheReadTokens,
-        cache_write_tokens: usage.cacheWriteTokens,
-        ...(oneHour ? { cache_write_1h_tokens: oneHour } : {}),
-        output_tokens: usage.outputTokens + usage.reasoningTokens,
-      },
-      target.model,
-      { providerId },
-    );
+        {
+          input_tokens: usage.inputTokens + usage.cacheReadTokens + usage.cacheWriteTokens,
+          cache_read_tokens: usage.cacheReadTokens,
+          cache_write_tokens: usage.cacheWriteTokens,
+          ...(oneHour ? { cache_write_1h_tokens: oneHour } : {}),
+          output_tokens: usage.outputTokens + usage.reasoningTokens,
+        },
+        target.model,
+        { providerId },
+      );
     } catch {
       // Price data this version cannot read (a newer format fetched by `aic prices update`): unpriced, never $0.
       return undefined;

@@ -58,7 +58,11 @@ export class PriceData {
     } catch {
       throw new Error(`price data at ${url} is not JSON; the prices in use (${this.current}) stay`);
     }
-    if (!Array.isArray(providers) || providers.length === 0 || !providers.every((p) => typeof (p as Provider).id === 'string' && Array.isArray((p as Provider).models))) {
+    if (
+      !Array.isArray(providers) ||
+      providers.length === 0 ||
+      !providers.every((p) => typeof (p as Provider).id === 'string' && Array.isArray((p as Provider).models))
+    ) {
       throw new Error(`price data at ${url} is not a list of providers with models; the prices in use (${this.current}) stay`);
     }
     const fetchedAt = new Date().toISOString();

@@ -44,7 +44,13 @@ export class AnthropicAdapter implements ProviderAdapter {
       timeout: options.connectTimeoutMs,
       ...(options.fetch ? { fetch: options.fetch } : {}),
     });
-    this.context = { label: 'Anthropic', hostName: options.hostName, baseUrl: options.baseUrl, apiKey: options.apiKey, ...(options.keyEnv ? { keyEnv: options.keyEnv } : {}) };
+    this.context = {
+      label: 'Anthropic',
+      hostName: options.hostName,
+      baseUrl: options.baseUrl,
+      apiKey: options.apiKey,
+      ...(options.keyEnv ? { keyEnv: options.keyEnv } : {}),
+    };
   }
 
   /** Listing models is free and needs a valid key: the cheapest honest probe. */
@@ -72,7 +78,10 @@ export class AnthropicAdapter implements ProviderAdapter {
   }
 
   async *streamChat(request: ChatRequest, signal: AbortSignal): AsyncIterable<ChatEvent> {
-    const system = request.messages.filter((m) => m.role === 'system').map((m) => m.content).join('\n\n');
+    const system = request.messages
+      .filter((m) => m.role === 'system')
+      .map((m) => m.content)
+      .join('\n\n');
     const messages = request.messages.filter((m) => m.role !== 'system').map((m) => ({ role: m.role as 'user' | 'assistant', content: m.content }));
     const usage = zeroUsage();
     let finishReason: string | undefined;
@@ -104,7 +113,12 @@ export class AnthropicAdapter implements ProviderAdapter {
             break;
           case 'message_delta': {
             // Cumulative counts; newer API versions repeat the input side here too.
-            const u = event.usage as { output_tokens: number; input_tokens?: number | null; cache_read_input_tokens?: number | null; cache_creation_input_tokens?: number | null };
+            const u = event.usage as {
+              output_tokens: number;
+              input_tokens?: number | null;
+              cache_read_input_tokens?: number | null;
+              cache_creation_input_tokens?: number | null;
+            };
             usage.outputTokens = u.output_tokens;
             if (typeof u.input_tokens === 'number') usage.inputTokens = u.input_tokens;
             if (typeof u.cache_read_input_tokens === 'number') usage.cacheReadTokens = u.cache_read_input_tokens;
@@ -133,10 +147,13 @@ export class AnthropicAdapter implements ProviderAdapter {
       const inner = (body as { error?: { type?: string; message?: string } } | undefined)?.error;
       if (status === undefined) {
         // An `event: error` inside a 200 stream: its type says what went wrong.
-        return inStreamFailure(this.context, inner?.type ? STREAM_ERROR_STATUS[inner.type] : undefined, `${inner?.type ?? 'error'}: ${inner?.message ?? message}`);
+        return inStreamFailure(
+          this.context,
+          inner?.type ? STREAM_ERROR_STATUS[inner.type] : undefined,
+          `${inner?.type ?? 'error'}: ${inner?.message ?? message}`,
+        );
       }
       return httpFailure({ status, headers, message: inner?.message ?? message, code: inner?.type, model }, this.context);
     });
   }
-
 }

@@ -68,7 +68,13 @@ export class GeminiAdapter implements ProviderAdapter {
   constructor(private readonly options: CloudAdapterOptions) {
     this.baseUrl = options.baseUrl;
     this.fetch = options.fetch ?? fetch;
-    this.context = { label: 'Gemini', hostName: options.hostName, baseUrl: options.baseUrl, apiKey: options.apiKey, ...(options.keyEnv ? { keyEnv: options.keyEnv } : {}) };
+    this.context = {
+      label: 'Gemini',
+      hostName: options.hostName,
+      baseUrl: options.baseUrl,
+      apiKey: options.apiKey,
+      ...(options.keyEnv ? { keyEnv: options.keyEnv } : {}),
+    };
   }
 
   /** The API root: the base URL may or may not already name the version. */
@@ -157,9 +163,14 @@ export class GeminiAdapter implements ProviderAdapter {
   }
 
   async *streamChat(request: ChatRequest, signal: AbortSignal): AsyncIterable<ChatEvent> {
-    const system = request.messages.filter((m) => m.role === 'system').map((m) => m.content).join('\n\n');
+    const system = request.messages
+      .filter((m) => m.role === 'system')
+      .map((m) => m.content)
+      .join('\n\n');
     const body = {
-      contents: request.messages.filter((m) => m.role !== 'system').map((m) => ({ role: m.role === 'assistant' ? 'model' : 'user', parts: [{ text: m.content }] })),
+      contents: request.messages
+        .filter((m) => m.role !== 'system')
+        .map((m) => ({ role: m.role === 'assistant' ? 'model' : 'user', parts: [{ text: m.content }] })),
       ...(system ? { systemInstruction: { parts: [{ text: system }] } } : {}),
       ...(request.maxOutputTokens ? { generationConfig: { maxOutputTokens: request.maxOutputTokens } } : {}),
     };

@@ -100,12 +100,20 @@ export function httpFailure(failure: HttpFailure, context: ErrorContext): Provid
  */
 export function inStreamFailure(context: ErrorContext, status: number | undefined, detail: string, retryAfter?: number): ProviderError {
   const kind: ProviderErrorKind = status === undefined ? 'stream' : status === 429 ? 'rate_limited' : status >= 500 ? 'server' : 'stream';
-  return new ProviderError(kind, `${context.label} (host ${context.hostName}) reported mid-stream: ${scrubSecrets(detail, context.apiKey)}`, status, retryAfter);
+  return new ProviderError(
+    kind,
+    `${context.label} (host ${context.hostName}) reported mid-stream: ${scrubSecrets(detail, context.apiKey)}`,
+    status,
+    retryAfter,
+  );
 }
 
 /** A failure to reach the host at all. */
 export function unreachable(context: ErrorContext, detail: string | undefined): ProviderError {
-  return new ProviderError('unreachable', `${context.label} is not reachable at ${context.baseUrl}${detail ? ` (${detail})` : ''} — check the network or the host's base URL`);
+  return new ProviderError(
+    'unreachable',
+    `${context.label} is not reachable at ${context.baseUrl}${detail ? ` (${detail})` : ''} — check the network or the host's base URL`,
+  );
 }
 
 /** No response headers within the connect deadline. */

@@ -47,8 +47,7 @@ export class OllamaAdapter implements ProviderAdapter, ModelManager {
    */
   private client(signal: AbortSignal): Ollama {
     const baseFetch = this.options.fetch ?? fetch;
-    const boundFetch: typeof fetch = (input, init) =>
-      baseFetch(input, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, signal]) : signal });
+    const boundFetch: typeof fetch = (input, init) => baseFetch(input, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, signal]) : signal });
     return new Ollama({ host: this.baseUrl, fetch: boundFetch, ...(this.options.basicAuth ? { headers: { Authorization: this.options.basicAuth } } : {}) });
   }
 
@@ -141,7 +140,8 @@ export class OllamaAdapter implements ProviderAdapter, ModelManager {
       await this.client(signal).delete({ model });
     } catch (error) {
       const translated = this.translate(error, signal, model);
-      if (translated.kind === 'not_found') throw new ProviderError('not_found', `model '${model}' is not on host ${this.options.hostName} (see \`aic models\`)`, 404);
+      if (translated.kind === 'not_found')
+        throw new ProviderError('not_found', `model '${model}' is not on host ${this.options.hostName} (see \`aic models\`)`, 404);
       throw translated;
     }
   }
@@ -210,7 +210,12 @@ export class OllamaAdapter implements ProviderAdapter, ModelManager {
             };
           }
           const seconds = (part.eval_duration ?? 0) / 1e9;
-          yield { type: 'done', usage, finishReason: part.done_reason || 'stop', ...(seconds > 0 && usage.outputTokens > 0 ? { tokensPerSecond: usage.outputTokens / seconds } : {}) };
+          yield {
+            type: 'done',
+            usage,
+            finishReason: part.done_reason || 'stop',
+            ...(seconds > 0 && usage.outputTokens > 0 ? { tokensPerSecond: usage.outputTokens / seconds } : {}),
+          };
           return;
         }
       }

@@ -88,7 +88,9 @@ export class OpenAICompatibleAdapter implements ProviderAdapter {
       // Never an ambient OPENAI_ORG_ID/PROJECT_ID meant for another host.
       organization: null,
       project: null,
-      ...(flavour === 'openrouter' ? { defaultHeaders: { 'HTTP-Referer': 'https://github.com/aid-dev/aid', 'X-OpenRouter-Title': 'aid', 'X-Title': 'aid' } } : {}),
+      ...(flavour === 'openrouter'
+        ? { defaultHeaders: { 'HTTP-Referer': 'https://github.com/aid-dev/aid', 'X-OpenRouter-Title': 'aid', 'X-Title': 'aid' } }
+        : {}),
       ...(options.fetch ? { fetch: options.fetch } : {}),
     });
     this.context = {
@@ -147,7 +149,11 @@ export class OpenAICompatibleAdapter implements ProviderAdapter {
           // Without it OpenAI sends no usage at all in a stream.
           stream_options: { include_usage: true },
           // OpenRouter documents max_tokens; OpenAI's reasoning models accept only max_completion_tokens.
-          ...(request.maxOutputTokens ? (this.provider === 'openrouter' ? { max_tokens: request.maxOutputTokens } : { max_completion_tokens: request.maxOutputTokens }) : {}),
+          ...(request.maxOutputTokens
+            ? this.provider === 'openrouter'
+              ? { max_tokens: request.maxOutputTokens }
+              : { max_completion_tokens: request.maxOutputTokens }
+            : {}),
         },
         { signal },
       );
@@ -167,7 +173,8 @@ export class OpenAICompatibleAdapter implements ProviderAdapter {
     }
     if (signal.aborted) throw new ProviderError('cancelled', 'request cancelled');
     // A cut stream ends quietly in the SDK; a finish_reason is what says the answer is whole.
-    if (!finishReason) throw new ProviderError('stream', `${this.context.label} (host ${this.options.hostName}) ended the stream before the answer was complete`);
+    if (!finishReason)
+      throw new ProviderError('stream', `${this.context.label} (host ${this.options.hostName}) ended the stream before the answer was complete`);
     if (!wireUsage) {
       yield { type: 'warning', message: `${this.context.label} (host ${this.options.hostName}) reported no token usage for this answer; its cost is unknown` };
     }
@@ -185,10 +192,10 @@ export class OpenAICompatibleAdapter implements ProviderAdapter {
         const like = typeof code === 'number' ? code : code === 'server_error' ? 500 : code === 'rate_limit_exceeded' || code === 'requests' ? 429 : undefined;
         return inStreamFailure(this.context, like, body?.message ?? message);
       }
-      const moderated = this.provider === 'openrouter' && status === 403 && (body?.metadata?.reasons !== undefined || body?.metadata?.flagged_input !== undefined);
+      const moderated =
+        this.provider === 'openrouter' && status === 403 && (body?.metadata?.reasons !== undefined || body?.metadata?.flagged_input !== undefined);
       const code = moderated ? 'moderation' : body?.code !== undefined && body.code !== null ? String(body.code) : body?.type;
       return httpFailure({ status, headers, message: body?.message ?? message, code, model }, this.context);
     });
   }
-
 }

@@ -94,17 +94,7 @@ export function isModelManager(adapter: ProviderAdapter | undefined): adapter is
   return adapter !== undefined && 'pull' in adapter && 'remove' in adapter && 'loaded' in adapter;
 }
 
-export type ProviderErrorKind =
-  | 'unreachable'
-  | 'timeout'
-  | 'not_found'
-  | 'auth'
-  | 'rate_limited'
-  | 'quota'
-  | 'bad_request'
-  | 'server'
-  | 'cancelled'
-  | 'stream';
+export type ProviderErrorKind = 'unreachable' | 'timeout' | 'not_found' | 'auth' | 'rate_limited' | 'quota' | 'bad_request' | 'server' | 'cancelled' | 'stream';
 
 /** Everything a cloud adapter needs to reach one host. */
 export interface CloudAdapterOptions {
@@ -142,7 +132,10 @@ export function isConnectionError(error: unknown): boolean {
   let current: unknown = error;
   for (let depth = 0; current && depth < 5; depth++) {
     const code = (current as { code?: unknown }).code;
-    if (typeof code === 'string' && ['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ECONNRESET', 'ENETUNREACH', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_SOCKET'].includes(code)) {
+    if (
+      typeof code === 'string' &&
+      ['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ECONNRESET', 'ENETUNREACH', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_SOCKET'].includes(code)
+    ) {
       return true;
     }
     current = (current as { cause?: unknown }).cause;

@@ -1,5 +1,12 @@
 import type { Duplex } from 'node:stream';
-import { createMessageConnection, ResponseError, type CancellationToken, type MessageConnection, type NotificationType, type ResponseMessage } from 'vscode-jsonrpc/node';
+import {
+  createMessageConnection,
+  ResponseError,
+  type CancellationToken,
+  type MessageConnection,
+  type NotificationType,
+  type ResponseMessage,
+} from 'vscode-jsonrpc/node';
 import { ErrorCodes, JsonRpcCodes } from '../../protocol/errors';
 import type { Logger } from '../log/logger';
 import { FrameError } from './frame-header';
@@ -152,7 +159,11 @@ export class ClientConnection {
 
   private claimStreamToken(streamToken: string): () => void {
     if (this.streamTokens.has(streamToken)) {
-      throw new ResponseError(JsonRpcCodes.InvalidParams, `streamToken ${JSON.stringify(streamToken)} is already streaming another request on this connection; give each request its own token`, { issues: ['streamToken'] });
+      throw new ResponseError(
+        JsonRpcCodes.InvalidParams,
+        `streamToken ${JSON.stringify(streamToken)} is already streaming another request on this connection; give each request its own token`,
+        { issues: ['streamToken'] },
+      );
     }
     this.streamTokens.add(streamToken);
     return () => this.streamTokens.delete(streamToken);

@@ -35,7 +35,8 @@ export function frameLength(header: string, maxBodyBytes: number): number {
       if (length !== undefined) throw new FrameError('more than one Content-Length header');
       if (!/^[0-9]+$/.test(value)) throw new FrameError(`Content-Length is not a number of bytes: ${JSON.stringify(value.slice(0, 40))}`);
       length = value.length > MAX_LENGTH_DIGITS ? Number.POSITIVE_INFINITY : Number(value);
-      if (length > maxBodyBytes) throw new FrameError(`message of ${value.slice(0, 20)}${value.length > 20 ? '…' : ''} bytes exceeds the ${maxBodyBytes}-byte limit`);
+      if (length > maxBodyBytes)
+        throw new FrameError(`message of ${value.slice(0, 20)}${value.length > 20 ? '…' : ''} bytes exceeds the ${maxBodyBytes}-byte limit`);
     } else if (name === 'content-type') {
       if (contentType) throw new FrameError('more than one Content-Type header');
       contentType = true;

@@ -157,12 +157,18 @@ export class FrameReader extends AbstractMessageReader implements MessageReader 
       value = JSON.parse(this.decoder.decode(bytes));
     } catch (error) {
       const why = error instanceof SyntaxError ? error.message : 'it is not valid UTF-8';
-      this.refusals.fire({ answer: { id: null, code: JsonRpcCodes.ParseError, message: `the message body is not JSON: ${why.slice(0, 200)}` }, reason: 'body is not UTF-8 JSON' });
+      this.refusals.fire({
+        answer: { id: null, code: JsonRpcCodes.ParseError, message: `the message body is not JSON: ${why.slice(0, 200)}` },
+        reason: 'body is not UTF-8 JSON',
+      });
       return;
     }
     const checked = classifyMessage(value);
     if (checked.kind === 'invalid') {
-      this.refusals.fire({ answer: { id: checked.id, code: JsonRpcCodes.InvalidRequest, message: `invalid request: ${checked.reason}` }, reason: checked.reason });
+      this.refusals.fire({
+        answer: { id: checked.id, code: JsonRpcCodes.InvalidRequest, message: `invalid request: ${checked.reason}` },
+        reason: checked.reason,
+      });
     } else if (checked.kind === 'ignored') {
       this.refusals.fire({ reason: checked.reason });
     } else {

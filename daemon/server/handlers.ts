@@ -26,14 +26,15 @@ export interface Handler {
 }
 
 /** True when A and B are the same type, not merely assignable one way (a missing optional field counts). */
-type Equals<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false;
+type Equals<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
 
 /**
  * A params schema that accepts exactly what the protocol says a client sends: its input type must
  * equal the RequestType's params type. A field added to one and not the other fails the typecheck
  * here, instead of being stripped silently at run time.
  */
-export type ParamsSchema<S extends z.ZodType, P> = S & (Equals<z.input<S>, P> extends true ? unknown : { 'the params schema does not match the protocol type': { schema: z.input<S>; protocol: P } });
+export type ParamsSchema<S extends z.ZodType, P> = S &
+  (Equals<z.input<S>, P> extends true ? unknown : { 'the params schema does not match the protocol type': { schema: z.input<S>; protocol: P } });
 
 /** The params of a method that takes none. */
 export const noParams = z.object({});
@@ -50,7 +51,12 @@ export function defineHandler<P, R, E, S extends z.ZodType>(
   options?: { beforeHandshake?: boolean },
 ): Handler;
 /** A method without params (RequestType0) takes `noParams`: absent, `{}` or `[]` on the wire. */
-export function defineHandler<R, E>(type: RequestType0<R, E>, params: typeof noParams, handle: (params: Record<string, never>, context: RequestContext) => Promise<NoInfer<R>> | NoInfer<R>, options?: { beforeHandshake?: boolean }): Handler;
+export function defineHandler<R, E>(
+  type: RequestType0<R, E>,
+  params: typeof noParams,
+  handle: (params: Record<string, never>, context: RequestContext) => Promise<NoInfer<R>> | NoInfer<R>,
+  options?: { beforeHandshake?: boolean },
+): Handler;
 export function defineHandler(
   type: { method: string },
   params: z.ZodType,

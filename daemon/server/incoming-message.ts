@@ -21,10 +21,14 @@ export function classifyMessage(value: unknown): IncomingMessage {
     return {
       kind: 'invalid',
       id: null,
-      reason: value.length === 0 ? 'an empty array is not a request' : 'batches (a JSON array of requests) are not supported: send each request as a frame of its own',
+      reason:
+        value.length === 0
+          ? 'an empty array is not a request'
+          : 'batches (a JSON array of requests) are not supported: send each request as a frame of its own',
     };
   }
-  if (!isStructured(value)) return { kind: 'invalid', id: null, reason: `a message is a JSON object with "jsonrpc": "2.0", not ${value === null ? 'null' : `a ${typeof value}`}` };
+  if (!isStructured(value))
+    return { kind: 'invalid', id: null, reason: `a message is a JSON object with "jsonrpc": "2.0", not ${value === null ? 'null' : `a ${typeof value}`}` };
   const message = value as Record<string, unknown>;
   const answerId = isId(message.id) ? message.id : null;
   if (!('method' in message)) {
@@ -35,7 +39,8 @@ export function classifyMessage(value: unknown): IncomingMessage {
   if (message.jsonrpc !== '2.0') return { kind: 'invalid', id: answerId, reason: '"jsonrpc" must be "2.0"' };
   if ('params' in message && !isStructured(message.params)) return { kind: 'invalid', id: answerId, reason: '"params" must be an object (or an array)' };
   if ('id' in message) {
-    if (!isId(message.id)) return { kind: 'invalid', id: null, reason: '"id" must be a string or a number: an answer to any other id could not be matched to its request' };
+    if (!isId(message.id))
+      return { kind: 'invalid', id: null, reason: '"id" must be a string or a number: an answer to any other id could not be matched to its request' };
     return { kind: 'dispatch', message: message as unknown as RequestMessage };
   }
   if (message.method === '$/cancelRequest') {

@@ -134,7 +134,7 @@ export class PidLock {
  */
 function isLocked(stat: fs.Stats): boolean {
   const major = Math.floor(stat.dev / 256) & 0xfff;
-  const minor = (stat.dev & 0xff) | ((Math.floor(stat.dev / 4096) & 0xfff00));
+  const minor = (stat.dev & 0xff) | (Math.floor(stat.dev / 4096) & 0xfff00);
   const key = `${major.toString(16).padStart(2, '0')}:${minor.toString(16).padStart(2, '0')}:${stat.ino}`;
   let locks: string;
   try {

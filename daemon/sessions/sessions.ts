@@ -13,7 +13,8 @@ export interface HistoryMessage {
 }
 
 /** How a turn ended, written when it ends: the turn's own fields, its question aside. */
-export type TurnOutcome = Pick<Turn, 'assistant' | 'complete'> & Partial<Pick<Turn, 'usage' | 'costUsd' | 'latencyMs' | 'ttftMs' | 'finishReason' | 'error' | 'context'>> & { ref: string };
+export type TurnOutcome = Pick<Turn, 'assistant' | 'complete'> &
+  Partial<Pick<Turn, 'usage' | 'costUsd' | 'latencyMs' | 'ttftMs' | 'finishReason' | 'error' | 'context'>> & { ref: string };
 
 const turnKey = (sessionId: string, index: number): string => `${sessionId}\u0000${String(index).padStart(8, '0')}`;
 /** The keys of one session's turns. */
@@ -82,7 +83,10 @@ export class Sessions {
    * until `commit` (called when the question is about to be sent): a refused or cancelled question
    * leaves no empty session behind. `done` lets the next turn of the session go.
    */
-  async begin(params: { sessionId?: string; prompt: string }): Promise<{ sessionId: string; index: number; history: HistoryMessage[]; commit: () => Promise<void>; done: () => void }> {
+  async begin(params: {
+    sessionId?: string;
+    prompt: string;
+  }): Promise<{ sessionId: string; index: number; history: HistoryMessage[]; commit: () => Promise<void>; done: () => void }> {
     const sessionId = params.sessionId ? this.resolve(params.sessionId) : randomUUID();
     // One turn at a time per session: the next waits for the previous to end.
     const previous = this.busy.get(sessionId) ?? Promise.resolve();
@@ -231,7 +235,16 @@ export class Sessions {
         generatingMs += writing;
       }
       if (t.ref) {
-        const m = models.get(t.ref) ?? { ref: t.ref, turns: 0, costUsd: 0, unpricedTurns: 0, outputTokens: 0, tokensPerSecond: null, generated: 0, generatingMs: 0 };
+        const m = models.get(t.ref) ?? {
+          ref: t.ref,
+          turns: 0,
+          costUsd: 0,
+          unpricedTurns: 0,
+          outputTokens: 0,
+          tokensPerSecond: null,
+          generated: 0,
+          generatingMs: 0,
+        };
         m.turns++;
         if (t.costUsd === null) m.unpricedTurns++;
         else m.costUsd += t.costUsd ?? 0;
@@ -259,13 +272,25 @@ export class Sessions {
   markdown(id: string): string {
     const session = this.get(id);
     if (!session) return '';
-    const lines = [`# ${session.title}`, '', `Session \`${session.id}\`, started ${new Date(session.createdAt).toISOString()}, ${session.turns} turns, ${formatUsd(session.costUsd ?? 0)}${session.unpricedTurns ? ` and ${session.unpricedTurns} turns of unknown price` : ''} in all.`, ''];
+    const lines = [
+      `# ${session.title}`,
+      '',
+      `Session \`${session.id}\`, started ${new Date(session.createdAt).toISOString()}, ${session.turns} turns, ${formatUsd(session.costUsd ?? 0)}${session.unpricedTurns ? ` and ${session.unpricedTurns} turns of unknown price` : ''} in all.`,
+      '',
+    ];
     for (const t of this.history(id)) {
-      const meta = [t.ref, t.costUsd === undefined ? undefined : t.costUsd === null ? 'unpriced' : formatUsd(t.costUsd), t.usage ? `${t.usage.inputTokens + t.usage.cacheReadTokens + t.usage.cacheWriteTokens} in / ${t.usage.outputTokens + t.usage.reasoningTokens} out tokens` : undefined]
+      const meta = [
+        t.ref,
+        t.costUsd === undefined ? undefined : t.costUsd === null ? 'unpriced' : formatUsd(t.costUsd),
+        t.usage
+          ? `${t.usage.inputTokens + t.usage.cacheReadTokens + t.usage.cacheWriteTokens} in / ${t.usage.outputTokens + t.usage.reasoningTokens} out tokens`
+          : undefined,
+      ]
         .filter(Boolean)
         .join(' · ');
       lines.push(`## Turn ${t.index + 1}`, '', `**You** (${new Date(t.time).toISOString()}):`, '', t.user, '');
-      if (t.context?.length) lines.push(`Context: ${t.context.map((f) => (f.whole ? `\`${f.path}\`` : `\`${f.path}\` lines ${f.startLine}-${f.endLine}`)).join(', ')}.`, '');
+      if (t.context?.length)
+        lines.push(`Context: ${t.context.map((f) => (f.whole ? `\`${f.path}\`` : `\`${f.path}\` lines ${f.startLine}-${f.endLine}`)).join(', ')}.`, '');
       lines.push(`**${t.ref ?? 'assistant'}**${meta ? ` (${meta})` : ''}:`, '', t.assistant || '_(no answer)_', '');
       if (!t.complete) lines.push(`> This answer is incomplete${t.error ? `: ${t.error}` : ''}.`, '');
     }
@@ -294,7 +319,6 @@ function snippet(body: string, at: number, length: number): string {
   return `${start > 0 ? '…' : ''}${body.slice(start, end).replace(/\s+/g, ' ')}${end < body.length ? '…' : ''}`;
 }
 
-
 /** A message's tokens, erring high (tokens/count.ts): too many is a failed request, too few is only room unused. */
 function tokensOf(message: HistoryMessage): number {
   return messagesTokens([message], conservativeTokens);
@@ -310,12 +334,12 @@ export function fitHistory(history: HistoryMessage[], prompt: string, budget: nu
   const turns: HistoryMessage[][] = [];
   for (const message of history) {
     if (message.role === 'user' || turns.length === 0) turns.push([message]);
-    else (turns[turns.length - 1]).push(message);
+    else turns[turns.length - 1].push(message);
   }
   let used = tokensOf({ role: 'user', content: prompt });
   let keepFrom = turns.length;
   for (let i = turns.length - 1; i >= 0; i--) {
-    const cost = (turns[i]).reduce((n, m) => n + tokensOf(m), 0);
+    const cost = turns[i].reduce((n, m) => n + tokensOf(m), 0);
     if (used + cost > budget) break;
     used += cost;
     keepFrom = i;

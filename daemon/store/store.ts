@@ -16,7 +16,21 @@ export interface Migration {
 }
 
 /** Named databases; a room that needs a new one adds it here so the set stays visible. */
-export const DB_NAMES = ['meta', 'requests', 'discovery', 'aggregates', 'budgets', 'alerts', 'sessions', 'turns', 'ctx-files', 'ctx-projects', 'ctx-git', 'ctx-learner', 'pending'] as const;
+export const DB_NAMES = [
+  'meta',
+  'requests',
+  'discovery',
+  'aggregates',
+  'budgets',
+  'alerts',
+  'sessions',
+  'turns',
+  'ctx-files',
+  'ctx-projects',
+  'ctx-git',
+  'ctx-learner',
+  'pending',
+] as const;
 export type DbName = (typeof DB_NAMES)[number];
 
 const READS = ['get', 'getRange', 'getKeys', 'getValues', 'getCount', 'getStats', 'doesExist'] as const;
@@ -27,7 +41,6 @@ const WRITES = ['put', 'remove'] as const;
  * a handle kept by a room stays good when the store is written back after its file vanished.
  */
 export type StoreDb<V> = Pick<Database<V, string>, (typeof READS)[number] | (typeof WRITES)[number]>;
-
 
 export interface StoreOptions {
   /** Whose data directory this is (default: this process's uid). */
@@ -219,7 +232,9 @@ export class Store {
     // A file someone put in its place (a restored backup?) is theirs: ours goes beside it.
     const replaced = fs.existsSync(lost);
     const target = replaced ? `${lost}.kept-${new Date().toISOString().replace(/[:.]/g, '-')}` : lost;
-    const what = replaced ? `the store file ${lost} was replaced while aid ran` : `the store file ${lost} was deleted while aid ran (its data directory removed?)`;
+    const what = replaced
+      ? `the store file ${lost} was replaced while aid ran`
+      : `the store file ${lost} was deleted while aid ran (its data directory removed?)`;
     this.report({ recovered: false, message: `${what}; aid still holds everything that was in it and is writing it back` });
     try {
       // Writes asked before the hold are queued in the open environment: they commit there first.

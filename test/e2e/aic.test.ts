@@ -76,8 +76,12 @@ describe('aic as a user types it', function () {
     assert.equal(typeof status.uptimeMs, 'number');
     assert.equal(status.socket, s.socket);
     const hosts = status.hosts as Record<string, unknown>[];
-    assert.deepEqual(hosts.map((h) => h.name), ['anthropic', 'openai', 'gemini', 'openrouter', 'ollama']);
-    for (const host of hosts) for (const key of ['name', 'provider', 'baseUrl', 'health']) assert.equal(typeof host[key], 'string', `${String(host.name)}.${key}`);
+    assert.deepEqual(
+      hosts.map((h) => h.name),
+      ['anthropic', 'openai', 'gemini', 'openrouter', 'ollama'],
+    );
+    for (const host of hosts)
+      for (const key of ['name', 'provider', 'baseUrl', 'health']) assert.equal(typeof host[key], 'string', `${String(host.name)}.${key}`);
     assert.equal(hosts.find((h) => h.name === 'anthropic')?.health, 'unconfigured');
     const ollama = hosts.find((h) => h.name === 'ollama');
     assert.equal(ollama?.provider, 'ollama');
@@ -159,7 +163,13 @@ describe('aic as a user types it', function () {
     assert.equal(done.type, 'done');
     assert.equal(done.ref, 'ollama/llama3.2:latest');
     assert.ok((done.usage.outputTokens ?? 0) > 0);
-    assert.deepEqual(done.usage, { inputTokens: final?.prompt_eval_count, outputTokens: final?.eval_count, cacheReadTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 });
+    assert.deepEqual(done.usage, {
+      inputTokens: final?.prompt_eval_count,
+      outputTokens: final?.eval_count,
+      cacheReadTokens: 0,
+      cacheWriteTokens: 0,
+      reasoningTokens: 0,
+    });
     assert.equal(done.costUsd, 0);
     assert.equal(typeof done.latencyMs, 'number');
     assert.equal(typeof done.ttftMs, 'number');
@@ -176,7 +186,11 @@ describe('aic as a user types it', function () {
     tap((line) => {
       if (line.done === true) events.push('simulator wrote done');
     });
-    const child = spawn(process.execPath, [AIC_BIN, 'ask', '-m', 'ollama/llama3.2', words.join(' ')], { env: s.env, cwd: s.dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [AIC_BIN, 'ask', '-m', 'ollama/llama3.2', words.join(' ')], {
+      env: s.env,
+      cwd: s.dir,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let atFirstData = '';
     child.stdout.on('data', (d: Buffer) => {
@@ -222,7 +236,8 @@ describe('aic as a user types it', function () {
     const bare = await aic(['ask', 'hi'], s);
     assert.equal(bare.code, 3);
     assert.match(bare.stderr, /no model host is usable/);
-    for (const what of ['ollama serve', 'ANTHROPIC_API_KEY', 'OPENAI_API_KEY', 'GEMINI_API_KEY', 'OPENROUTER_API_KEY']) assert.ok(bare.stderr.includes(what), what);
+    for (const what of ['ollama serve', 'ANTHROPIC_API_KEY', 'OPENAI_API_KEY', 'GEMINI_API_KEY', 'OPENROUTER_API_KEY'])
+      assert.ok(bare.stderr.includes(what), what);
     const after = await aic(['status', '--json'], s, { env: { AID_NO_AUTOSTART: '1' } });
     assert.equal(after.code, 0, after.stderr);
     assert.equal((JSON.parse(after.stdout) as { pid: number }).pid, pid, 'the same daemon is still serving');

@@ -95,7 +95,10 @@ describe('aic chat in a terminal', function () {
     const id = /session ([0-9a-f]{8}) · 4 turns · free · continue with: aic chat --session \1/.exec(screen)?.[1];
     assert.ok(id, screen);
     const turns = await sessionTurns(s, id);
-    assert.deepEqual(turns.map((x) => x.complete), [true, true, false, true]);
+    assert.deepEqual(
+      turns.map((x) => x.complete),
+      [true, true, false, true],
+    );
     assert.match(turns[2]?.assistant ?? '', /^Echo: w0 w1/);
 
     // Input history is kept between chats (private to the user).
@@ -187,7 +190,10 @@ describe('aic chat in a terminal', function () {
     t.keys('Enter');
     await t.waitFor(/^Echo: and then\?$/m);
     const resumed = sim.requests.filter((r) => r.path === '/api/chat').pop()?.body as { messages: { content: string }[] };
-    assert.deepEqual(resumed.messages.map((m) => m.content), ['what is up', 'Echo: what is up', 'and then?']);
+    assert.deepEqual(
+      resumed.messages.map((m) => m.content),
+      ['what is up', 'Echo: what is up', 'and then?'],
+    );
 
     t.type('/help');
     t.keys('Enter');

@@ -18,7 +18,11 @@ interface JsonLine {
   sessionId?: string;
   context?: { files: { path: string }[] };
 }
-const jsonLines = (stdout: string): JsonLine[] => stdout.trim().split('\n').map((l) => JSON.parse(l) as JsonLine);
+const jsonLines = (stdout: string): JsonLine[] =>
+  stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as JsonLine);
 
 interface ContextJson {
   project: string;
@@ -88,10 +92,14 @@ describe('the intelligence engine through aic', function () {
 
     // An edit is seen by the watcher: the palette file now defines the function asked about.
     fs.writeFileSync(path.join(root, 'src/colours.ts'), 'export function paletteForTheme(): string[] {\n  return [];\n}\n');
-    await waitFor(async () => {
-      const again = JSON.parse((await aic(['context', 'paletteForTheme', '--json'], s, { cwd: root })).stdout) as ContextJson;
-      return again.files[0]?.path === 'src/colours.ts' && again.files[0].reasons.includes('defines paletteForTheme');
-    }, 15000, () => 'the edit never reached the index');
+    await waitFor(
+      async () => {
+        const again = JSON.parse((await aic(['context', 'paletteForTheme', '--json'], s, { cwd: root })).stdout) as ContextJson;
+        return again.files[0]?.path === 'src/colours.ts' && again.files[0].reasons.includes('defines paletteForTheme');
+      },
+      15000,
+      () => 'the edit never reached the index',
+    );
 
     // Outside git, nothing is indexed unless the user names the directory.
     const outside = await aic(['context', 'x'], s);
@@ -117,10 +125,15 @@ describe('the intelligence engine through aic', function () {
     assert.match(sent, /^Context from the project proj: /);
     assert.match(sent, /src\/budget\.ts \(whole file, lines 1-4\)\n```ts\nexport function reserveBudget/);
     assert.match(sent, /\nQuestion:\nexplain reserveBudget$/);
-    const done = JSON.parse(asked.stdout.trim().split('\n').at(-1) ?? '{}') as { sessionId: string; context: { project: string; files: { path: string }[]; tokensUsed: number; tokenBudget: number } };
+    const done = JSON.parse(asked.stdout.trim().split('\n').at(-1) ?? '{}') as {
+      sessionId: string;
+      context: { project: string; files: { path: string }[]; tokensUsed: number; tokenBudget: number };
+    };
     assert.equal(done.context.project, root);
     assert.ok(done.context.files.some((f) => f.path === 'src/budget.ts'));
-    const shown = JSON.parse((await aic(['sessions', 'show', done.sessionId, '--json'], s)).stdout) as { turns: { user: string; context?: { path: string }[] }[] };
+    const shown = JSON.parse((await aic(['sessions', 'show', done.sessionId, '--json'], s)).stdout) as {
+      turns: { user: string; context?: { path: string }[] }[];
+    };
     assert.equal(shown.turns[0]?.user, 'explain reserveBudget', 'the session keeps the question as asked');
     assert.ok(shown.turns[0]?.context?.some((f) => f.path === 'src/budget.ts'));
     const md = (await aic(['sessions', 'export', done.sessionId], s)).stdout;
@@ -154,11 +167,19 @@ describe('the intelligence engine through aic', function () {
     const s = pool.make({ ollamaUrl: sim.url });
     const root = project(s);
     assert.equal((await aic(['context', 'warm up'], s, { cwd: root })).code, 0);
-    const next = JSON.parse((await aic(['context', '--for', 'src/budget.ts', '--json'], s, { cwd: root })).stdout) as { files: { path: string; reasons: string[] }[] };
-    assert.ok(next.files.some((f) => f.path === 'src/server.ts' && f.reasons.some((r) => /co-changes with src\/budget\.ts/.test(r))), JSON.stringify(next));
+    const next = JSON.parse((await aic(['context', '--for', 'src/budget.ts', '--json'], s, { cwd: root })).stdout) as {
+      files: { path: string; reasons: string[] }[];
+    };
+    assert.ok(
+      next.files.some((f) => f.path === 'src/server.ts' && f.reasons.some((r) => /co-changes with src\/budget\.ts/.test(r))),
+      JSON.stringify(next),
+    );
 
     assert.equal((await aic(['ask', 'explain reserveBudget'], s, { cwd: root })).code, 0);
-    const explained = JSON.parse((await aic(['context', '--explain', '--json'], s, { cwd: root })).stdout) as { questions: number; topPriors: { path: string }[] };
+    const explained = JSON.parse((await aic(['context', '--explain', '--json'], s, { cwd: root })).stdout) as {
+      questions: number;
+      topPriors: { path: string }[];
+    };
     assert.equal(explained.questions, 1);
     assert.ok(explained.topPriors.some((p) => p.path === 'src/budget.ts'));
     assert.equal((await aic(['context', '--reset'], s, { cwd: root })).code, 0);
@@ -187,18 +208,25 @@ describe('the intelligence engine through aic', function () {
     fs.symlinkSync('.env', path.join(root, 'settings.txt'));
     // Written after the links, in the same directory: once it is indexed, their events were handled.
     fs.writeFileSync(path.join(root, 'zebraSentinel.md'), 'zebraSentinel\n');
-    await waitFor(async () => {
-      const r = JSON.parse((await aic(['context', 'zebraSentinel', '--json'], s, { cwd: root })).stdout) as { files: { path: string }[] };
-      return r.files[0]?.path === 'zebraSentinel.md';
-    }, 20000, () => 'the sentinel file was never indexed');
+    await waitFor(
+      async () => {
+        const r = JSON.parse((await aic(['context', 'zebraSentinel', '--json'], s, { cwd: root })).stdout) as { files: { path: string }[] };
+        return r.files[0]?.path === 'zebraSentinel.md';
+      },
+      20000,
+      () => 'the sentinel file was never indexed',
+    );
 
     const asked = await aic(['ask', '--json', 'summarise @notes.md, @deploy-settings.txt, @settings.txt and @shared/notes.md'], s, { cwd: root });
     assert.equal(asked.code, 0, asked.stderr);
     assert.ok(!everythingSent().includes(KEY), 'the key never reached the provider');
     const lines = jsonLines(asked.stdout);
-    assert.deepEqual(lines.filter((l) => l.type === 'notice').map((l) => l.message), [
-      'not attached: notes.md (a link to a file outside the project), deploy-settings.txt (a link to a file outside the project), settings.txt (a link to a credentials file), shared/notes.md (a link to a file outside the project)',
-    ]);
+    assert.deepEqual(
+      lines.filter((l) => l.type === 'notice').map((l) => l.message),
+      [
+        'not attached: notes.md (a link to a file outside the project), deploy-settings.txt (a link to a file outside the project), settings.txt (a link to a credentials file), shared/notes.md (a link to a file outside the project)',
+      ],
+    );
     const sessionId = lines.at(-1)?.sessionId as string;
     assert.ok(sessionId);
 
@@ -207,10 +235,19 @@ describe('the intelligence engine through aic', function () {
       const later = await aic(['ask', '--json', ...args], s, { cwd: root });
       assert.equal(later.code, 0, later.stderr);
       const done = jsonLines(later.stdout).at(-1);
-      assert.ok(!done?.context?.files.some((f) => ['notes.md', 'deploy-settings.txt', 'settings.txt', 'shared/notes.md'].includes(f.path)), JSON.stringify(done));
+      assert.ok(
+        !done?.context?.files.some((f) => ['notes.md', 'deploy-settings.txt', 'settings.txt', 'shared/notes.md'].includes(f.path)),
+        JSON.stringify(done),
+      );
     }
-    const ranked = JSON.parse((await aic(['context', 'deployment settings signing notes', '--json', '--limit', '50'], s, { cwd: root })).stdout) as { files: { path: string }[] };
-    assert.deepEqual(ranked.files.map((f) => f.path).filter((p) => /notes|settings|shared/.test(p)), [], 'no link is in the index');
+    const ranked = JSON.parse((await aic(['context', 'deployment settings signing notes', '--json', '--limit', '50'], s, { cwd: root })).stdout) as {
+      files: { path: string }[];
+    };
+    assert.deepEqual(
+      ranked.files.map((f) => f.path).filter((p) => /notes|settings|shared/.test(p)),
+      [],
+      'no link is in the index',
+    );
     assert.ok(sim.requests.filter((r) => r.path === '/api/chat').length >= 3);
     assert.ok(!everythingSent().includes(KEY), 'the key never reached the provider');
   });
@@ -261,7 +298,12 @@ describe('the intelligence engine through aic', function () {
     assert.equal(asked.code, 0, asked.stderr);
     const warnings = asked.stderr.split('\n').filter((l) => l.startsWith('aic: warning:'));
     assert.equal(warnings.length, 1, asked.stderr);
-    assert.match(warnings[0], new RegExp(`^aic: warning: no project context: ${h} is your home directory: it is not indexed as a project, since that would read every file below it; .*--project DIR.*--project-force.*context\\.allowBroadProjects`));
+    assert.match(
+      warnings[0],
+      new RegExp(
+        `^aic: warning: no project context: ${h} is your home directory: it is not indexed as a project, since that would read every file below it; .*--project DIR.*--project-force.*context\\.allowBroadProjects`,
+      ),
+    );
     assert.equal(lastUserMessage(), question, 'the question went alone');
 
     const refused = await aic(['context', 'signing keys'], s, { cwd: h });
@@ -293,10 +335,14 @@ describe('the intelligence engine through aic', function () {
     assert.match(lastUserMessage(), /notes\/todo\.md \(whole file/);
 
     writeConfig(s, { context: { allowBroadProjects: true } });
-    await waitFor(async () => {
-      await aic(['ask', question], s, { cwd: h });
-      return /notes\/todo\.md \(whole file/.test(lastUserMessage());
-    }, 20000, () => 'context.allowBroadProjects never let $HOME in');
+    await waitFor(
+      async () => {
+        await aic(['ask', question], s, { cwd: h });
+        return /notes\/todo\.md \(whole file/.test(lastUserMessage());
+      },
+      20000,
+      () => 'context.allowBroadProjects never let $HOME in',
+    );
   });
 
   it('a project past context.maxFiles is indexed partially and says so: in aid/context, aic context and an ask notice', async () => {

@@ -22,7 +22,14 @@ describe('aic pull, rm and ps (Ollama model management)', function () {
     const result = await aic(['pull', 'mistral'], s);
     assert.equal(result.code, 0, result.stderr);
     // Piped stderr: one line per stage, ending with the summary.
-    assert.deepEqual(result.stderr.trim().split('\n'), ['pulling manifest', 'pulling a80c4f17acd5', 'verifying sha256 digest', 'writing manifest', 'success', 'pulled mistral on ollama']);
+    assert.deepEqual(result.stderr.trim().split('\n'), [
+      'pulling manifest',
+      'pulling a80c4f17acd5',
+      'verifying sha256 digest',
+      'writing manifest',
+      'success',
+      'pulled mistral on ollama',
+    ]);
     // ollama-js sends the model as `name` (Ollama's older field, still accepted).
     const body = sim.requests.find((r) => r.path === '/api/pull')?.body as { model?: string; name?: string; stream: boolean };
     assert.equal(body.model ?? body.name, 'mistral');
@@ -33,10 +40,16 @@ describe('aic pull, rm and ps (Ollama model management)', function () {
   it('--json streams progress objects with byte counts, then done', async () => {
     const result = await aic(['pull', '--json', 'mistral', '--host', 'gpu-box'], s);
     assert.equal(result.code, 0, result.stderr);
-    const lines = result.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; total?: number; completed?: number; host?: string });
+    const lines = result.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; total?: number; completed?: number; host?: string });
     const bytes = lines.filter((l) => l.completed !== undefined);
     assert.ok(bytes.length >= 3);
-    assert.ok(bytes.every((l, i) => i === 0 || (l.completed as number) > (bytes[i - 1]?.completed as number)), 'completed grows');
+    assert.ok(
+      bytes.every((l, i) => i === 0 || (l.completed as number) > (bytes[i - 1]?.completed as number)),
+      'completed grows',
+    );
     assert.deepEqual(lines.at(-1), { type: 'done', host: 'gpu-box', model: 'mistral' });
   });
 
@@ -53,7 +66,10 @@ describe('aic pull, rm and ps (Ollama model management)', function () {
     assert.equal(again.code, 3);
     assert.match(again.stderr, /is not on host ollama/);
     const deleted = sim.requests.filter((r) => r.method === 'DELETE').map((r) => r.body as { model?: string; name?: string });
-    assert.deepEqual(deleted.map((b) => b.model ?? b.name), ['qwen2.5-coder:7b', 'qwen2.5-coder:7b']);
+    assert.deepEqual(
+      deleted.map((b) => b.model ?? b.name),
+      ['qwen2.5-coder:7b', 'qwen2.5-coder:7b'],
+    );
   });
 
   it('ps lists models loaded on each Ollama host', async () => {
@@ -61,8 +77,16 @@ describe('aic pull, rm and ps (Ollama model management)', function () {
     assert.equal(empty.code, 0);
     assert.match(empty.stderr, /no models loaded/);
     assert.equal((await aic(['ask', '-m', 'gpu-box/llama3.2', 'load it'], s)).code, 0);
-    const loaded = JSON.parse((await aic(['ps', '--json', '--host', 'gpu-box'], s)).stdout) as { host: string; model: string; contextLength: number; vramBytes: number }[];
-    assert.deepEqual(loaded.map((m) => [m.host, m.model, m.contextLength]), [['gpu-box', 'llama3.2:latest', 131072]]);
+    const loaded = JSON.parse((await aic(['ps', '--json', '--host', 'gpu-box'], s)).stdout) as {
+      host: string;
+      model: string;
+      contextLength: number;
+      vramBytes: number;
+    }[];
+    assert.deepEqual(
+      loaded.map((m) => [m.host, m.model, m.contextLength]),
+      [['gpu-box', 'llama3.2:latest', 131072]],
+    );
     const table = await aic(['ps'], s);
     // Both hosts are the same simulator, so each reports the model.
     assert.match(table.stdout, /ollama\/llama3\.2:latest\s+2\.0 GB\s+100% GPU\s+131072/);

@@ -63,7 +63,10 @@ describe('trust: what the user set stays set', function () {
     assert.equal(lowered.code, 0, lowered.stderr);
     assert.match(lowered.stderr, /updated budget daily/);
     const [row] = JSON.parse((await aic(['budget', 'list', '--json'], s)).stdout) as BudgetRow[];
-    assert.deepEqual({ limit: row?.limitUsd, period: row?.period, hard: row?.hard, alerts: row?.alerts, scope: row?.scope }, { limit: 1, period: 'day', hard: true, alerts: [50, 100], scope: { kind: 'provider', value: 'openai' } });
+    assert.deepEqual(
+      { limit: row?.limitUsd, period: row?.period, hard: row?.hard, alerts: row?.alerts, scope: row?.scope },
+      { limit: 1, period: 'day', hard: true, alerts: [50, 100], scope: { kind: 'provider', value: 'openai' } },
+    );
     // Turning it soft, or dropping its scope, is said explicitly.
     assert.equal((await aic(['budget', 'set', 'daily', '--soft', '--scope', 'all'], s)).code, 0);
     const [soft] = JSON.parse((await aic(['budget', 'list', '--json'], s)).stdout) as BudgetRow[];

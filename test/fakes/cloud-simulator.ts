@@ -133,11 +133,7 @@ interface ErrorExtra {
   details?: Json[];
 }
 
-type Route =
-  | { type: 'chat'; model?: string; action?: string }
-  | { type: 'models' }
-  | { type: 'model'; id: string }
-  | { type: 'key' };
+type Route = { type: 'chat'; model?: string; action?: string } | { type: 'models' } | { type: 'model'; id: string } | { type: 'key' };
 
 const DEFAULT_MODELS: Record<CloudKind, CloudSimModel[]> = {
   anthropic: [
@@ -149,8 +145,22 @@ const DEFAULT_MODELS: Record<CloudKind, CloudSimModel[]> = {
     { id: 'gpt-4o', contextLength: 128000, maxOutputTokens: 16384 },
   ],
   openrouter: [
-    { id: 'anthropic/claude-sonnet-4.5', displayName: 'Anthropic: Claude Sonnet 4.5', contextLength: 1000000, maxOutputTokens: 64000, promptPrice: 0.000003, completionPrice: 0.000015 },
-    { id: 'meta-llama/llama-3.3-70b-instruct', displayName: 'Meta: Llama 3.3 70B Instruct', contextLength: 131072, maxOutputTokens: 16384, promptPrice: 0.00000013, completionPrice: 0.0000004 },
+    {
+      id: 'anthropic/claude-sonnet-4.5',
+      displayName: 'Anthropic: Claude Sonnet 4.5',
+      contextLength: 1000000,
+      maxOutputTokens: 64000,
+      promptPrice: 0.000003,
+      completionPrice: 0.000015,
+    },
+    {
+      id: 'meta-llama/llama-3.3-70b-instruct',
+      displayName: 'Meta: Llama 3.3 70B Instruct',
+      contextLength: 131072,
+      maxOutputTokens: 16384,
+      promptPrice: 0.00000013,
+      completionPrice: 0.0000004,
+    },
   ],
   gemini: [
     { id: 'gemini-2.5-flash', displayName: 'Gemini 2.5 Flash', contextLength: 1048576, maxOutputTokens: 65536 },
@@ -172,8 +182,16 @@ const GEMINI_EMBEDDING = {
 const BASE_PATH: Record<CloudKind, string> = { anthropic: '', openai: '/v1', openrouter: '/api/v1', gemini: '' };
 
 const ANTHROPIC_TYPES: Record<number, string> = {
-  400: 'invalid_request_error', 401: 'authentication_error', 402: 'billing_error', 403: 'permission_error', 404: 'not_found_error',
-  413: 'request_too_large', 429: 'rate_limit_error', 500: 'api_error', 504: 'timeout_error', 529: 'overloaded_error',
+  400: 'invalid_request_error',
+  401: 'authentication_error',
+  402: 'billing_error',
+  403: 'permission_error',
+  404: 'not_found_error',
+  413: 'request_too_large',
+  429: 'rate_limit_error',
+  500: 'api_error',
+  504: 'timeout_error',
+  529: 'overloaded_error',
 };
 
 /** What OpenRouter puts in error.metadata for the statuses that have some (§6.7). */
@@ -183,28 +201,53 @@ const OPENROUTER_METADATA: Record<number, Json> = {
 };
 
 const GOOGLE_STATUS: Record<number, string> = {
-  400: 'INVALID_ARGUMENT', 401: 'UNAUTHENTICATED', 403: 'PERMISSION_DENIED', 404: 'NOT_FOUND', 409: 'ABORTED', 429: 'RESOURCE_EXHAUSTED',
-  499: 'CANCELLED', 500: 'INTERNAL', 501: 'NOT_IMPLEMENTED', 503: 'UNAVAILABLE', 504: 'DEADLINE_EXCEEDED',
+  400: 'INVALID_ARGUMENT',
+  401: 'UNAUTHENTICATED',
+  403: 'PERMISSION_DENIED',
+  404: 'NOT_FOUND',
+  409: 'ABORTED',
+  429: 'RESOURCE_EXHAUSTED',
+  499: 'CANCELLED',
+  500: 'INTERNAL',
+  501: 'NOT_IMPLEMENTED',
+  503: 'UNAVAILABLE',
+  504: 'DEADLINE_EXCEEDED',
 };
 
 /** Messages in each provider's words for the statuses tests fault with; others fall back to the reason phrase. */
 const MESSAGES: Record<CloudKind, Record<number, string>> = {
   anthropic: {
-    400: 'Invalid request', 401: 'invalid x-api-key', 402: 'Your credit balance is too low to access the Anthropic API.',
-    403: 'Your API key does not have permission to use the specified resource.', 404: 'Not found',
-    429: 'Number of request tokens has exceeded your per-minute rate limit. Please try again later.', 500: 'Internal server error', 529: 'Overloaded',
+    400: 'Invalid request',
+    401: 'invalid x-api-key',
+    402: 'Your credit balance is too low to access the Anthropic API.',
+    403: 'Your API key does not have permission to use the specified resource.',
+    404: 'Not found',
+    429: 'Number of request tokens has exceeded your per-minute rate limit. Please try again later.',
+    500: 'Internal server error',
+    529: 'Overloaded',
   },
   openai: {
-    400: 'Invalid request', 401: 'Incorrect API key provided.', 429: 'Rate limit reached for requests. Please try again later.',
-    500: 'The server had an error while processing your request. Sorry about that!', 503: 'The engine is currently overloaded, please try again later.',
+    400: 'Invalid request',
+    401: 'Incorrect API key provided.',
+    429: 'Rate limit reached for requests. Please try again later.',
+    500: 'The server had an error while processing your request. Sorry about that!',
+    503: 'The engine is currently overloaded, please try again later.',
   },
   openrouter: {
-    401: 'User not found.', 402: 'Insufficient credits. Add more using https://openrouter.ai/settings/credits', 403: 'Input flagged by moderation',
-    408: 'Request timed out', 429: 'Rate limit exceeded', 502: 'Provider returned error', 503: 'No endpoints found that can handle the requested parameters.',
+    401: 'User not found.',
+    402: 'Insufficient credits. Add more using https://openrouter.ai/settings/credits',
+    403: 'Input flagged by moderation',
+    408: 'Request timed out',
+    429: 'Rate limit exceeded',
+    502: 'Provider returned error',
+    503: 'No endpoints found that can handle the requested parameters.',
   },
   gemini: {
-    400: 'Request contains an invalid argument.', 403: 'The caller does not have permission', 404: 'Requested entity was not found.',
-    429: 'You exceeded your current quota, please check your plan and billing details.', 500: 'An internal error has occurred. Please retry.',
+    400: 'Request contains an invalid argument.',
+    403: 'The caller does not have permission',
+    404: 'Requested entity was not found.',
+    429: 'You exceeded your current quota, please check your plan and billing details.',
+    500: 'An internal error has occurred. Please retry.',
     503: 'The model is overloaded. Please try again later.',
   },
 };
@@ -337,7 +380,11 @@ export class CloudSimulator {
   }
 
   async start(): Promise<string> {
-    const { server, origin } = await serveLocally((req, res) => this.handle(req, res), (res, message) => this.sendError(res, 500, message), this.options.port);
+    const { server, origin } = await serveLocally(
+      (req, res) => this.handle(req, res),
+      (res, message) => this.sendError(res, 500, message),
+      this.options.port,
+    );
     this.server = server;
     this.baseUrl = `${origin}${BASE_PATH[this.kind]}`;
     return this.baseUrl;
@@ -348,7 +395,6 @@ export class CloudSimulator {
     this.server = undefined;
     return closeServer(server);
   }
-
 
   // ---- plumbing ----
 
@@ -373,7 +419,12 @@ export class CloudSimulator {
 
   private sendJson(res: http.ServerResponse, status: number, body: unknown, headers: http.OutgoingHttpHeaders = {}): void {
     const text = JSON.stringify(body);
-    res.writeHead(status, { ...this.providerHeaders(), ...headers, 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
+    res.writeHead(status, {
+      ...this.providerHeaders(),
+      ...headers,
+      'Content-Type': 'application/json; charset=utf-8',
+      'Content-Length': Buffer.byteLength(text),
+    });
     res.end(text);
   }
 
@@ -398,13 +449,24 @@ export class CloudSimulator {
         return this.sendJson(res, status, { error: { message: text, type, param: extra.param ?? null, code } }, headers);
       }
       case 'openrouter':
-        return this.sendJson(res, status, { error: { code: status, message: text, ...(OPENROUTER_METADATA[status] ? { metadata: OPENROUTER_METADATA[status] } : {}) } }, headers);
+        return this.sendJson(
+          res,
+          status,
+          { error: { code: status, message: text, ...(OPENROUTER_METADATA[status] ? { metadata: OPENROUTER_METADATA[status] } : {}) } },
+          headers,
+        );
       case 'gemini': {
         const details = [...(extra.details ?? [])];
         if (status === 429) {
           details.push({
             '@type': 'type.googleapis.com/google.rpc.QuotaFailure',
-            violations: [{ quotaMetric: 'generativelanguage.googleapis.com/generate_content_free_tier_requests', quotaId: 'GenerateRequestsPerMinutePerProjectPerModel-FreeTier', quotaValue: '10' }],
+            violations: [
+              {
+                quotaMetric: 'generativelanguage.googleapis.com/generate_content_free_tier_requests',
+                quotaId: 'GenerateRequestsPerMinutePerProjectPerModel-FreeTier',
+                quotaValue: '10',
+              },
+            ],
           });
         }
         const delaySec = extra.retryAfterSec ?? (extra.retryAfterMs !== undefined ? extra.retryAfterMs / 1000 : undefined);
@@ -477,8 +539,20 @@ export class CloudSimulator {
         return true;
       case 'openai':
         if (bearer === expected) return false;
-        if (bearer === undefined) this.sendError(res, 401, "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).", { code: 'missing_api_key' });
-        else this.sendError(res, 401, `Incorrect API key provided: ${bearer.slice(0, 3)}***${bearer.slice(-4)}. You can find your API key at https://platform.openai.com/account/api-keys.`, { code: 'invalid_api_key' });
+        if (bearer === undefined)
+          this.sendError(
+            res,
+            401,
+            "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
+            { code: 'missing_api_key' },
+          );
+        else
+          this.sendError(
+            res,
+            401,
+            `Incorrect API key provided: ${bearer.slice(0, 3)}***${bearer.slice(-4)}. You can find your API key at https://platform.openai.com/account/api-keys.`,
+            { code: 'invalid_api_key' },
+          );
         return true;
       case 'openrouter':
         if (bearer === expected) return false;
@@ -488,10 +562,21 @@ export class CloudSimulator {
         const key = header('x-goog-api-key') ?? query.key;
         if (key === expected) return false;
         if (key === undefined) {
-          this.sendError(res, 403, "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API.");
+          this.sendError(
+            res,
+            403,
+            "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API.",
+          );
         } else {
           this.sendError(res, 400, 'API key not valid. Please pass a valid API key.', {
-            details: [{ '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'API_KEY_INVALID', domain: 'googleapis.com', metadata: { service: 'generativelanguage.googleapis.com' } }],
+            details: [
+              {
+                '@type': 'type.googleapis.com/google.rpc.ErrorInfo',
+                reason: 'API_KEY_INVALID',
+                domain: 'googleapis.com',
+                metadata: { service: 'generativelanguage.googleapis.com' },
+              },
+            ],
           });
         }
         return true;
@@ -501,7 +586,12 @@ export class CloudSimulator {
 
   // ---- models, single model, OpenRouter key ----
 
-  private async meta(req: http.IncomingMessage, res: http.ServerResponse, route: Exclude<Route, { type: 'chat' }>, query: Record<string, string>): Promise<void> {
+  private async meta(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    route: Exclude<Route, { type: 'chat' }>,
+    query: Record<string, string>,
+  ): Promise<void> {
     if (this.modelsDelayMs > 0) {
       const ex = new Exchange(res, () => undefined);
       await pause(this.modelsDelayMs, ex.whenClosed);
@@ -516,7 +606,12 @@ export class CloudSimulator {
       const model = this.models.find((m) => m.id === route.id);
       if (this.kind === 'gemini') {
         if (route.id === GEMINI_EMBEDDING.name.slice('models/'.length)) return this.sendJson(res, 200, { ...GEMINI_EMBEDDING, baseModelId: route.id });
-        if (!model) return this.sendError(res, 404, `models/${route.id} is not found for API version v1beta, or is not supported for get. Call ListModels to see the list of available models and their supported methods.`);
+        if (!model)
+          return this.sendError(
+            res,
+            404,
+            `models/${route.id} is not found for API version v1beta, or is not supported for get. Call ListModels to see the list of available models and their supported methods.`,
+          );
         return this.sendJson(res, 200, this.geminiModel(model));
       }
       if (!model) {
@@ -565,8 +660,12 @@ export class CloudSimulator {
 
   private anthropicModel(m: CloudSimModel): Json {
     return {
-      type: 'model', id: m.id, display_name: m.displayName ?? m.id, created_at: createdAt(m.id),
-      max_input_tokens: m.contextLength ?? null, max_tokens: m.maxOutputTokens ?? null,
+      type: 'model',
+      id: m.id,
+      display_name: m.displayName ?? m.id,
+      created_at: createdAt(m.id),
+      max_input_tokens: m.contextLength ?? null,
+      max_tokens: m.maxOutputTokens ?? null,
     };
   }
 
@@ -577,12 +676,31 @@ export class CloudSimulator {
   private openrouterModel(m: CloudSimModel): Json {
     const [author = 'openrouter'] = m.id.split('/');
     return {
-      id: m.id, canonical_slug: m.id, name: m.displayName ?? m.id, created: 1759161676, description: `Simulated ${m.id}.`,
+      id: m.id,
+      canonical_slug: m.id,
+      name: m.displayName ?? m.id,
+      created: 1759161676,
+      description: `Simulated ${m.id}.`,
       context_length: m.contextLength ?? 131072,
-      architecture: { modality: 'text->text', input_modalities: ['text'], output_modalities: ['text'], tokenizer: author === 'anthropic' ? 'Claude' : 'Other', instruct_type: null },
-      pricing: { prompt: priceString(m.promptPrice), completion: priceString(m.completionPrice), request: '0', image: '0', web_search: '0', internal_reasoning: '0' },
+      architecture: {
+        modality: 'text->text',
+        input_modalities: ['text'],
+        output_modalities: ['text'],
+        tokenizer: author === 'anthropic' ? 'Claude' : 'Other',
+        instruct_type: null,
+      },
+      pricing: {
+        prompt: priceString(m.promptPrice),
+        completion: priceString(m.completionPrice),
+        request: '0',
+        image: '0',
+        web_search: '0',
+        internal_reasoning: '0',
+      },
       top_provider: { context_length: m.contextLength ?? 131072, max_completion_tokens: m.maxOutputTokens ?? null, is_moderated: author === 'anthropic' },
-      per_request_limits: null, supported_parameters: ['max_tokens', 'temperature', 'stop', 'tools'], default_parameters: null,
+      per_request_limits: null,
+      supported_parameters: ['max_tokens', 'temperature', 'stop', 'tools'],
+      default_parameters: null,
     };
   }
 
@@ -591,10 +709,23 @@ export class CloudSimulator {
     const usage = Number(this.spentUsd.toFixed(10));
     return {
       data: {
-        label: `${key.slice(0, 11)}...${key.slice(-3)}`, limit: 100, limit_remaining: Number((100 - usage).toFixed(10)), limit_reset: 'monthly',
-        include_byok_in_limit: false, usage, usage_daily: usage, usage_weekly: usage, usage_monthly: usage,
-        byok_usage: 0, byok_usage_daily: 0, byok_usage_weekly: 0, byok_usage_monthly: 0,
-        is_free_tier: false, is_provisioning_key: false, is_management_key: false, expires_at: null,
+        label: `${key.slice(0, 11)}...${key.slice(-3)}`,
+        limit: 100,
+        limit_remaining: Number((100 - usage).toFixed(10)),
+        limit_reset: 'monthly',
+        include_byok_in_limit: false,
+        usage,
+        usage_daily: usage,
+        usage_weekly: usage,
+        usage_monthly: usage,
+        byok_usage: 0,
+        byok_usage_daily: 0,
+        byok_usage_weekly: 0,
+        byok_usage_monthly: 0,
+        is_free_tier: false,
+        is_provisioning_key: false,
+        is_management_key: false,
+        expires_at: null,
         rate_limit: { requests: 1000, interval: '1h', note: 'This field is deprecated and safe to ignore.' },
       },
     };
@@ -602,10 +733,19 @@ export class CloudSimulator {
 
   private geminiModel(m: CloudSimModel): Json {
     return {
-      name: `models/${m.id}`, baseModelId: m.id, version: '001', displayName: m.displayName ?? m.id, description: `Simulated ${m.id}.`,
-      inputTokenLimit: m.contextLength ?? 1048576, outputTokenLimit: m.maxOutputTokens ?? 65536,
+      name: `models/${m.id}`,
+      baseModelId: m.id,
+      version: '001',
+      displayName: m.displayName ?? m.id,
+      description: `Simulated ${m.id}.`,
+      inputTokenLimit: m.contextLength ?? 1048576,
+      outputTokenLimit: m.maxOutputTokens ?? 65536,
       supportedGenerationMethods: ['generateContent', 'countTokens', 'createCachedContent', 'batchGenerateContent'],
-      temperature: 1, topP: 0.95, topK: 64, maxTemperature: 2, thinking: true,
+      temperature: 1,
+      topP: 0.95,
+      topK: 64,
+      maxTemperature: 2,
+      thinking: true,
     };
   }
 
@@ -635,7 +775,11 @@ export class CloudSimulator {
       const id = route.model ?? '';
       const model = this.models.find((m) => m.id === id);
       if (!model) {
-        this.sendError(res, 404, `models/${id} is not found for API version v1beta, or is not supported for generateContent. Call ListModels to see the list of available models and their supported methods.`);
+        this.sendError(
+          res,
+          404,
+          `models/${id} is not found for API version v1beta, or is not supported for generateContent. Call ListModels to see the list of available models and their supported methods.`,
+        );
         return false;
       }
       const contents = field(body, 'contents');
@@ -656,14 +800,18 @@ export class CloudSimulator {
     const name = str(field(body, 'model'));
     const messages = field(body, 'messages');
     if (this.kind === 'anthropic') {
-      const missing = name === undefined ? 'model' : num(field(body, 'max_tokens')) === undefined ? 'max_tokens' : !Array.isArray(messages) ? 'messages' : undefined;
+      const missing =
+        name === undefined ? 'model' : num(field(body, 'max_tokens')) === undefined ? 'max_tokens' : !Array.isArray(messages) ? 'messages' : undefined;
       if (missing) {
         this.sendError(res, 400, `${missing}: Field required`);
         return false;
       }
     } else if (name === undefined || !Array.isArray(messages)) {
       if (this.kind === 'openrouter') this.sendError(res, 400, name === undefined ? 'No models provided' : 'Input required: specify "prompt" or "messages"');
-      else this.sendError(res, 400, name === undefined ? 'you must provide a model parameter' : "Missing required parameter: 'messages'.", { param: name === undefined ? 'model' : 'messages' });
+      else
+        this.sendError(res, 400, name === undefined ? 'you must provide a model parameter' : "Missing required parameter: 'messages'.", {
+          param: name === undefined ? 'model' : 'messages',
+        });
       return false;
     }
     const model = this.models.find((m) => m.id === name);
@@ -706,7 +854,13 @@ export class CloudSimulator {
     };
   }
 
-  private async chat(req: http.IncomingMessage, res: http.ServerResponse, route: { model?: string; action?: string }, body: unknown, query: Record<string, string>): Promise<void> {
+  private async chat(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    route: { model?: string; action?: string },
+    body: unknown,
+    query: Record<string, string>,
+  ): Promise<void> {
     this.chats++;
     const ex = new Exchange(res, () => {
       this.aborted++;
@@ -742,13 +896,25 @@ export class CloudSimulator {
   }
 
   /** Non-streaming: the whole answer; stream faults become a cut body, a silent body, or a server error. */
-  private async jsonAnswer(res: http.ServerResponse, ex: Exchange, call: ChatCall, a: Answer, fault: Extract<CloudFault, { afterChunks: number }> | undefined): Promise<void> {
+  private async jsonAnswer(
+    res: http.ServerResponse,
+    ex: Exchange,
+    call: ChatCall,
+    a: Answer,
+    fault: Extract<CloudFault, { afterChunks: number }> | undefined,
+  ): Promise<void> {
     const body = this.completeBody(call, a);
     if (!fault) return this.sendJson(res, 200, body);
     if (fault.kind === 'in-stream-error') {
       if (this.kind !== 'openrouter') return this.sendError(res, 500, fault.message);
       // OpenRouter answers 200 with the failure inside the choice (§6.3).
-      const choice = { index: 0, message: { role: 'assistant', content: '' }, finish_reason: 'error', native_finish_reason: 'error', error: { code: 502, message: fault.message ?? 'Provider returned error' } };
+      const choice = {
+        index: 0,
+        message: { role: 'assistant', content: '' },
+        finish_reason: 'error',
+        native_finish_reason: 'error',
+        error: { code: 502, message: fault.message ?? 'Provider returned error' },
+      };
       return this.sendJson(res, 200, { ...body, choices: [choice] });
     }
     const text = JSON.stringify(body);
@@ -765,8 +931,14 @@ export class CloudSimulator {
     switch (this.kind) {
       case 'anthropic':
         return {
-          id: `msg_01Sim${a.id}`, type: 'message', role: 'assistant', model, content: [{ type: 'text', text }],
-          stop_reason: a.limited ? 'max_tokens' : 'end_turn', stop_sequence: null, usage: this.anthropicUsage(a, a.pieces.length),
+          id: `msg_01Sim${a.id}`,
+          type: 'message',
+          role: 'assistant',
+          model,
+          content: [{ type: 'text', text }],
+          stop_reason: a.limited ? 'max_tokens' : 'end_turn',
+          stop_sequence: null,
+          usage: this.anthropicUsage(a, a.pieces.length),
         };
       case 'openai':
       case 'openrouter': {
@@ -777,7 +949,9 @@ export class CloudSimulator {
       case 'gemini':
         return {
           candidates: [{ content: { parts: [{ text }], role: 'model' }, finishReason: a.limited ? 'MAX_TOKENS' : 'STOP', index: 0 }],
-          usageMetadata: this.geminiUsage(a, a.pieces.length), modelVersion: model, responseId: `simResp${a.id}`,
+          usageMetadata: this.geminiUsage(a, a.pieces.length),
+          modelVersion: model,
+          responseId: `simResp${a.id}`,
         };
     }
   }
@@ -786,9 +960,12 @@ export class CloudSimulator {
 
   private anthropicUsage(a: Answer, output: number): Json {
     return {
-      input_tokens: a.input, cache_creation_input_tokens: a.cacheWrite, cache_read_input_tokens: a.cacheRead,
+      input_tokens: a.input,
+      cache_creation_input_tokens: a.cacheWrite,
+      cache_read_input_tokens: a.cacheRead,
       cache_creation: { ephemeral_5m_input_tokens: a.cacheWrite - a.cacheWrite1h, ephemeral_1h_input_tokens: a.cacheWrite1h },
-      output_tokens: output, service_tier: 'standard',
+      output_tokens: output,
+      service_tier: 'standard',
     };
   }
 
@@ -805,9 +982,13 @@ export class CloudSimulator {
     const prompt = a.input + a.cacheRead + (openrouter ? a.cacheWrite : 0);
     const completion = a.pieces.length + a.reasoning;
     const usage: Json = {
-      prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion,
+      prompt_tokens: prompt,
+      completion_tokens: completion,
+      total_tokens: prompt + completion,
       prompt_tokens_details: { cached_tokens: a.cacheRead, ...(openrouter ? { cache_write_tokens: a.cacheWrite } : {}), audio_tokens: 0 },
-      completion_tokens_details: openrouter ? { reasoning_tokens: a.reasoning, image_tokens: 0 } : { reasoning_tokens: a.reasoning, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
+      completion_tokens_details: openrouter
+        ? { reasoning_tokens: a.reasoning, image_tokens: 0 }
+        : { reasoning_tokens: a.reasoning, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
     };
     if (openrouter) {
       const cost = this.openrouterCost(call.model, a);
@@ -854,7 +1035,16 @@ export class CloudSimulator {
       case 'anthropic': {
         const sse = (event: string, data: Json = {}): string => `event: ${event}\ndata: ${JSON.stringify({ type: event, ...data })}\n\n`;
         const ping = keepAliveWanted ? sse('ping') : undefined;
-        const start = { id: `msg_01Sim${a.id}`, type: 'message', role: 'assistant', model: call.model.id, content: [], stop_reason: null, stop_sequence: null, usage: this.anthropicUsage(a, 1) };
+        const start = {
+          id: `msg_01Sim${a.id}`,
+          type: 'message',
+          role: 'assistant',
+          model: call.model.id,
+          content: [],
+          stop_reason: null,
+          stop_sequence: null,
+          usage: this.anthropicUsage(a, 1),
+        };
         const output = a.pieces.length + a.reasoning;
         const thinks = (this.options.thinkingChunks ?? 0) > 0;
         const textIndex = thinks ? 1 : 0;
@@ -884,7 +1074,9 @@ export class CloudSimulator {
             }),
             sse('message_stop'),
           ],
-          error: (message, status) => [sse('error', { error: { type: status ? (ANTHROPIC_TYPES[status] ?? 'api_error') : 'overloaded_error', message: message ?? 'Overloaded' } })],
+          error: (message, status) => [
+            sse('error', { error: { type: status ? (ANTHROPIC_TYPES[status] ?? 'api_error') : 'overloaded_error', message: message ?? 'Overloaded' } }),
+          ],
         };
       }
       case 'openai':
@@ -895,27 +1087,49 @@ export class CloudSimulator {
         // With include_usage every OpenAI chunk carries `usage: null` until the usage chunk (§4.4).
         const usageNull = !openrouter && call.includeUsage ? { usage: null } : {};
         const choice = (delta: Json, finish: string | null, extra: Json = {}): Json => ({
-          index: 0, delta, ...(openrouter ? {} : { logprobs: null }), finish_reason: finish, ...(openrouter ? { native_finish_reason: null } : {}), ...extra,
+          index: 0,
+          delta,
+          ...(openrouter ? {} : { logprobs: null }),
+          finish_reason: finish,
+          ...(openrouter ? { native_finish_reason: null } : {}),
+          ...extra,
         });
         const comment = openrouter && keepAliveWanted ? ': OPENROUTER PROCESSING\n\n' : undefined;
         return {
-          headers: { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache', ...(openrouter ? { 'X-Generation-Id': base.id as string } : {}) },
+          headers: {
+            'Content-Type': 'text/event-stream; charset=utf-8',
+            'Cache-Control': 'no-cache',
+            ...(openrouter ? { 'X-Generation-Id': base.id as string } : {}),
+          },
           // OpenAI opens with an empty role chunk; OpenRouter puts the role on the first text chunk.
-          head: openrouter ? (comment ? [comment] : []) : [data({ ...base, choices: [choice({ role: 'assistant', content: '', refusal: null }, null)], ...usageNull })],
+          head: openrouter
+            ? comment
+              ? [comment]
+              : []
+            : [data({ ...base, choices: [choice({ role: 'assistant', content: '', refusal: null }, null)], ...usageNull })],
           // OpenAI's chat completions show no reasoning: the stream is just silent meanwhile.
           thinking: openrouter ? (i) => data({ ...base, choices: [choice({ role: 'assistant', content: '', reasoning: `step ${i} ` }, null)] }) : undefined,
           afterThinking: [],
-          piece: (text, index) => data({ ...base, choices: [choice(openrouter && index === 0 ? { role: 'assistant', content: text } : { content: text }, null)], ...usageNull }),
+          piece: (text, index) =>
+            data({ ...base, choices: [choice(openrouter && index === 0 ? { role: 'assistant', content: text } : { content: text }, null)], ...usageNull }),
           keepAlive: comment,
           tail: () => [
-            data({ ...base, choices: [choice(openrouter ? { role: 'assistant', content: '' } : {}, a.limited ? 'length' : 'stop', this.nativeFinish(call, a))], ...usageNull }),
+            data({
+              ...base,
+              choices: [choice(openrouter ? { role: 'assistant', content: '' } : {}, a.limited ? 'length' : 'stop', this.nativeFinish(call, a))],
+              ...usageNull,
+            }),
             ...(call.includeUsage ? [data({ ...base, choices: [], usage: this.openaiUsage(call, a) })] : []),
             'data: [DONE]\n\n',
           ],
           error: (message, status) =>
             openrouter
               ? [
-                  data({ ...base, error: { code: status ?? 'server_error', message: message ?? 'Provider disconnected' }, choices: [choice({ content: '' }, 'error', { native_finish_reason: 'error' })] }),
+                  data({
+                    ...base,
+                    error: { code: status ?? 'server_error', message: message ?? 'Provider disconnected' },
+                    choices: [choice({ content: '' }, 'error', { native_finish_reason: 'error' })],
+                  }),
                   'data: [DONE]\n\n',
                 ]
               : [
@@ -944,14 +1158,26 @@ export class CloudSimulator {
         return {
           headers: { 'Content-Type': call.sse ? 'text/event-stream' : 'application/json; charset=UTF-8' },
           head: [],
-          thinking: (i) => frame({ candidates: [{ content: { parts: [{ text: `step ${i} `, thought: true }], role: 'model' }, index: 0 }], usageMetadata: this.geminiUsage(a, 0), modelVersion: call.model.id, responseId: `simResp${a.id}` }),
+          thinking: (i) =>
+            frame({
+              candidates: [{ content: { parts: [{ text: `step ${i} `, thought: true }], role: 'model' }, index: 0 }],
+              usageMetadata: this.geminiUsage(a, 0),
+              modelVersion: call.model.id,
+              responseId: `simResp${a.id}`,
+            }),
           afterThinking: [],
           // The last text chunk carries finishReason and the final counts, as Gemini does.
           piece: (text, index, final) => chunk(text, index + 1, final),
           keepAlive: undefined,
           tail: () => [...(finalSent ? [] : [chunk('', a.pieces.length, true)]), ...close],
           error: (message, status) => [
-            frame({ error: { code: status ?? 500, message: message ?? 'An internal error has occurred. Please retry.', status: GOOGLE_STATUS[status ?? 500] ?? 'INTERNAL' } }),
+            frame({
+              error: {
+                code: status ?? 500,
+                message: message ?? 'An internal error has occurred. Please retry.',
+                status: GOOGLE_STATUS[status ?? 500] ?? 'INTERNAL',
+              },
+            }),
             ...close,
           ],
         };
@@ -959,7 +1185,13 @@ export class CloudSimulator {
     }
   }
 
-  private async streamAnswer(res: http.ServerResponse, ex: Exchange, script: Script, pieces: string[], fault: Extract<CloudFault, { afterChunks: number }> | undefined): Promise<void> {
+  private async streamAnswer(
+    res: http.ServerResponse,
+    ex: Exchange,
+    script: Script,
+    pieces: string[],
+    fault: Extract<CloudFault, { afterChunks: number }> | undefined,
+  ): Promise<void> {
     const write = (frames: string[]): void => {
       if (!ex.closed && frames.length) res.write(frames.join(''));
     };

@@ -153,7 +153,11 @@ export class OllamaSimulator {
   }
 
   async start(): Promise<string> {
-    const { server, origin } = await serveLocally((req, res) => this.handle(req, res), (res, message) => this.error(res, 500, message), this.options.port);
+    const { server, origin } = await serveLocally(
+      (req, res) => this.handle(req, res),
+      (res, message) => this.error(res, 500, message),
+      this.options.port,
+    );
     this.server = server;
     this.baseUrl = `${origin}`;
     return this.baseUrl;
@@ -164,7 +168,6 @@ export class OllamaSimulator {
     this.server = undefined;
     return closeServer(server);
   }
-
 
   private json(res: http.ServerResponse, status: number, body: unknown): void {
     const text = JSON.stringify(body);
@@ -223,7 +226,12 @@ export class OllamaSimulator {
             .map((m) => {
               const rest = this.tag(m);
               delete rest.modified_at;
-              return { ...rest, expires_at: new Date((this.loaded.get(m.name) ?? 0) + 300000).toISOString(), size_vram: m.sizeBytes ?? 0, context_length: m.contextLength ?? 4096 };
+              return {
+                ...rest,
+                expires_at: new Date((this.loaded.get(m.name) ?? 0) + 300000).toISOString(),
+                size_vram: m.sizeBytes ?? 0,
+                context_length: m.contextLength ?? 4096,
+              };
             }),
         });
         return;
@@ -342,7 +350,9 @@ export class OllamaSimulator {
     });
     for (let i = 0; i < (this.options.thinkingChunks ?? 0); i++) {
       if (closed) return;
-      res.write(JSON.stringify({ model: model.name, created_at: created(), message: { role: 'assistant', content: '', thinking: `step ${i} ` }, done: false }) + '\n');
+      res.write(
+        JSON.stringify({ model: model.name, created_at: created(), message: { role: 'assistant', content: '', thinking: `step ${i} ` }, done: false }) + '\n',
+      );
       if (this.tokenDelayMs > 0) await new Promise((r) => setTimeout(r, this.tokenDelayMs));
     }
     for (let i = 0; i < chunks.length; i++) {

@@ -72,6 +72,14 @@ export function buildAskService(parts: AskParts): { ask: AskService; sessions: S
   });
   // The config's own defaults, as a daemon without a config file has them.
   const context = new ContextAttacher(engine, () => ({ ...configSchema.parse({}).context, waitMs: 0 }));
-  const ask = new AskService({ registry, sessions, context, attempts, logger: parts.logger, defaultModel: parts.defaultModel ?? (() => undefined), ...(parts.now ? { now: parts.now } : {}) });
+  const ask = new AskService({
+    registry,
+    sessions,
+    context,
+    attempts,
+    logger: parts.logger,
+    defaultModel: parts.defaultModel ?? (() => undefined),
+    ...(parts.now ? { now: parts.now } : {}),
+  });
   return { ask, sessions, budgets, engine };
 }

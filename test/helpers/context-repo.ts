@@ -24,7 +24,11 @@ export async function makeRepo(files: Record<string, string> = {}, opts: { git?:
   fs.mkdirSync(repoRoot);
   let store = await Store.open(path.join(root, 'data'));
   const git = (...args: string[]): string =>
-    execFileSync('git', args, { cwd: repoRoot, encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' } });
+    execFileSync('git', args, {
+      cwd: repoRoot,
+      encoding: 'utf8',
+      env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' },
+    });
   const repo: TempRepo = {
     dir: root,
     root: repoRoot,
@@ -46,7 +50,10 @@ export async function makeRepo(files: Record<string, string> = {}, opts: { git?:
     commit(message, time) {
       git('add', '-A');
       const env = time === undefined ? {} : { GIT_AUTHOR_DATE: `${time} +0000`, GIT_COMMITTER_DATE: `${time} +0000` };
-      execFileSync('git', ['commit', '-qm', message], { cwd: repoRoot, env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t', ...env } });
+      execFileSync('git', ['commit', '-qm', message], {
+        cwd: repoRoot,
+        env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t', ...env },
+      });
     },
     async cleanup() {
       await store.close();

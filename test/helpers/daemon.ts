@@ -22,10 +22,28 @@ export interface Sandbox {
 
 /** Env vars of the developer's machine that would leak into the daemon under test. */
 const SCRUBBED = [
-  'AID_SOCKET', 'AID_CONFIG', 'AID_DATA_DIR', 'AID_STATE_DIR', 'AID_NO_AUTOSTART', 'XDG_RUNTIME_DIR', 'XDG_CONFIG_HOME',
-  'XDG_DATA_HOME', 'XDG_STATE_HOME', 'ANTHROPIC_API_KEY', 'OPENAI_API_KEY', 'GEMINI_API_KEY', 'GOOGLE_API_KEY',
-  'OPENROUTER_API_KEY', 'OLLAMA_HOST', 'ANTHROPIC_BASE_URL', 'OPENAI_BASE_URL', 'GEMINI_BASE_URL', 'OPENROUTER_BASE_URL',
-  'LISTEN_FDS', 'LISTEN_PID', 'LISTEN_FDNAMES',
+  'AID_SOCKET',
+  'AID_CONFIG',
+  'AID_DATA_DIR',
+  'AID_STATE_DIR',
+  'AID_NO_AUTOSTART',
+  'XDG_RUNTIME_DIR',
+  'XDG_CONFIG_HOME',
+  'XDG_DATA_HOME',
+  'XDG_STATE_HOME',
+  'ANTHROPIC_API_KEY',
+  'OPENAI_API_KEY',
+  'GEMINI_API_KEY',
+  'GOOGLE_API_KEY',
+  'OPENROUTER_API_KEY',
+  'OLLAMA_HOST',
+  'ANTHROPIC_BASE_URL',
+  'OPENAI_BASE_URL',
+  'GEMINI_BASE_URL',
+  'OPENROUTER_BASE_URL',
+  'LISTEN_FDS',
+  'LISTEN_PID',
+  'LISTEN_FDNAMES',
 ];
 
 /**
@@ -74,7 +92,12 @@ export interface RunResult {
 }
 
 /** Runs a bin to completion. `input` is piped to stdin; without it stdin is /dev/null. */
-export function run(bin: string, args: string[], sandbox: Sandbox, options: { input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; cwd?: string } = {}): Promise<RunResult> {
+export function run(
+  bin: string,
+  args: string[],
+  sandbox: Sandbox,
+  options: { input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; cwd?: string } = {},
+): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [bin, ...args], {
       env: { ...sandbox.env, ...options.env },
@@ -119,10 +142,14 @@ export async function startForeground(sandbox: Sandbox, options: { env?: NodeJS.
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.on('exit', (code, signal) => resolve({ code, signal })),
   );
-  await waitFor(async () => {
-    if (child.exitCode !== null) throw new Error(`daemon exited with ${child.exitCode}: ${stderr}`);
-    return socketAnswers(sandbox.socket);
-  }, 15000, () => `daemon did not answer on ${sandbox.socket}: ${stderr}`);
+  await waitFor(
+    async () => {
+      if (child.exitCode !== null) throw new Error(`daemon exited with ${child.exitCode}: ${stderr}`);
+      return socketAnswers(sandbox.socket);
+    },
+    15000,
+    () => `daemon did not answer on ${sandbox.socket}: ${stderr}`,
+  );
   return { child, pid: child.pid as number, stderr: () => stderr, exited };
 }
 
@@ -175,7 +202,11 @@ export async function teardown(sandbox: Sandbox): Promise<void> {
   const pid = fs.existsSync(lock) ? Number.parseInt(fs.readFileSync(lock, 'utf8'), 10) : NaN;
   if (Number.isFinite(pid) && isAlive(pid)) {
     process.kill(pid, 'SIGTERM');
-    await waitFor(() => !isAlive(pid), 10000, () => `pid ${pid} to exit`).catch(() => process.kill(pid, 'SIGKILL'));
+    await waitFor(
+      () => !isAlive(pid),
+      10000,
+      () => `pid ${pid} to exit`,
+    ).catch(() => process.kill(pid, 'SIGKILL'));
   }
   sandbox.cleanup();
 }

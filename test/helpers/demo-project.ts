@@ -18,7 +18,10 @@ export function demoProject(s: Sandbox): string {
     fs.writeFileSync(path.join(root, rel), text);
   };
   write('src/budget.ts', 'export function reserveBudget(limit: number, spent: number): boolean {\n  return spent < limit;\n}\n');
-  write('src/server.ts', "import { reserveBudget } from './budget';\nexport function handleRequest(): string {\n  return reserveBudget(10, 2) ? 'ok' : 'refused';\n}\n");
+  write(
+    'src/server.ts',
+    "import { reserveBudget } from './budget';\nexport function handleRequest(): string {\n  return reserveBudget(10, 2) ? 'ok' : 'refused';\n}\n",
+  );
   write('src/colours.ts', "export const palette = ['red', 'green', 'blue'];\n");
   write('README.md', '# Demo\n');
   write('.gitignore', 'secret/\n');
@@ -32,4 +35,3 @@ export function demoProject(s: Sandbox): string {
   git('commit', '-qm', 'first');
   return fs.realpathSync(root);
 }
-

@@ -70,7 +70,11 @@ export async function raceStarts(sandbox: Sandbox, count: number): Promise<RaceO
 /** Kills whatever daemons the round left (a lost socket makes `aid stop` unable to reach them). */
 export async function killDaemons(sandbox: Sandbox): Promise<void> {
   for (const pid of daemonsOf(sandbox)) process.kill(pid, 'SIGKILL');
-  await waitFor(() => daemonsOf(sandbox).length === 0, 10000, () => 'the daemons of the round to exit');
+  await waitFor(
+    () => daemonsOf(sandbox).length === 0,
+    10000,
+    () => 'the daemons of the round to exit',
+  );
 }
 
 /** What `PidLock.acquire` answered each contender of a lock race. */

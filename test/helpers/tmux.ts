@@ -18,7 +18,10 @@ export class TmuxTerminal {
     const terminal = new TmuxTerminal(dir);
     const shellCommand = `${command.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ')}; echo "[exit $?]"`;
     // remain-on-exit keeps the pane, with the status line the shell prints, after the command ends.
-    terminal.tmux(['-f', '/dev/null', 'new-session', '-d', '-x', String(size.width), '-y', String(size.height), '-c', cwd, shellCommand], { ...env, TERM: 'xterm-256color' });
+    terminal.tmux(['-f', '/dev/null', 'new-session', '-d', '-x', String(size.width), '-y', String(size.height), '-c', cwd, shellCommand], {
+      ...env,
+      TERM: 'xterm-256color',
+    });
     terminal.tmux(['set-option', '-g', 'remain-on-exit', 'on']);
     terminal.tmux(['set-option', '-g', 'history-limit', '5000']);
     return terminal;

@@ -7,7 +7,21 @@ import { open } from 'lmdb';
 import { OllamaSimulator } from '../fakes/ollama-simulator';
 import { RawClient } from '../helpers/raw-rpc';
 import { LogNotification, type LogParams } from '../../protocol/daemon';
-import { AIC_BIN, ROOT, aic, aid, connect, isAlive, makeSandbox, readPackageVersion, startForeground, waitFor, writeConfig, SandboxPool, type Sandbox } from '../helpers/daemon';
+import {
+  AIC_BIN,
+  ROOT,
+  aic,
+  aid,
+  connect,
+  isAlive,
+  makeSandbox,
+  readPackageVersion,
+  startForeground,
+  waitFor,
+  writeConfig,
+  SandboxPool,
+  type Sandbox,
+} from '../helpers/daemon';
 
 interface HostRow {
   name: string;
@@ -92,7 +106,11 @@ describe('config and durability', function () {
     assert.ok((await hostNames(s)).includes('gpu-box'), 'old host still served');
 
     writeConfig(s, { hosts: { 'gpu-box': { provider: 'ollama', baseUrl: sim.url }, 'other-box': { provider: 'ollama', baseUrl: sim.url } } });
-    await waitFor(async () => (await hostNames(s)).includes('other-box'), 10000, () => 'the watcher to load other-box');
+    await waitFor(
+      async () => (await hostNames(s)).includes('other-box'),
+      10000,
+      () => 'the watcher to load other-box',
+    );
     const after = JSON.parse((await aic(['status', '--json'], s)).stdout) as { config: { error?: string; loaded: boolean } };
     assert.equal(after.config.error, undefined);
     assert.equal(after.config.loaded, true);
@@ -112,7 +130,11 @@ describe('config and durability', function () {
         logs.push(log);
       });
       writeConfig(s, { logLevel: 'loud' });
-      await waitFor(() => logs.length > 0, 10000, () => 'an aid/log notification');
+      await waitFor(
+        () => logs.length > 0,
+        10000,
+        () => 'an aid/log notification',
+      );
       assert.equal(logs[0]?.level, 'error');
       assert.ok(logs[0]?.message.includes(s.configFile));
       assert.match(logs[0]?.message ?? '', /rejected, last good config kept: logLevel: /);
@@ -127,13 +149,21 @@ describe('config and durability', function () {
     sim.setTokenDelay(100);
     const s = sandbox({ ollamaUrl: sim.url });
     await startForeground(s);
-    const child = spawn(process.execPath, [AIC_BIN, 'ask', '-m', 'ollama/llama3.2', 'one two three four five six seven eight'], { env: s.env, cwd: s.dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [AIC_BIN, 'ask', '-m', 'ollama/llama3.2', 'one two three four five six seven eight'], {
+      env: s.env,
+      cwd: s.dir,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-    await waitFor(() => stdout.length > 0, 10000, () => 'the answer to start');
+    await waitFor(
+      () => stdout.length > 0,
+      10000,
+      () => 'the answer to start',
+    );
     writeConfig(s, { probeTimeoutMs: 'soon' });
     assert.equal(await exited, 0);
     assert.match(stderr, /^aid: error: config .* rejected, last good config kept: probeTimeoutMs: /m);

@@ -48,8 +48,14 @@ describe('shutdown while a project is being indexed', function () {
     session.connection.onNotification(ContextProgressNotification, (p) => {
       if (p.state === 'indexing' && p.filesDone > 0) indexing = true;
     });
-    void session.connection.sendRequest(ContextRequest, { project: root, projectExplicit: true, query: 'handler', progressToken: 'big' }).catch(() => undefined);
-    await waitFor(() => indexing || daemon.child.exitCode !== null, 60000, () => 'indexing never started');
+    void session.connection
+      .sendRequest(ContextRequest, { project: root, projectExplicit: true, query: 'handler', progressToken: 'big' })
+      .catch(() => undefined);
+    await waitFor(
+      () => indexing || daemon.child.exitCode !== null,
+      60000,
+      () => 'indexing never started',
+    );
     daemon.child.kill('SIGTERM');
     const exit = await daemon.exited;
     session.close();
@@ -66,7 +72,11 @@ describe('shutdown while a project is being indexed', function () {
     const daemon = await startForeground(s, { env: { PATH: `${git.bin}:${process.env.PATH ?? ''}` } });
     const session = await connect(s);
     void session.connection.sendRequest(ContextRequest, { project: root, query: 'handler' }).catch(() => undefined);
-    await waitFor(() => fs.existsSync(git.marker), 60000, () => 'git log never started');
+    await waitFor(
+      () => fs.existsSync(git.marker),
+      60000,
+      () => 'git log never started',
+    );
     daemon.child.kill('SIGTERM');
     const exit = await daemon.exited;
     session.close();

@@ -47,17 +47,24 @@ describe('daemon lifecycle', function () {
     const pids = results.map((r) => Number(/pid (\d+)/.exec(r.stderr)?.[1]));
     assert.deepEqual(new Set(pids), new Set([pid]));
     const daemons = (): string[] =>
-      fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
-        try {
-          const cmd = fs.readFileSync(`/proc/${p}/cmdline`, 'utf8');
-          const env = fs.readFileSync(`/proc/${p}/environ`, 'utf8');
-          return cmd.includes('aid.js') && cmd.includes('--foreground') && env.includes(`AID_SOCKET=${s.socket}`);
-        } catch {
-          return false;
-        }
-      });
+      fs
+        .readdirSync('/proc')
+        .filter((p) => /^\d+$/.test(p))
+        .filter((p) => {
+          try {
+            const cmd = fs.readFileSync(`/proc/${p}/cmdline`, 'utf8');
+            const env = fs.readFileSync(`/proc/${p}/environ`, 'utf8');
+            return cmd.includes('aid.js') && cmd.includes('--foreground') && env.includes(`AID_SOCKET=${s.socket}`);
+          } catch {
+            return false;
+          }
+        });
     // A starter whose child lost the lock may return before that child has noticed and exited.
-    await waitFor(() => daemons().length === 1, 10000, () => `one daemon, found ${daemons().join(', ')}`);
+    await waitFor(
+      () => daemons().length === 1,
+      10000,
+      () => `one daemon, found ${daemons().join(', ')}`,
+    );
     assert.deepEqual(daemons(), [String(pid)]);
     assert.ok(isAlive(pid));
   });
@@ -181,7 +188,13 @@ describe('daemon lifecycle', function () {
     const anthropicKey = 'sk-ant-test-SECRET-value-1234567890';
     const openaiKey = 'sk-proj-another-SECRET-0987654321abcdef';
     const s = sandbox({ env: { ANTHROPIC_API_KEY: anthropicKey, OPENAI_API_KEY: openaiKey } });
-    const outputs = [await aid(['start'], s), await aid(['status', '--json'], s), await aic(['status', '--json'], s), await aic(['hosts', '--json'], s), await aic(['ask', '-m', 'anthropic/claude-x', 'hi'], s)];
+    const outputs = [
+      await aid(['start'], s),
+      await aid(['status', '--json'], s),
+      await aic(['status', '--json'], s),
+      await aic(['hosts', '--json'], s),
+      await aic(['ask', '-m', 'anthropic/claude-x', 'hi'], s),
+    ];
     await aid(['stop'], s);
     const log = fs.readFileSync(path.join(s.stateDir, 'aid.log'), 'utf8');
     assert.match(log, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z INFO {2}aid started/m);
@@ -201,12 +214,20 @@ describe('daemon lifecycle', function () {
     it('SIGTERM aborts the upstream stream, tells the client, and exits cleanly', async () => {
       const s = sandbox({ ollamaUrl: sim.url });
       const daemon = await startForeground(s);
-      const client = spawn(process.execPath, [AIC_BIN, 'ask', '--json', '-m', 'ollama/llama3.2', 'a long answer please'], { env: s.env, cwd: s.dir, stdio: ['ignore', 'pipe', 'pipe'] });
+      const client = spawn(process.execPath, [AIC_BIN, 'ask', '--json', '-m', 'ollama/llama3.2', 'a long answer please'], {
+        env: s.env,
+        cwd: s.dir,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let stdout = '';
       client.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
       const clientExit = new Promise<number | null>((resolve) => client.on('exit', (code) => resolve(code)));
       await sim.waitForFirstChunk();
-      await waitFor(() => stdout.includes('"delta"'), 10000, () => 'a delta at the client');
+      await waitFor(
+        () => stdout.includes('"delta"'),
+        10000,
+        () => 'a delta at the client',
+      );
       const aborted = sim.waitForAbort();
       daemon.child.kill('SIGTERM');
       await aborted;
@@ -228,7 +249,11 @@ describe('daemon lifecycle', function () {
         deltas++;
       });
       session.connection.sendRequest(AskRequest, { prompt: 'go', model: 'ollama/llama3.2', streamToken: 't1' }).catch(() => undefined);
-      await waitFor(() => deltas > 0, 10000, () => 'first delta');
+      await waitFor(
+        () => deltas > 0,
+        10000,
+        () => 'first delta',
+      );
       const aborted = sim.waitForAbort();
       session.socket.destroy();
       await aborted;
@@ -236,12 +261,16 @@ describe('daemon lifecycle', function () {
       const again = await connect(s);
       const status = await again.connection.sendRequest(StatusRequest);
       again.close();
-      await waitFor(async () => {
-        const next = await connect(s);
-        const st = await next.connection.sendRequest(StatusRequest);
-        next.close();
-        return st.store.requests === 1;
-      }, 10000, () => 'the cancelled call to be recorded');
+      await waitFor(
+        async () => {
+          const next = await connect(s);
+          const st = await next.connection.sendRequest(StatusRequest);
+          next.close();
+          return st.store.requests === 1;
+        },
+        10000,
+        () => 'the cancelled call to be recorded',
+      );
       assert.ok(status.pid > 0);
     });
   });

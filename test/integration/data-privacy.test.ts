@@ -57,7 +57,10 @@ describe('what aid keeps is its user’s alone', function () {
     const store = path.join(s.dataDir, 'aid.lmdb');
     assert.equal(mode(store), 0o600);
     assert.equal(mode(`${store}-lock`), 0o600);
-    assert.match(fs.readFileSync(path.join(s.stateDir, 'aid.log'), 'utf8'), new RegExp(`WARN +other users could read aid's data: tightened to owner-only file=${s.dataDir} mode=755`));
+    assert.match(
+      fs.readFileSync(path.join(s.stateDir, 'aid.log'), 'utf8'),
+      new RegExp(`WARN +other users could read aid's data: tightened to owner-only file=${s.dataDir} mode=755`),
+    );
     assertUnreadableByOthers(store);
     assert.notEqual(asOtherUser(['ls', s.dataDir]).code, 0);
     // The files are closed too, not only the directory: let others through the directory and try again.
@@ -85,7 +88,12 @@ describe('what aid keeps is its user’s alone', function () {
     fs.chownSync(s.dataDir, 65534, 65534);
     const started = await aid(['start'], s);
     assert.equal(started.code, 1);
-    assert.match(started.stderr, new RegExp(`refusing to use data directory ${s.dataDir}: it belongs to uid 65534, not to you \\(uid 0\\)\\. If it is yours, \`chown -R 0 ${s.dataDir}\`; otherwise remove it or set AID_DATA_DIR elsewhere`));
+    assert.match(
+      started.stderr,
+      new RegExp(
+        `refusing to use data directory ${s.dataDir}: it belongs to uid 65534, not to you \\(uid 0\\)\\. If it is yours, \`chown -R 0 ${s.dataDir}\`; otherwise remove it or set AID_DATA_DIR elsewhere`,
+      ),
+    );
     assert.deepEqual(fs.readdirSync(s.dataDir), [], 'nothing was written into it');
   });
 

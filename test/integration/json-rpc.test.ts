@@ -74,7 +74,11 @@ describe('JSON-RPC on the socket, as other clients speak it', function () {
 
   it('answers a batch with one -32600, even one holding the handshake, and the connection can still handshake', async () => {
     const raw = await RawClient.connect(s.socket);
-    raw.writeRaw(frame([{ jsonrpc: '2.0', id: 0, method: 'aid/handshake', params: { clientVersion: '0', protocolVersion: PROTOCOL_VERSION, client: 'raw', capabilities: [] } }]));
+    raw.writeRaw(
+      frame([
+        { jsonrpc: '2.0', id: 0, method: 'aid/handshake', params: { clientVersion: '0', protocolVersion: PROTOCOL_VERSION, client: 'raw', capabilities: [] } },
+      ]),
+    );
     const answer = await next(raw, 0);
     assert.equal(answer.id, null);
     assert.equal((answer.error as { code: number }).code, JsonRpcCodes.InvalidRequest);
@@ -87,7 +91,10 @@ describe('JSON-RPC on the socket, as other clients speak it', function () {
 
   it('a $/cancelRequest in the same read as its aid/ask stops it: -32800, no provider call, nothing charged', async () => {
     const raw = await handshaken();
-    raw.writeRaw(frame({ jsonrpc: '2.0', id: 1, method: 'aid/ask', params: { prompt: 'hello', model: 'ollama/llama3.2', streamToken: 't1', noContext: true } }) + frame({ jsonrpc: '2.0', method: '$/cancelRequest', params: { id: 1 } }));
+    raw.writeRaw(
+      frame({ jsonrpc: '2.0', id: 1, method: 'aid/ask', params: { prompt: 'hello', model: 'ollama/llama3.2', streamToken: 't1', noContext: true } }) +
+        frame({ jsonrpc: '2.0', method: '$/cancelRequest', params: { id: 1 } }),
+    );
     const answer = await raw.response(1);
     assert.equal((answer.error as { code: number } | undefined)?.code, JsonRpcCodes.RequestCancelled, JSON.stringify(answer));
     raw.send({ id: 2, method: 'aid/status' });
@@ -101,7 +108,10 @@ describe('JSON-RPC on the socket, as other clients speak it', function () {
   it('a $/cancelRequest in the same read as its aid/context stops it with -32800', async () => {
     const project = demoProject(s);
     const raw = await handshaken();
-    raw.writeRaw(frame({ jsonrpc: '2.0', id: 'ctx', method: 'aid/context', params: { project, query: 'reserveBudget' } }) + frame({ jsonrpc: '2.0', method: '$/cancelRequest', params: { id: 'ctx' } }));
+    raw.writeRaw(
+      frame({ jsonrpc: '2.0', id: 'ctx', method: 'aid/context', params: { project, query: 'reserveBudget' } }) +
+        frame({ jsonrpc: '2.0', method: '$/cancelRequest', params: { id: 'ctx' } }),
+    );
     const answer = await raw.response('ctx');
     assert.equal((answer.error as { code: number } | undefined)?.code, JsonRpcCodes.RequestCancelled, JSON.stringify(answer).slice(0, 300));
     // Without the cancel the same request answers: the -32800 above is the cancel's doing.
@@ -121,7 +131,10 @@ describe('JSON-RPC on the socket, as other clients speak it', function () {
     assert.equal(refused.code, JsonRpcCodes.InvalidParams);
     assert.match(refused.message, /streamToken "same" is already streaming another request on this connection/);
     assert.ok((await raw.response(1, 20000)).result);
-    const streamed = raw.all.filter((m) => m.method === 'aid/ask/delta').map((m) => (m.params as { text: string }).text).join('');
+    const streamed = raw.all
+      .filter((m) => m.method === 'aid/ask/delta')
+      .map((m) => (m.params as { text: string }).text)
+      .join('');
     assert.equal(streamed, reply, 'the first answer, and nothing of a second');
     assert.equal(chatCalls(), 1);
     // Its request over, the token may be used again.
@@ -138,7 +151,11 @@ describe('JSON-RPC on the socket, as other clients speak it', function () {
     assert.match(handshake.message, /aid\/handshake takes its params by name, as a JSON object, not as a list/);
     raw.handshake(1);
     await raw.response(1);
-    for (const [id, method] of [[2, 'aid/status'], [3, 'aid/models'], [4, 'aid/hosts']] as const) {
+    for (const [id, method] of [
+      [2, 'aid/status'],
+      [3, 'aid/models'],
+      [4, 'aid/hosts'],
+    ] as const) {
       raw.send({ id, method, params: [] });
       const answer = await raw.response(id);
       assert.equal(answer.error, undefined, `${method}: ${JSON.stringify(answer.error)}`);

@@ -30,13 +30,21 @@ describe('daemon lifecycle under races and odd paths', function () {
         for (let round = 0; round < 30; round++) {
           await writeStaleLock(file);
           const outcomes = await contenders.race();
-          assert.deepEqual(outcomes.filter((o) => 'error' in o), [], `round ${round + 1}: no contender fails`);
+          assert.deepEqual(
+            outcomes.filter((o) => 'error' in o),
+            [],
+            `round ${round + 1}: no contender fails`,
+          );
           holders.push(outcomes.filter((o) => 'acquired' in o && o.acquired).length);
         }
       } finally {
         await contenders.stop();
       }
-      assert.deepEqual(holders, Array.from({ length: 30 }, () => 1), `holders per round: ${holders.join(' ')}`);
+      assert.deepEqual(
+        holders,
+        Array.from({ length: 30 }, () => 1),
+        `holders per round: ${holders.join(' ')}`,
+      );
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

@@ -47,7 +47,7 @@ describe('bad input on the socket', function () {
     await stillServing();
   });
 
-  it('answers a body that is not JSON with -32700 and reads on: the frame\'s end is known', async () => {
+  it("answers a body that is not JSON with -32700 and reads on: the frame's end is known", async () => {
     const raw = await RawClient.connect(s.socket);
     raw.writeRaw('Content-Length: 12\r\n\r\n{not json!!}');
     const error = (await raw.response(null)).error as { code: number; message: string };
@@ -80,7 +80,11 @@ describe('bad input on the socket', function () {
       // Before the handshake: framing is checked before anything else.
       const raw = await RawClient.connect(s.socket);
       raw.writeRaw(header);
-      assert.match(await refusedFraming(raw), /bad framing, closing the connection: (message of 999999999999 bytes exceeds|malformed header line "Content-Length : 16"|more than one Content-Length|unsupported charset "utf-16")/, header);
+      assert.match(
+        await refusedFraming(raw),
+        /bad framing, closing the connection: (message of 999999999999 bytes exceeds|malformed header line "Content-Length : 16"|more than one Content-Length|unsupported charset "utf-16")/,
+        header,
+      );
     }
     await stillServing();
     const log = fs.readFileSync(path.join(s.stateDir, 'aid.log'), 'utf8');
@@ -180,7 +184,11 @@ describe('bad input on the socket', function () {
         deltas++;
       });
       const pending = session.connection.sendRequest(AskRequest, { prompt: 'long', model: 'ollama/llama3.2', streamToken: 'c1' }, source.token);
-      await waitFor(() => deltas > 0, 10000, () => 'first delta');
+      await waitFor(
+        () => deltas > 0,
+        10000,
+        () => 'first delta',
+      );
       const aborted = sim.waitForAbort();
       source.cancel();
       const error = await pending.then(
@@ -233,7 +241,10 @@ describe('bad input on the socket', function () {
           return ok;
         }),
       );
-      assert.equal(results.reduce((a, b) => a + b, 0), 1000);
+      assert.equal(
+        results.reduce((a, b) => a + b, 0),
+        1000,
+      );
     } finally {
       for (const session of sessions) session.close();
     }

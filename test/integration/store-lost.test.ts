@@ -30,12 +30,23 @@ describe('the data directory deleted while aid runs', function () {
       await ask('after three');
 
       const status = (): Promise<StatusResult> => watcher.connection.sendRequest(StatusRequest);
-      await waitFor(async () => (await status()).store.incident?.recovered === true, 20000, () => 'the store to be written back');
+      await waitFor(
+        async () => (await status()).store.incident?.recovered === true,
+        20000,
+        () => 'the store to be written back',
+      );
       const after = await status();
       assert.equal(after.store.requests, 5);
       assert.match(after.store.incident?.message ?? '', /deleted while aid ran.*wrote everything it held back to .*aid\.lmdb: nothing was lost/);
-      await waitFor(() => notices.some((n) => n.level === 'warn' && /nothing was lost/.test(n.message)), 10000, () => 'the notice of the write-back');
-      assert.ok(notices.some((n) => n.level === 'error' && /deleted while aid ran.*writing it back/.test(n.message)), JSON.stringify(notices));
+      await waitFor(
+        () => notices.some((n) => n.level === 'warn' && /nothing was lost/.test(n.message)),
+        10000,
+        () => 'the notice of the write-back',
+      );
+      assert.ok(
+        notices.some((n) => n.level === 'error' && /deleted while aid ran.*writing it back/.test(n.message)),
+        JSON.stringify(notices),
+      );
 
       const shown = await aid(['status'], s);
       assert.match(shown.stdout, /data +.*aid\.lmdb \(5 requests\)\n +written back \(noticed .*\): the store file .* was deleted while aid ran/);

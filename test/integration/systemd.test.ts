@@ -49,9 +49,19 @@ describe('systemd integration', function () {
     s = makeSandbox();
     const dir = path.join(s.dir, 'units');
     fs.mkdirSync(dir);
-    const broken = fs.readFileSync(path.join(ROOT, 'systemd', 'aid.service'), 'utf8').replace('@NODE@', '/nonexistent/node').split('@ROOT@').join(ROOT);
+    const broken = fs
+      .readFileSync(path.join(ROOT, 'systemd', 'aid.service'), 'utf8')
+      .replace('@NODE@', '/nonexistent/node')
+      .split('@ROOT@')
+      .join(ROOT);
     fs.writeFileSync(path.join(dir, 'aid.service'), broken);
-    fs.writeFileSync(path.join(dir, 'aid.socket'), fs.readFileSync(path.join(ROOT, 'systemd', 'aid.socket'), 'utf8').split('@ROOT@').join(ROOT));
+    fs.writeFileSync(
+      path.join(dir, 'aid.socket'),
+      fs
+        .readFileSync(path.join(ROOT, 'systemd', 'aid.socket'), 'utf8')
+        .split('@ROOT@')
+        .join(ROOT),
+    );
     const runtime = path.join(s.dir, 'xdg-runtime');
     fs.mkdirSync(runtime, { mode: 0o700 });
     const verify = spawnSync('systemd-analyze', ['verify', '--user', path.join(dir, 'aid.socket'), path.join(dir, 'aid.service')], {
@@ -83,7 +93,11 @@ describe('systemd integration', function () {
       activator.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
       const exited = new Promise<number | null>((resolve) => activator.on('exit', (code) => resolve(code)));
       try {
-        await waitFor(() => stderr.includes('Listening on'), 10000, () => `systemd-socket-activate to listen: ${stderr}`);
+        await waitFor(
+          () => stderr.includes('Listening on'),
+          10000,
+          () => `systemd-socket-activate to listen: ${stderr}`,
+        );
         assert.ok(!stderr.includes('Execing'), 'nothing started before the first client');
 
         const status = await aic(['status', '--json'], s, { env: { AID_NO_AUTOSTART: '1' } });

@@ -45,7 +45,11 @@ describe('trust: config URLs', function () {
     assert.equal((await aid(['start'], s)).code, 0);
     const before = await status(s);
     writeConfig(s, { hosts: { 'gpu-box': { provider: 'ollama', baseUrl: '127.0.0.2 11434' } } });
-    await waitFor(async () => (await status(s)).config.error !== undefined, 10000, () => 'the reload to be rejected');
+    await waitFor(
+      async () => (await status(s)).config.error !== undefined,
+      10000,
+      () => 'the reload to be rejected',
+    );
     const after = await status(s);
     assert.equal(after.pid, before.pid, 'the same daemon answers');
     assert.ok(isAlive(before.pid));
@@ -53,7 +57,11 @@ describe('trust: config URLs', function () {
     assert.equal(after.hosts.find((h) => h.name === 'gpu-box')?.baseUrl, sim.url, 'the last good host set is kept');
     // A cloud host's URL must be http(s).
     writeConfig(s, { hosts: { corp: { provider: 'openai', baseUrl: 'ftp://127.0.0.2/v1' } } });
-    await waitFor(async () => /hosts\.corp\.baseUrl: .*not an http or https URL/.test((await status(s)).config.error ?? ''), 10000, () => 'the ftp URL to be rejected');
+    await waitFor(
+      async () => /hosts\.corp\.baseUrl: .*not an http or https URL/.test((await status(s)).config.error ?? ''),
+      10000,
+      () => 'the ftp URL to be rejected',
+    );
     assert.equal((await status(s)).pid, before.pid);
   });
 
@@ -75,20 +83,39 @@ describe('trust: config URLs', function () {
     const password = 'pw-Zq81xTT0kv';
     const url = new URL(sim.url);
     const withCredentials = `http://alice:${password}@${url.host}`;
-    const s = pool.make({ ollamaUrl: withCredentials, config: { hosts: { 'gpu-box': { provider: 'ollama', baseUrl: `http://bob:${password}@127.0.0.1:9` } } } });
+    const s = pool.make({
+      ollamaUrl: withCredentials,
+      config: { hosts: { 'gpu-box': { provider: 'ollama', baseUrl: `http://bob:${password}@127.0.0.1:9` } } },
+    });
     assert.equal((await aid(['start'], s)).code, 0);
-    await waitFor(async () => (await status(s)).hosts.find((h) => h.name === 'ollama')?.health === 'up', 10000, () => 'ollama up');
-    const shown = [(await aic(['status', '--json'], s)).stdout, (await aic(['status'], s)).stdout, (await aic(['hosts', '--json'], s)).stdout, (await aic(['hosts'], s)).stdout];
+    await waitFor(
+      async () => (await status(s)).hosts.find((h) => h.name === 'ollama')?.health === 'up',
+      10000,
+      () => 'ollama up',
+    );
+    const shown = [
+      (await aic(['status', '--json'], s)).stdout,
+      (await aic(['status'], s)).stdout,
+      (await aic(['hosts', '--json'], s)).stdout,
+      (await aic(['hosts'], s)).stdout,
+    ];
     const json = JSON.parse(shown[0]) as StatusJson;
     assert.equal(json.hosts.find((h) => h.name === 'ollama')?.baseUrl, sim.url, 'shown without credentials');
     assert.equal(json.hosts.find((h) => h.name === 'gpu-box')?.baseUrl, 'http://127.0.0.1:9');
     // The unreachable host's error names its URL: without the password.
-    await waitFor(async () => (await status(s)).hosts.find((h) => h.name === 'gpu-box')?.error !== 'not checked yet', 10000, () => 'gpu-box probed');
+    await waitFor(
+      async () => (await status(s)).hosts.find((h) => h.name === 'gpu-box')?.error !== 'not checked yet',
+      10000,
+      () => 'gpu-box probed',
+    );
     const ask = await aic(['ask', '-m', 'gpu-box/llama3.2', '--no-context', 'hi'], s);
     assert.notEqual(ask.code, 0);
     for (const text of [...shown, ask.stdout, ask.stderr, stateFiles(s)]) assert.ok(!text.includes(password), `the password leaked: ${text.slice(0, 400)}`);
     const basic = `Basic ${Buffer.from(`alice:${password}`).toString('base64')}`;
     assert.ok(sim.requests.length > 0);
-    assert.ok(sim.requests.every((r) => r.headers.authorization === basic), 'every request to the host carries its credentials');
+    assert.ok(
+      sim.requests.every((r) => r.headers.authorization === basic),
+      'every request to the host carries its credentials',
+    );
   });
 });

@@ -53,10 +53,16 @@ describe('trust: money survives crashes and cancels', function () {
     const prompt = 'x'.repeat(400); // ~104 tokens as sent: $0.104 each once settled
     const N = 12;
     for (let i = 0; i < N; i++) {
-      session.connection.sendRequest(AskRequest, { prompt: `${prompt} ${i}`, model: 'openai/gpt-4.1-mini', streamToken: `t${i}`, noContext: true }).catch(() => undefined);
+      session.connection
+        .sendRequest(AskRequest, { prompt: `${prompt} ${i}`, model: 'openai/gpt-4.1-mini', streamToken: `t${i}`, noContext: true })
+        .catch(() => undefined);
     }
     // Holds of $0.42 each: four fit under $2, the rest are refused before sending.
-    await waitFor(() => sim.chatCount() === 4, 15000, () => `4 calls at the provider, saw ${sim.chatCount()}`);
+    await waitFor(
+      () => sim.chatCount() === 4,
+      15000,
+      () => `4 calls at the provider, saw ${sim.chatCount()}`,
+    );
     await new Promise((r) => setTimeout(r, 300));
     process.kill(daemon.pid, 'SIGKILL');
     await daemon.exited;
@@ -89,12 +95,27 @@ describe('trust: money survives crashes and cancels', function () {
     // The next answer's first token comes only after 5 s: the request is taken, then cancelled.
     sim.setTokenDelay(5000);
     const source = new CancellationTokenSource();
-    const pending = session.connection.sendRequest(AskRequest, { prompt: 'and a short follow-up', model: 'openai/gpt-4.1-mini', sessionId: first.sessionId, streamToken: 'b', noContext: true }, source.token);
-    await waitFor(() => sim.chatCount() === 2, 10000, () => 'the follow-up at the provider');
+    const pending = session.connection.sendRequest(
+      AskRequest,
+      { prompt: 'and a short follow-up', model: 'openai/gpt-4.1-mini', sessionId: first.sessionId, streamToken: 'b', noContext: true },
+      source.token,
+    );
+    await waitFor(
+      () => sim.chatCount() === 2,
+      10000,
+      () => 'the follow-up at the provider',
+    );
     await new Promise((r) => setTimeout(r, 300));
     source.cancel();
-    const error = (await pending.then(() => assert.fail('expected a cancel'), (e: unknown) => e)) as { data?: { sessionId?: string; costUsd?: number } };
-    await waitFor(async () => (await costs(s)).rows[0]?.requests === 2, 10000, () => 'the cancelled row');
+    const error = (await pending.then(
+      () => assert.fail('expected a cancel'),
+      (e: unknown) => e,
+    )) as { data?: { sessionId?: string; costUsd?: number } };
+    await waitFor(
+      async () => (await costs(s)).rows[0]?.requests === 2,
+      10000,
+      () => 'the cancelled row',
+    );
     const report = await costs(s);
     const cancelledInput = (report.rows[0]?.inputTokens ?? 0) - first.usage.inputTokens;
     assert.ok(cancelledInput >= 10_000, `the cancelled call is charged the history it was sent: ${cancelledInput} input tokens`);
@@ -118,14 +139,26 @@ describe('trust: money survives crashes and cancels', function () {
     // The provider holds its response headers: the call has not been taken when it is cancelled.
     sim.failNext({ kind: 'headers-delay', ms: 5000 });
     const source = new CancellationTokenSource();
-    const pending = session.connection.sendRequest(AskRequest, { prompt: 'hello', model: 'openai/gpt-4.1-mini', streamToken: 'c', noContext: true }, source.token);
-    await waitFor(() => sim.chatCount() === 1, 10000, () => 'the call at the provider');
+    const pending = session.connection.sendRequest(
+      AskRequest,
+      { prompt: 'hello', model: 'openai/gpt-4.1-mini', streamToken: 'c', noContext: true },
+      source.token,
+    );
+    await waitFor(
+      () => sim.chatCount() === 1,
+      10000,
+      () => 'the call at the provider',
+    );
     source.cancel();
     await pending.then(
       () => assert.fail('expected a cancel'),
       () => undefined,
     );
-    await waitFor(async () => (await costs(s)).rows.length === 1, 10000, () => 'the cancelled row');
+    await waitFor(
+      async () => (await costs(s)).rows.length === 1,
+      10000,
+      () => 'the cancelled row',
+    );
     const report = await costs(s);
     assert.equal(report.totalUsd, 0);
     assert.equal(report.estimatedRequests, 0);
@@ -147,7 +180,10 @@ describe('trust: money survives crashes and cancels', function () {
     const huge = 'word '.repeat(150_000);
     const refused = await aic(['ask', '--no-context', '-m', 'openai/gpt-4o'], s, { input: huge });
     assert.equal(refused.code, 3, refused.stderr);
-    assert.match(refused.stderr, /the prompt is \d+ tokens, more than the 128000-token window of openai\/gpt-4o; nothing was sent; models whose window holds it: openai\/gpt-4\.1-mini/);
+    assert.match(
+      refused.stderr,
+      /the prompt is \d+ tokens, more than the 128000-token window of openai\/gpt-4o; nothing was sent; models whose window holds it: openai\/gpt-4\.1-mini/,
+    );
     assert.equal(sim.chatCount(), 0, 'nothing reached the provider');
     const models = JSON.parse((await aic(['models', '--json'], s)).stdout) as { ref: string; contextWindow?: number }[];
     assert.deepEqual(

@@ -33,7 +33,17 @@ describe('budget alerts', () => {
     return new BudgetAlerts({ store, budgets, reporter: new CostReporter(ledger, calendar, () => clock), sinks: () => [sink], logger, now: () => clock });
   }
   const spend = (usd: number): Promise<unknown> =>
-    ledger.record({ host: 'openai', provider: 'openai', model: 'gpt-4o', sessionId: 's', outcome: 'ok', usage: { ...zeroUsage(), inputTokens: 10 }, costUsd: usd, latencyMs: 1, ttftMs: 1 });
+    ledger.record({
+      host: 'openai',
+      provider: 'openai',
+      model: 'gpt-4o',
+      sessionId: 's',
+      outcome: 'ok',
+      usage: { ...zeroUsage(), inputTokens: 10 },
+      costUsd: usd,
+      latencyMs: 1,
+      ttftMs: 1,
+    });
 
   beforeEach(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aid-alerts-'));
@@ -53,7 +63,10 @@ describe('budget alerts', () => {
     await spend(4);
     assert.deepEqual(await alerts.check(), []);
     await spend(1.5); // 55%
-    assert.deepEqual((await alerts.check()).map((a) => a.percent), [55]);
+    assert.deepEqual(
+      (await alerts.check()).map((a) => a.percent),
+      [55],
+    );
     assert.deepEqual(await alerts.check(), [], 'not again');
     await spend(5); // 105%: 80 and 100 crossed together
     const fired = await alerts.check();
@@ -62,7 +75,10 @@ describe('budget alerts', () => {
     assert.equal(sent.length, 2);
     clock = Date.parse('2026-12-02T12:00:00Z'); // a new month, a new window
     await spend(6);
-    assert.deepEqual((await alerts.check()).map((a) => a.percent), [60]);
+    assert.deepEqual(
+      (await alerts.check()).map((a) => a.percent),
+      [60],
+    );
   });
 
   it('a restart neither repeats a sent alert nor loses one left pending', async () => {
@@ -75,9 +91,14 @@ describe('budget alerts', () => {
     alerts = await open();
     assert.deepEqual(await alerts.check(), [], 'the 50% alert is not sent again after a restart');
     // A crash between persisting an alert and sending it leaves it pending: it goes out at the next check.
-    await store.db('alerts').put(`daily\u00002026-11-10\u0000100`, { state: 'pending', alert: { kind: 'threshold', title: 't', message: 'pending one' }, at: clock });
+    await store
+      .db('alerts')
+      .put(`daily\u00002026-11-10\u0000100`, { state: 'pending', alert: { kind: 'threshold', title: 't', message: 'pending one' }, at: clock });
     const resent = await alerts.check();
-    assert.deepEqual(resent.map((a) => a.message), ['pending one']);
+    assert.deepEqual(
+      resent.map((a) => a.message),
+      ['pending one'],
+    );
     assert.deepEqual(await alerts.check(), []);
   });
 
@@ -90,7 +111,10 @@ describe('budget alerts', () => {
     await spend(1); // today: not in yesterday's report
     const report = await alerts.report('day');
     assert.equal(report.title, 'aid: spend yesterday $2.50');
-    assert.match(report.message, /^\$2\.50 yesterday \(2026-11-09\): openai \$2\.50 \(1 requests\); month to date \$3\.50, projected \$11\.20 by month end; budgets: monthly 4% of \$100\.00\/month$/);
+    assert.match(
+      report.message,
+      /^\$2\.50 yesterday \(2026-11-09\): openai \$2\.50 \(1 requests\); month to date \$3\.50, projected \$11\.20 by month end; budgets: monthly 4% of \$100\.00\/month$/,
+    );
   });
 
   it('raising a budget re-arms its thresholds in the same window', async () => {
@@ -100,7 +124,10 @@ describe('budget alerts', () => {
     assert.equal((await alerts.check()).length, 1);
     await budgets.set({ name: 'b', limitUsd: 100, period: 'month', alerts: [50] });
     await spend(50);
-    assert.deepEqual((await alerts.check()).map((a) => a.percent), [56]);
+    assert.deepEqual(
+      (await alerts.check()).map((a) => a.percent),
+      [56],
+    );
   });
 
   it('the desktop sink runs notify-send with the title and message, and is quiet where there is none', async () => {

@@ -106,7 +106,14 @@ describe('catalog', () => {
       const byName = new Map(hosts.map((h) => [h.name, h]));
       assert.deepEqual([...byName.keys()], ['anthropic', 'openai', 'gemini', 'openrouter', 'ollama', 'gpu-box', 'work', 'nokey', 'proxy']);
       assert.deepEqual(byName.get('gpu-box'), { name: 'gpu-box', provider: 'ollama', baseUrl: 'http://192.168.1.20:11434', builtIn: false });
-      assert.deepEqual(byName.get('work'), { name: 'work', provider: 'openai', baseUrl: 'https://x/v1', builtIn: false, apiKey: 'w-key-123456', keyEnv: ['WORK_KEY'] });
+      assert.deepEqual(byName.get('work'), {
+        name: 'work',
+        provider: 'openai',
+        baseUrl: 'https://x/v1',
+        builtIn: false,
+        apiKey: 'w-key-123456',
+        keyEnv: ['WORK_KEY'],
+      });
       assert.equal(byName.get('nokey')?.apiKey, undefined);
       assert.deepEqual(byName.get('nokey')?.keyEnv, ['MISSING_KEY']);
       // Without apiKeyEnv, a host uses its provider's variable, the one the "set ..." hint names.
@@ -165,7 +172,12 @@ describe('catalog', () => {
     });
 
     /** A registry whose Ollama-provider hosts are scripted adapters; other providers have no adapter, as in this build. */
-    function registryWith(env: Record<string, string>, cfg: unknown = {}, probeTimeoutMs = 2000, cache?: DiscoveryCache): { registry: HostRegistry; fake: (name: string) => ScriptedAdapter; created: string[] } {
+    function registryWith(
+      env: Record<string, string>,
+      cfg: unknown = {},
+      probeTimeoutMs = 2000,
+      cache?: DiscoveryCache,
+    ): { registry: HostRegistry; fake: (name: string) => ScriptedAdapter; created: string[] } {
       const adapters = new Map<string, ScriptedAdapter>();
       const created: string[] = [];
       const registry = new HostRegistry({
@@ -198,8 +210,20 @@ describe('catalog', () => {
         assert.deepEqual(created, ['openai', 'ollama'], 'adapters only for hosts with what they need');
         assert.deepEqual(registry.statuses(), [
           { name: 'anthropic', provider: 'anthropic', baseUrl: 'https://api.anthropic.com', health: 'unconfigured', error: 'set ANTHROPIC_API_KEY' },
-          { name: 'openai', provider: 'openai', baseUrl: 'https://api.openai.com/v1', health: 'down', error: 'openai is not supported by this build of aid yet' },
-          { name: 'gemini', provider: 'gemini', baseUrl: 'https://generativelanguage.googleapis.com', health: 'unconfigured', error: 'set GEMINI_API_KEY or GOOGLE_API_KEY' },
+          {
+            name: 'openai',
+            provider: 'openai',
+            baseUrl: 'https://api.openai.com/v1',
+            health: 'down',
+            error: 'openai is not supported by this build of aid yet',
+          },
+          {
+            name: 'gemini',
+            provider: 'gemini',
+            baseUrl: 'https://generativelanguage.googleapis.com',
+            health: 'unconfigured',
+            error: 'set GEMINI_API_KEY or GOOGLE_API_KEY',
+          },
           { name: 'openrouter', provider: 'openrouter', baseUrl: 'https://openrouter.ai/api/v1', health: 'unconfigured', error: 'set OPENROUTER_API_KEY' },
           { name: 'ollama', provider: 'ollama', baseUrl: 'http://127.0.0.1:11434', health: 'down', error: 'not checked yet' },
         ]);
@@ -211,7 +235,15 @@ describe('catalog', () => {
         fake('ollama').version = '0.12.6';
         fake('gpu-box').down = new ProviderError('unreachable', 'nothing at http://gpu:11434');
         const statuses = byName(await registry.probeAll());
-        assert.deepEqual(statuses.get('ollama'), { name: 'ollama', provider: 'ollama', baseUrl: 'http://127.0.0.1:11434', health: 'up', latencyMs: 25, checkedAt: 1025, version: '0.12.6' });
+        assert.deepEqual(statuses.get('ollama'), {
+          name: 'ollama',
+          provider: 'ollama',
+          baseUrl: 'http://127.0.0.1:11434',
+          health: 'up',
+          latencyMs: 25,
+          checkedAt: 1025,
+          version: '0.12.6',
+        });
         assert.equal(statuses.get('gpu-box')?.health, 'down');
         assert.equal(statuses.get('gpu-box')?.error, 'nothing at http://gpu:11434');
         assert.equal(statuses.get('gpu-box')?.latencyMs, undefined);
@@ -323,13 +355,20 @@ describe('catalog', () => {
           { ref: 'gpu-box/big:70b', host: 'gpu-box', provider: 'ollama', model: 'big:70b', kind: 'chat', contextWindow: 32768, price: 'free' },
         ]);
         assert.deepEqual(result.failures, [{ host: 'dead', error: 'nothing at http://dead:1' }]);
-        assert.deepEqual((await registry.listModels('gpu-box')).models.map((m) => m.ref), ['gpu-box/big:70b']);
+        assert.deepEqual(
+          (await registry.listModels('gpu-box')).models.map((m) => m.ref),
+          ['gpu-box/big:70b'],
+        );
       });
 
       it('explains a host it cannot list, and an unknown host name', async () => {
         const { registry } = registryWith({});
         assert.deepEqual(await registry.listModels('anthropic'), { models: [], failures: [{ host: 'anthropic', error: 'set ANTHROPIC_API_KEY' }], stale: [] });
-        const error = await rejectsWith(registry.listModels('nope'), ErrorCodes.NotFound, /no host named 'nope'; known hosts: anthropic, openai, gemini, openrouter, ollama/);
+        const error = await rejectsWith(
+          registry.listModels('nope'),
+          ErrorCodes.NotFound,
+          /no host named 'nope'; known hosts: anthropic, openai, gemini, openrouter, ollama/,
+        );
         assert.deepEqual(error.data, { what: 'host', id: 'nope' });
       });
     });
@@ -363,22 +402,35 @@ describe('catalog', () => {
         fake('ollama').models = [{ id: 'new:1b' }];
         clock.advance(40_000);
         const old = await registry.listModels('ollama');
-        assert.deepEqual(old.models.map((m) => m.model), ['llama3.2:latest', 'qwen2.5-coder:7b'], 'the old list answers at once');
+        assert.deepEqual(
+          old.models.map((m) => m.model),
+          ['llama3.2:latest', 'qwen2.5-coder:7b'],
+          'the old list answers at once',
+        );
         assert.deepEqual(old.stale, [{ host: 'ollama', ageMs: 70_000 }]);
         await settle();
         assert.equal(fake('ollama').listCalls, 2, 'and one background refresh ran');
-        assert.deepEqual((await registry.listModels('ollama')).models.map((m) => m.model), ['new:1b']);
+        assert.deepEqual(
+          (await registry.listModels('ollama')).models.map((m) => m.model),
+          ['new:1b'],
+        );
       });
 
       it('--refresh asks the host now; a host that fails keeps its last list, with the age and the error', async () => {
         const { registry, fake } = registryWith({});
         await registry.listModels();
         fake('ollama').models = [{ id: 'pulled:7b' }];
-        assert.deepEqual((await registry.listModels(undefined, true)).models.map((m) => m.model), ['pulled:7b']);
+        assert.deepEqual(
+          (await registry.listModels(undefined, true)).models.map((m) => m.model),
+          ['pulled:7b'],
+        );
         clock.advance(5000);
         fake('ollama').down = new ProviderError('unreachable', 'Ollama is not running at http://127.0.0.1:11434');
         const result = await registry.listModels(undefined, true);
-        assert.deepEqual(result.models.map((m) => m.model), ['pulled:7b']);
+        assert.deepEqual(
+          result.models.map((m) => m.model),
+          ['pulled:7b'],
+        );
         assert.deepEqual(result.failures, []);
         assert.deepEqual(result.stale, [{ host: 'ollama', ageMs: 5000, error: 'Ollama is not running at http://127.0.0.1:11434' }]);
       });
@@ -387,7 +439,10 @@ describe('catalog', () => {
         const { registry, fake } = registryWith({}, GPU_BOX, 50);
         fake('gpu-box').hang = true;
         const result = await registry.listModels();
-        assert.deepEqual(result.models.map((m) => m.host), ['ollama', 'ollama']);
+        assert.deepEqual(
+          result.models.map((m) => m.host),
+          ['ollama', 'ollama'],
+        );
         assert.deepEqual(result.failures, [{ host: 'gpu-box', error: 'no answer within 50 ms from http://gpu:11434' }]);
       });
 
@@ -400,7 +455,10 @@ describe('catalog', () => {
         const second = registryWith({}, {}, 2000, new DiscoveryCache(store));
         second.fake('ollama').down = new ProviderError('unreachable', 'Ollama is not running');
         const result = await second.registry.listModels();
-        assert.deepEqual(result.models.map((m) => m.model), ['llama3.2:latest', 'qwen2.5-coder:7b']);
+        assert.deepEqual(
+          result.models.map((m) => m.model),
+          ['llama3.2:latest', 'qwen2.5-coder:7b'],
+        );
         assert.deepEqual(result.stale, [{ host: 'ollama', ageMs: 3_600_000 }]);
         await settle();
         assert.equal(second.fake('ollama').listCalls, 1, 'the refresh was tried in the background');
@@ -412,11 +470,17 @@ describe('catalog', () => {
         await first.registry.listModels();
         const moved = registryWith({ OLLAMA_HOST: 'elsewhere:11434' }, {}, 2000, new DiscoveryCache(store));
         moved.fake('ollama').models = [{ id: 'other:1b' }];
-        assert.deepEqual((await moved.registry.listModels()).models.map((m) => m.model), ['other:1b']);
+        assert.deepEqual(
+          (await moved.registry.listModels()).models.map((m) => m.model),
+          ['other:1b'],
+        );
         await moved.registry.invalidateModels('ollama');
         assert.equal(store.rows.has('ollama'), false);
         moved.fake('ollama').models = [{ id: 'after-rm:1b' }];
-        assert.deepEqual((await moved.registry.listModels()).models.map((m) => m.model), ['after-rm:1b']);
+        assert.deepEqual(
+          (await moved.registry.listModels()).models.map((m) => m.model),
+          ['after-rm:1b'],
+        );
       });
 
       it('a refresh that was already running when the list was invalidated does not bring the old list back', async () => {
@@ -432,7 +496,10 @@ describe('catalog', () => {
         open();
         await settle();
         await settle();
-        assert.deepEqual((await registry.listModels()).models.map((m) => m.model), ['qwen2.5-coder:7b']);
+        assert.deepEqual(
+          (await registry.listModels()).models.map((m) => m.model),
+          ['qwen2.5-coder:7b'],
+        );
       });
 
       it('a bare model in no cached list is looked for once more on every host before it is refused', async () => {
@@ -526,7 +593,9 @@ describe('catalog', () => {
         registry.setHosts(
           defineHosts(
             { OPENAI_API_KEY: 'k', OPENROUTER_API_KEY: 'k' },
-            config({ hosts: { 'or-cheap': { provider: 'openrouter', baseUrl: 'http://cheap' }, 'or-dear': { provider: 'openrouter', baseUrl: 'http://dear' } } }),
+            config({
+              hosts: { 'or-cheap': { provider: 'openrouter', baseUrl: 'http://cheap' }, 'or-dear': { provider: 'openrouter', baseUrl: 'http://dear' } },
+            }),
           ),
         );
         const priced = (name: string, input: number): void => {
@@ -595,7 +664,10 @@ describe('catalog', () => {
         for (const ref of [undefined, 'llama3.2']) {
           const error = await rejectsWith(registry.resolve(ref, undefined), -33002);
           assert.equal(error.message, `no model host is usable\n${NO_HOST_HINT}`);
-          assert.deepEqual(error.data, { hint: NO_HOST_HINT, keyEnv: ['ANTHROPIC_API_KEY', 'OPENAI_API_KEY', 'GEMINI_API_KEY', 'GOOGLE_API_KEY', 'OPENROUTER_API_KEY'] });
+          assert.deepEqual(error.data, {
+            hint: NO_HOST_HINT,
+            keyEnv: ['ANTHROPIC_API_KEY', 'OPENAI_API_KEY', 'GEMINI_API_KEY', 'GOOGLE_API_KEY', 'OPENROUTER_API_KEY'],
+          });
           assert.match(error.message, /ollama serve[\s\S]*ANTHROPIC_API_KEY[\s\S]*OPENAI_API_KEY[\s\S]*GEMINI_API_KEY[\s\S]*OPENROUTER_API_KEY/);
         }
       });
@@ -606,7 +678,11 @@ describe('catalog', () => {
         fake('gpu-box').down = new ProviderError('unreachable', 'nothing at http://gpu:11434');
         const byDefault = await rejectsWith(registry.resolve(undefined, undefined), -33002);
         assert.equal(byDefault.message, `no model host is usable:\n  - nothing at http://127.0.0.1:11434\n  - nothing at http://gpu:11434\n${NO_HOST_HINT}`);
-        await rejectsWith(registry.resolve('llama3.2', undefined), -33002, /^no host could serve 'llama3\.2':\n {2}nothing at http:\/\/127\.0\.0\.1:11434\n {2}nothing at http:\/\/gpu:11434$/);
+        await rejectsWith(
+          registry.resolve('llama3.2', undefined),
+          -33002,
+          /^no host could serve 'llama3\.2':\n {2}nothing at http:\/\/127\.0\.0\.1:11434\n {2}nothing at http:\/\/gpu:11434$/,
+        );
       });
     });
   });

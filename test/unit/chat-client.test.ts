@@ -100,8 +100,14 @@ describe('chat status line', () => {
   });
 
   it('shows model, the window the conversation fills, the answer and the session cost', () => {
-    assert.equal(statusLine(result({}), 200_000, { usd: 0.01, unpricedTurns: 0 }), 'anthropic/claude-sonnet-4-5 · 12.3k/200k tokens · $0.0042 this answer · session $0.01');
-    assert.equal(statusLine(result({ costUsd: null }), undefined, { usd: 0, unpricedTurns: 1 }), 'anthropic/claude-sonnet-4-5 · 12.3k tokens (window unknown) · unpriced this answer · session 1 unpriced');
+    assert.equal(
+      statusLine(result({}), 200_000, { usd: 0.01, unpricedTurns: 0 }),
+      'anthropic/claude-sonnet-4-5 · 12.3k/200k tokens · $0.0042 this answer · session $0.01',
+    );
+    assert.equal(
+      statusLine(result({ costUsd: null }), undefined, { usd: 0, unpricedTurns: 1 }),
+      'anthropic/claude-sonnet-4-5 · 12.3k tokens (window unknown) · unpriced this answer · session 1 unpriced',
+    );
     assert.equal(sessionCostText({ usd: 0.5, unpricedTurns: 2 }), '$0.50 + 2 unpriced');
     assert.equal(sessionCostText({ usd: 0, unpricedTurns: 0 }), 'free');
   });

@@ -153,10 +153,14 @@ describe('AskService', () => {
       const controller = new AbortController();
       const deltas: string[] = [];
       const error = await rejectsWith(
-        ask.ask(params(), (text) => {
-          deltas.push(text);
-          controller.abort('cancelled');
-        }, controller.signal),
+        ask.ask(
+          params(),
+          (text) => {
+            deltas.push(text);
+            controller.abort('cancelled');
+          },
+          controller.signal,
+        ),
         ErrorCodes.Cancelled,
       );
       assert.equal(error.message, 'request cancelled');
@@ -170,7 +174,10 @@ describe('AskService', () => {
     it('a request cancelled before the provider is called answers Cancelled and calls nothing', async () => {
       const controller = new AbortController();
       controller.abort('cancelled');
-      const error = await rejectsWith(ask.ask(params(), () => undefined, controller.signal), ErrorCodes.Cancelled);
+      const error = await rejectsWith(
+        ask.ask(params(), () => undefined, controller.signal),
+        ErrorCodes.Cancelled,
+      );
       assert.equal(error.message, 'request cancelled');
       assert.equal(adapter.requests.length, 0);
       assert.equal(ledger.count(), 0);
@@ -180,28 +187,40 @@ describe('AskService', () => {
   describe('provider failures', () => {
     it('unreachable → NoUsableHost, with the provider message', async () => {
       adapter.failWith = new ProviderError('unreachable', 'Ollama is not running at http://127.0.0.1:11434 — start it with `ollama serve`');
-      const error = await rejectsWith(ask.ask(params(), () => undefined, live()), ErrorCodes.NoUsableHost);
+      const error = await rejectsWith(
+        ask.ask(params(), () => undefined, live()),
+        ErrorCodes.NoUsableHost,
+      );
       assert.equal(error.message, 'Ollama is not running at http://127.0.0.1:11434 — start it with `ollama serve`');
       assert.deepEqual(error.data, { host: 'ollama', sessionId: sessionOf(error), costUsd: 0 });
     });
 
     it('not_found → UnknownModel with the ref', async () => {
       adapter.failWith = new ProviderError('not_found', "model 'llama3.2:latest' is not pulled on host ollama — run `aic pull llama3.2:latest`", 404);
-      const error = await rejectsWith(ask.ask(params(), () => undefined, live()), ErrorCodes.UnknownModel);
+      const error = await rejectsWith(
+        ask.ask(params(), () => undefined, live()),
+        ErrorCodes.UnknownModel,
+      );
       assert.match(error.message, /aic pull llama3\.2:latest/);
       assert.deepEqual(error.data, { ref: 'ollama/llama3.2:latest', suggestions: [], sessionId: sessionOf(error), costUsd: 0 });
     });
 
     it('a 500 → ProviderError with host, provider and status', async () => {
       adapter.failWith = new ProviderError('server', 'Ollama at http://127.0.0.1:11434 answered 500: boom', 500);
-      const error = await rejectsWith(ask.ask(params(), () => undefined, live()), ErrorCodes.ProviderError);
+      const error = await rejectsWith(
+        ask.ask(params(), () => undefined, live()),
+        ErrorCodes.ProviderError,
+      );
       assert.equal(error.message, 'Ollama at http://127.0.0.1:11434 answered 500: boom');
       assert.deepEqual(error.data, { host: 'ollama', provider: 'ollama', status: 500, sessionId: sessionOf(error), costUsd: 0 });
     });
 
     it('rate limiting passes the retry delay on', async () => {
       adapter.failWith = new ProviderError('rate_limited', 'slow down', 429, 1500);
-      const error = await rejectsWith(ask.ask(params(), () => undefined, live()), ErrorCodes.ProviderError);
+      const error = await rejectsWith(
+        ask.ask(params(), () => undefined, live()),
+        ErrorCodes.ProviderError,
+      );
       assert.deepEqual(error.data, { host: 'ollama', provider: 'ollama', status: 429, retryAfterMs: 1500, sessionId: sessionOf(error), costUsd: 0 });
     });
 
@@ -210,24 +229,36 @@ describe('AskService', () => {
       adapter.failWith = new ProviderError('stream', 'runner crashed');
       adapter.failAfter = 2;
       const deltas: string[] = [];
-      const error = await rejectsWith(ask.ask(params(), (t) => deltas.push(t), live()), ErrorCodes.ProviderError);
+      const error = await rejectsWith(
+        ask.ask(params(), (t) => deltas.push(t), live()),
+        ErrorCodes.ProviderError,
+      );
       assert.deepEqual(deltas, ['Hel', 'lo']);
       assert.equal(error.message, 'runner crashed (after 5 characters of the answer were received)');
     });
 
     it('an unexpected error → Internal', async () => {
       adapter.failWith = new TypeError('x is not a function');
-      const error = await rejectsWith(ask.ask(params(), () => undefined, live()), ErrorCodes.Internal);
+      const error = await rejectsWith(
+        ask.ask(params(), () => undefined, live()),
+        ErrorCodes.Internal,
+      );
       assert.equal(error.message, 'unexpected failure: x is not a function');
     });
 
     it('records an error row for every failed call, with the message', async () => {
       adapter.chunkMs = 10;
       adapter.failWith = new ProviderError('bad_request', 'answered 400', 400);
-      await rejectsWith(ask.ask(params({ project: '/p' }), () => undefined, live()), ErrorCodes.ProviderError);
+      await rejectsWith(
+        ask.ask(params({ project: '/p' }), () => undefined, live()),
+        ErrorCodes.ProviderError,
+      );
       adapter.failWith = new ProviderError('stream', 'runner crashed');
       adapter.failAfter = 1;
-      await rejectsWith(ask.ask(params(), () => undefined, live()), ErrorCodes.ProviderError);
+      await rejectsWith(
+        ask.ask(params(), () => undefined, live()),
+        ErrorCodes.ProviderError,
+      );
       const [second, first] = ledger.recent(10);
       assert.equal(ledger.count(), 2);
       assert.deepEqual([first?.outcome, first?.error, first?.project, first?.ttftMs], ['error', 'answered 400', '/p', null]);
@@ -235,7 +266,10 @@ describe('AskService', () => {
     });
 
     it('a model no host serves fails before any call, and leaves no row', async () => {
-      const error = await rejectsWith(ask.ask(params({ model: 'ollama/nope' }), () => undefined, live()), ErrorCodes.UnknownModel);
+      const error = await rejectsWith(
+        ask.ask(params({ model: 'ollama/nope' }), () => undefined, live()),
+        ErrorCodes.UnknownModel,
+      );
       assert.match(error.message, /aic pull nope/);
       assert.equal(adapter.requests.length, 0);
       assert.equal(ledger.count(), 0);
@@ -289,17 +323,29 @@ describe('AskService', () => {
       const result = await service.ask(params({ model: 'llama3.2' }), (t) => deltas.push(t), live(), collect);
       assert.equal(result.ref, 'gpu-box/llama3.2:latest');
       assert.equal(deltas.join(''), 'Hello');
-      assert.deepEqual(notices.map((n) => [n.kind, n.host, n.next]), [['failover', 'ollama', 'gpu-box/llama3.2:latest']]);
+      assert.deepEqual(
+        notices.map((n) => [n.kind, n.host, n.next]),
+        [['failover', 'ollama', 'gpu-box/llama3.2:latest']],
+      );
       assert.match(notices[0]?.message ?? '', /ollama\/llama3.2:latest failed before answering \(Ollama is not running/);
       assert.deepEqual(result.warnings, [notices[0]?.message]);
-      assert.deepEqual(ledger.recent(2).map((r) => [r.host, r.outcome]), [['gpu-box', 'ok'], ['ollama', 'error']]);
+      assert.deepEqual(
+        ledger.recent(2).map((r) => [r.host, r.outcome]),
+        [
+          ['gpu-box', 'ok'],
+          ['ollama', 'error'],
+        ],
+      );
     });
 
     it('after text has streamed, never switches hosts: the error says what was received', async () => {
       const service = twoHosts();
       host('ollama').failWith = new ProviderError('server', 'runner crashed', 500);
       host('ollama').failAfter = 1;
-      const error = await rejectsWith(service.ask(params({ model: 'llama3.2' }), () => undefined, live(), collect), ErrorCodes.ProviderError);
+      const error = await rejectsWith(
+        service.ask(params({ model: 'llama3.2' }), () => undefined, live(), collect),
+        ErrorCodes.ProviderError,
+      );
       assert.match(error.message, /runner crashed \(after 3 characters of the answer were received\)/);
       assert.equal(host('gpu-box').requests.length, 0);
       assert.deepEqual(notices, []);
@@ -320,7 +366,10 @@ describe('AskService', () => {
     it('an explicit HOST/MODEL is not moved to another host', async () => {
       const service = twoHosts();
       host('ollama').failWith = new ProviderError('unreachable', 'Ollama is not running');
-      await rejectsWith(service.ask(params({ model: 'ollama/llama3.2' }), () => undefined, live(), collect), ErrorCodes.NoUsableHost);
+      await rejectsWith(
+        service.ask(params({ model: 'ollama/llama3.2' }), () => undefined, live(), collect),
+        ErrorCodes.NoUsableHost,
+      );
       assert.equal(host('gpu-box').requests.length, 0);
     });
 
@@ -331,14 +380,20 @@ describe('AskService', () => {
       const result = await service.ask(params({ model: 'ollama/llama3.2' }), () => undefined, live(), collect);
       assert.equal(result.ref, 'ollama/llama3.2:latest');
       assert.deepEqual(waits, [1500]);
-      assert.deepEqual(notices.map((n) => [n.kind, n.waitMs]), [['retry', 1500]]);
+      assert.deepEqual(
+        notices.map((n) => [n.kind, n.waitMs]),
+        [['retry', 1500]],
+      );
       assert.equal(result.warnings, undefined, 'a retry that worked is not a warning');
     });
 
     it('backs off on 5xx without retry-after, and gives up after two retries', async () => {
       const service = twoHosts();
       host('ollama').failWith = new ProviderError('server', 'overloaded', 529);
-      const error = await rejectsWith(service.ask(params({ model: 'ollama/llama3.2' }), () => undefined, live(), collect), ErrorCodes.ProviderError);
+      const error = await rejectsWith(
+        service.ask(params({ model: 'ollama/llama3.2' }), () => undefined, live(), collect),
+        ErrorCodes.ProviderError,
+      );
       assert.match(error.message, /overloaded/);
       assert.deepEqual(waits, [500, 1000]);
       assert.equal(host('ollama').requests.length, 3);
@@ -349,7 +404,10 @@ describe('AskService', () => {
       const service = twoHosts();
       limits.maxRetryWaitMs = 10_000;
       host('ollama').failWith = new ProviderError('rate_limited', 'quota window', 429, 60_000);
-      const error = await rejectsWith(service.ask(params({ model: 'ollama/llama3.2' }), () => undefined, live(), collect), ErrorCodes.ProviderError);
+      const error = await rejectsWith(
+        service.ask(params({ model: 'ollama/llama3.2' }), () => undefined, live(), collect),
+        ErrorCodes.ProviderError,
+      );
       assert.deepEqual(waits, []);
       assert.deepEqual((error.data as { retryAfterMs?: number }).retryAfterMs, 60_000);
     });
@@ -358,7 +416,10 @@ describe('AskService', () => {
       const service = twoHosts();
       limits.idleTimeoutMs = 30;
       host('ollama').stallAfter = 1;
-      const stalled = await rejectsWith(service.ask(params({ model: 'llama3.2' }), () => undefined, live(), collect), ErrorCodes.ProviderError);
+      const stalled = await rejectsWith(
+        service.ask(params({ model: 'llama3.2' }), () => undefined, live(), collect),
+        ErrorCodes.ProviderError,
+      );
       assert.match(stalled.message, /host ollama sent nothing for 0 s; abandoned the request \(after 3 characters/);
       // A timeout before any text is the host's fault: the request moves on.
       host('ollama').stallAfter = undefined;
@@ -369,12 +430,21 @@ describe('AskService', () => {
 
     it('cancellation while waiting to retry stops at once', async () => {
       adapters = new Map();
-      const registry = new HostRegistry({ createAdapter: (h) => (h.provider === 'ollama' ? (adapters.set(h.name, new ScriptedAdapter(h.baseUrl, clock)), adapters.get(h.name)) : undefined), logger, probeTimeoutMs: 2000 });
+      const registry = new HostRegistry({
+        createAdapter: (h) => (h.provider === 'ollama' ? (adapters.set(h.name, new ScriptedAdapter(h.baseUrl, clock)), adapters.get(h.name)) : undefined),
+        logger,
+        probeTimeoutMs: 2000,
+      });
       registry.setHosts(defineHosts({}, configSchema.parse({})));
       const service = buildAskService({ registry, store, ledger, logger, now: clock.now, limits: () => limits }).ask;
       host('ollama').failWith = new ProviderError('rate_limited', 'slow down', 429, 10_000);
       const controller = new AbortController();
-      const pending = service.ask(params(), () => undefined, controller.signal, () => setTimeout(() => controller.abort(), 5));
+      const pending = service.ask(
+        params(),
+        () => undefined,
+        controller.signal,
+        () => setTimeout(() => controller.abort(), 5),
+      );
       await rejectsWith(pending, ErrorCodes.Cancelled);
       assert.equal(host('ollama').requests.length, 1);
     });
@@ -438,7 +508,9 @@ describe('AskService', () => {
       // Each call really costs its worst case, so the limit admits exactly 10 of them.
       cloud.usage = { ...cloud.usage, inputTokens: 50, outputTokens: 0 };
       await budgets.set({ name: 'tight', limitUsd: 0.525, period: 'month', hard: true });
-      const outcomes = await Promise.allSettled(Array.from({ length: 200 }, (_, i) => service.ask(params({ model: 'openai/gpt-x', prompt: PROMPT, streamToken: `t${i}` }), () => undefined, live())));
+      const outcomes = await Promise.allSettled(
+        Array.from({ length: 200 }, (_, i) => service.ask(params({ model: 'openai/gpt-x', prompt: PROMPT, streamToken: `t${i}` }), () => undefined, live())),
+      );
       const ok = outcomes.filter((o) => o.status === 'fulfilled').length;
       const refused = outcomes.filter((o) => o.status === 'rejected' && (o.reason as AidError).code === ErrorCodes.BudgetRefused).length;
       assert.equal(ok, 10);
@@ -451,8 +523,14 @@ describe('AskService', () => {
 
     it('a refusal names the budget, what is left and the worst case; the output is capped so the worst case holds', async () => {
       await budgets.set({ name: 'daily', limitUsd: 0.04, period: 'day', hard: true, scope: { kind: 'provider', value: 'openai' } });
-      const error = await rejectsWith(service.ask(params({ model: 'openai/gpt-x', prompt: PROMPT }), () => undefined, live()), ErrorCodes.BudgetRefused);
-      assert.match(error.message, /^refused by budget 'daily' \(\$0\.04 a day on provider=openai, hard\): \$0 spent, \$0\.04 left; this request to openai\/gpt-x could cost up to \$0\.05; no known model fits$/);
+      const error = await rejectsWith(
+        service.ask(params({ model: 'openai/gpt-x', prompt: PROMPT }), () => undefined, live()),
+        ErrorCodes.BudgetRefused,
+      );
+      assert.match(
+        error.message,
+        /^refused by budget 'daily' \(\$0\.04 a day on provider=openai, hard\): \$0 spent, \$0\.04 left; this request to openai\/gpt-x could cost up to \$0\.05; no known model fits$/,
+      );
       assert.deepEqual((error.data as { budget: string; worstUsd: number }).budget, 'daily');
       await budgets.set({ name: 'daily', limitUsd: 1, period: 'day', hard: true });
       await service.ask(params({ model: 'openai/gpt-x', prompt: PROMPT }), () => undefined, live());
@@ -464,11 +542,14 @@ describe('AskService', () => {
       cloud.chunks = ['x'.repeat(400), 'y'.repeat(400)];
       cloud.failWith = new ProviderError('stream', 'connection reset');
       cloud.failAfter = 1;
-      await rejectsWith(service.ask(params({ model: 'openai/gpt-x', prompt: PROMPT }), () => undefined, live()), ErrorCodes.ProviderError);
+      await rejectsWith(
+        service.ask(params({ model: 'openai/gpt-x', prompt: PROMPT }), () => undefined, live()),
+        ErrorCodes.ProviderError,
+      );
       const [row] = budgetsLedgerRows();
       assert.equal(row?.usageEstimated, true);
       // 30/4 + 4 → 12 input tokens at $1,000/M; 400 characters received ≈ 100 output tokens, free here.
-      assert.equal(row?.costUsd, 12 * 1000 / 1e6);
+      assert.equal(row?.costUsd, (12 * 1000) / 1e6);
       const status = budgets.list()[0];
       assert.deepEqual([status?.spentUsd, status?.reservedUsd], [0.012, 0], 'the model scope matched in another case; the hold is gone, the estimate counted');
     });
@@ -476,7 +557,10 @@ describe('AskService', () => {
     it('--max-cost caps one request the same way; soft budgets never refuse', async () => {
       await budgets.set({ name: 'soft', limitUsd: 0.01, period: 'month' });
       await service.ask(params({ model: 'openai/gpt-x', prompt: PROMPT }), () => undefined, live());
-      const error = await rejectsWith(service.ask(params({ model: 'openai/gpt-x', prompt: PROMPT, maxCostUsd: 0.01 }), () => undefined, live()), ErrorCodes.BudgetRefused);
+      const error = await rejectsWith(
+        service.ask(params({ model: 'openai/gpt-x', prompt: PROMPT, maxCostUsd: 0.01 }), () => undefined, live()),
+        ErrorCodes.BudgetRefused,
+      );
       assert.match(error.message, /could cost up to \$0\.05, more than --max-cost \$0\.01/);
     });
   });

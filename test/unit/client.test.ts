@@ -59,7 +59,16 @@ describe('client helpers', () => {
 
   describe('output', () => {
     it('table pads every column but the last, and trims trailing spaces', () => {
-      assert.equal(table(['A', 'LONGER', 'END'], [['xx', '1', 'a'], ['y', '22', '']]), 'A   LONGER  END\nxx  1       a\ny   22\n');
+      assert.equal(
+        table(
+          ['A', 'LONGER', 'END'],
+          [
+            ['xx', '1', 'a'],
+            ['y', '22', ''],
+          ],
+        ),
+        'A   LONGER  END\nxx  1       a\ny   22\n',
+      );
       assert.equal(table(['NAME', 'HEALTH'], []), 'NAME  HEALTH\n');
       assert.equal(table(['A', 'B'], [['only']]), 'A     B\nonly\n');
     });

@@ -81,7 +81,11 @@ describe('config', () => {
     });
 
     it('reports every problem at once, each with its dotted key', () => {
-      write({ healthIntervalSec: 'often', logLevel: 'loud', hosts: { 'bad name!': { provider: 'ollama', baseUrl: 'http://x' }, gpu: { provider: 'ollama', baseUrl: '', apiKeyEnv: '1X' } } });
+      write({
+        healthIntervalSec: 'often',
+        logLevel: 'loud',
+        hosts: { 'bad name!': { provider: 'ollama', baseUrl: 'http://x' }, gpu: { provider: 'ollama', baseUrl: '', apiKeyEnv: '1X' } },
+      });
       const text = issuesOf(loadConfig(file())).join('\n');
       assert.match(text, /^healthIntervalSec: .*number/m);
       assert.match(text, /^logLevel: .*"debug"/m);
@@ -91,7 +95,11 @@ describe('config', () => {
     });
 
     it('explains a bad cron expression, time zone, price key or webhook URL', () => {
-      write({ alerts: { checkCron: 'every five minutes', webhookUrl: 'ftp://x' }, timeZone: 'Mars/Olympus', prices: { 'no-slash': { inputPerMTok: 1, outputPerMTok: 1 } } });
+      write({
+        alerts: { checkCron: 'every five minutes', webhookUrl: 'ftp://x' },
+        timeZone: 'Mars/Olympus',
+        prices: { 'no-slash': { inputPerMTok: 1, outputPerMTok: 1 } },
+      });
       const text = issuesOf(loadConfig(file())).join('\n');
       assert.match(text, /^alerts\.checkCron: expected a cron expression such as "0 9 \* \* \*"/m);
       assert.match(text, /^alerts\.webhookUrl: /m);
@@ -103,7 +111,10 @@ describe('config', () => {
       const config = {
         defaultModel: 'gpu-box/qwen2.5-coder:7b',
         logLevel: 'debug',
-        hosts: { 'gpu-box': { provider: 'ollama', baseUrl: 'http://192.168.1.20:11434' }, work: { provider: 'openai', baseUrl: 'https://api.openai.com/v1', apiKeyEnv: 'WORK_KEY' } },
+        hosts: {
+          'gpu-box': { provider: 'ollama', baseUrl: 'http://192.168.1.20:11434' },
+          work: { provider: 'openai', baseUrl: 'https://api.openai.com/v1', apiKeyEnv: 'WORK_KEY' },
+        },
         healthIntervalSec: 10,
         probeTimeoutMs: 500,
         handshakeTimeoutMs: 1000,
@@ -115,9 +126,24 @@ describe('config', () => {
         timeZone: 'Europe/Paris',
         budgetRefusal: 'downgrade',
         pricesUrl: 'https://prices.example.com/data.json',
-        alerts: { checkCron: '*/1 * * * *', dailyReportCron: '', weeklyReportCron: '30 8 * * 5', webhookUrl: 'https://hooks.example.com/services/T0/B0/x', desktop: false },
+        alerts: {
+          checkCron: '*/1 * * * *',
+          dailyReportCron: '',
+          weeklyReportCron: '30 8 * * 5',
+          webhookUrl: 'https://hooks.example.com/services/T0/B0/x',
+          desktop: false,
+        },
         ollama: { keepAlive: '10m', numCtx: 16384 },
-        context: { enabled: false, maxTokens: 20000, windowShare: 0.1, waitMs: 500, idleUnwatchMin: 5, maxFiles: 1000, maxBytes: 1048576, allowBroadProjects: true },
+        context: {
+          enabled: false,
+          maxTokens: 20000,
+          windowShare: 0.1,
+          waitMs: 500,
+          idleUnwatchMin: 5,
+          maxFiles: 1000,
+          maxBytes: 1048576,
+          allowBroadProjects: true,
+        },
       };
       write(config);
       const result = loadConfig(file());
@@ -170,7 +196,16 @@ describe('config', () => {
 
     it('lets AID_SOCKET, AID_CONFIG, AID_DATA_DIR and AID_STATE_DIR win over XDG', () => {
       const p = resolvePaths(
-        { XDG_RUNTIME_DIR: '/run/user/7', XDG_CONFIG_HOME: '/c', XDG_DATA_HOME: '/d', XDG_STATE_HOME: '/s', AID_SOCKET: '/a/s.sock', AID_CONFIG: '/a/c.json', AID_DATA_DIR: '/a/d', AID_STATE_DIR: '/a/st' },
+        {
+          XDG_RUNTIME_DIR: '/run/user/7',
+          XDG_CONFIG_HOME: '/c',
+          XDG_DATA_HOME: '/d',
+          XDG_STATE_HOME: '/s',
+          AID_SOCKET: '/a/s.sock',
+          AID_CONFIG: '/a/c.json',
+          AID_DATA_DIR: '/a/d',
+          AID_STATE_DIR: '/a/st',
+        },
         '/home/u',
         7,
       );

@@ -6,7 +6,16 @@ import * as path from 'node:path';
 import { Duplex, PassThrough } from 'node:stream';
 import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
-import { CancellationTokenSource, createMessageConnection, RequestType, RequestType0, ResponseError, StreamMessageReader, StreamMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node';
+import {
+  CancellationTokenSource,
+  createMessageConnection,
+  RequestType,
+  RequestType0,
+  ResponseError,
+  StreamMessageReader,
+  StreamMessageWriter,
+  type MessageConnection,
+} from 'vscode-jsonrpc/node';
 import { z } from 'zod';
 import { FileLogger } from '../../daemon/log/logger';
 import { Redactor } from '../../daemon/log/redact';
@@ -35,7 +44,12 @@ describe('ClientConnection over in-memory streams', () => {
     const serverSide = Duplex.from({ readable: toServer, writable: toClient });
     const logger = new FileLogger({ file: path.join(dir, 'log'), level: 'debug', redactor: new Redactor(), stderr: false });
     const registry = new HandlerRegistry().add(
-      defineHandler(new RequestType<{ clientVersion: string }, { ok: boolean }, void>('test/hello'), z.object({ clientVersion: z.string() }), () => ({ ok: true }), { beforeHandshake: true }),
+      defineHandler(
+        new RequestType<{ clientVersion: string }, { ok: boolean }, void>('test/hello'),
+        z.object({ clientVersion: z.string() }),
+        () => ({ ok: true }),
+        { beforeHandshake: true },
+      ),
       defineHandler(new RequestType<{ text: string }, string, void>('test/echo'), z.object({ text: z.string() }), (p) => p.text),
       defineHandler(new RequestType0<never, void>('test/fail'), noParams, () => {
         throw new Error('kaboom');
@@ -50,15 +64,19 @@ describe('ClientConnection over in-memory streams', () => {
         });
       }),
       defineHandler(new RequestType<{ verbose?: boolean }, string, void>('test/optional'), z.object({ verbose: z.boolean().optional() }), () => 'fine'),
-      defineHandler(new RequestType<{ streamToken: string; until: string }, unknown, void>('test/stream'), z.object({ streamToken: z.string(), until: z.string() }), async (p, context) => {
-        const release = context.claimStreamToken(p.streamToken);
-        try {
-          await new Promise<void>((resolve) => (finish[p.until] = resolve));
-          return p.until;
-        } finally {
-          release();
-        }
-      }),
+      defineHandler(
+        new RequestType<{ streamToken: string; until: string }, unknown, void>('test/stream'),
+        z.object({ streamToken: z.string(), until: z.string() }),
+        async (p, context) => {
+          const release = context.claimStreamToken(p.streamToken);
+          try {
+            await new Promise<void>((resolve) => (finish[p.until] = resolve));
+            return p.until;
+          } finally {
+            release();
+          }
+        },
+      ),
     );
     connection = new ClientConnection({
       id: 1,
@@ -140,7 +158,7 @@ describe('ClientConnection over in-memory streams', () => {
     assert.equal(closed, false);
   });
 
-  it('turns $/cancelRequest into an aborted signal, answered with -32800 and the request\'s data', async () => {
+  it("turns $/cancelRequest into an aborted signal, answered with -32800 and the request's data", async () => {
     start();
     await client.sendRequest('test/hello', { clientVersion: '1' });
     const source = new CancellationTokenSource();
@@ -170,7 +188,11 @@ describe('ClientConnection over in-memory streams', () => {
   it('takes [] as no params where none are required, and refuses params by position otherwise', async () => {
     start();
     await client.sendRequest('test/hello', { clientVersion: '1' });
-    toServer.write(frame({ id: 'p1', method: 'test/optional', params: [] }) + frame({ id: 'p2', method: 'test/echo', params: [] }) + frame({ id: 'p3', method: 'test/optional', params: [true] }));
+    toServer.write(
+      frame({ id: 'p1', method: 'test/optional', params: [] }) +
+        frame({ id: 'p2', method: 'test/echo', params: [] }) +
+        frame({ id: 'p3', method: 'test/optional', params: [true] }),
+    );
     const answer = (id: string): Record<string, unknown> | undefined => wire.find((m) => m.id === id);
     await until(() => ['p1', 'p2', 'p3'].every((id) => answer(id)));
     assert.equal(answer('p1')?.result, 'fine');
@@ -273,14 +295,22 @@ describe('ClientConnections on a Unix socket: nothing of a client outlives it (i
     const socketPath = path.join(dir, 's');
     await new Promise<void>((resolve) => server.listen(socketPath, resolve));
     const sockets = await Promise.all(
-      Array.from({ length: clients }, () => new Promise<net.Socket>((resolve) => {
-        const socket = net.connect(socketPath, () => resolve(socket));
-      })),
+      Array.from(
+        { length: clients },
+        () =>
+          new Promise<net.Socket>((resolve) => {
+            const socket = net.connect(socketPath, () => resolve(socket));
+          }),
+      ),
     );
     for (const socket of sockets) socket.write(Buffer.concat([Buffer.from(header), Buffer.alloc(sent, 0x20)]));
     const total = header.length + sent;
     for (let i = 0; i < 1000 && !(received.length === clients && received.every((n) => n === total)); i++) await new Promise((r) => setTimeout(r, 10));
-    assert.deepEqual(received, Array.from({ length: clients }, () => total), 'every byte reached the daemon side');
+    assert.deepEqual(
+      received,
+      Array.from({ length: clients }, () => total),
+      'every byte reached the daemon side',
+    );
     assert.equal(open, clients);
     for (const socket of sockets) socket.destroy();
     for (let i = 0; i < 500 && open > 0; i++) await new Promise((r) => setTimeout(r, 10));

@@ -6,7 +6,8 @@ import { Store } from '../../daemon/store/store';
 import { eventually, makeRepo, type TempRepo } from '../helpers/context-repo';
 
 const FILES: Record<string, string> = {
-  'src/config.ts': "import { readText } from './io';\n\nexport interface Config { port: number }\n\nexport function parseConfig(text: string): Config {\n  return JSON.parse(readText(text)) as Config;\n}\n",
+  'src/config.ts':
+    "import { readText } from './io';\n\nexport interface Config { port: number }\n\nexport function parseConfig(text: string): Config {\n  return JSON.parse(readText(text)) as Config;\n}\n",
   'src/io.ts': 'export function readText(file: string): string {\n  return file;\n}\n',
   'src/server.ts': "import { parseConfig } from './config';\n\nexport function startServer(): void {\n  parseConfig('{}');\n}\n",
   'src/billing/invoice.ts': 'export function computeInvoiceTotal(lines: number[]): number {\n  return lines.reduce((a, b) => a + b, 0);\n}\n',
@@ -41,13 +42,19 @@ describe('context: engine (real lmdb, git, chokidar)', () => {
     assert.equal(engine.project(repo.root), p, 'one project per root, shared');
     await p.ready();
     assert.deepEqual([events[0].state, events[0].filesTotal], ['indexing', 5], 'progress while indexing, then ready');
-    assert.ok(events.every((e, i) => i === 0 || e.filesDone >= events[i - 1].filesDone), 'files done only grows');
+    assert.ok(
+      events.every((e, i) => i === 0 || e.filesDone >= events[i - 1].filesDone),
+      'files done only grows',
+    );
     assert.equal(events[events.length - 1].state, 'ready');
     assert.equal(events[events.length - 1].filesDone, 5);
     assert.deepEqual(p.progress(), { state: 'ready', filesDone: 5, filesTotal: 5 });
     const ranked = await p.rank('how is the config parsed?');
     assert.equal(ranked[0].path, 'src/config.ts');
-    assert.ok(ranked[0].reasons.some((r) => r.startsWith('defines parseConfig')), ranked[0].reasons.join('; '));
+    assert.ok(
+      ranked[0].reasons.some((r) => r.startsWith('defines parseConfig')),
+      ranked[0].reasons.join('; '),
+    );
     assert.ok(ranked[0].reasons.includes("mentions 'config', 'parsed'"), ranked[0].reasons.join('; '));
     assert.ok(ranked.every((r) => r.score >= 0 && r.score <= 1));
     const io = ranked.find((r) => r.path === 'src/io.ts');
@@ -103,7 +110,9 @@ describe('context: engine (real lmdb, git, chokidar)', () => {
     assert.deepEqual(paths, ['src/billing/invoice.ts']);
     repo.write('src/billing/draft2.ts', 'export const invoiceDraft = 2;\n');
     repo.write('src/billing/draft.ts', 'export const invoiceDraft = 3;\n');
-    await eventually('a new file that is not ignored is indexed', async () => (await p.rank('invoice draft', { limit: 50 })).some((r) => r.path === 'src/billing/draft2.ts'));
+    await eventually('a new file that is not ignored is indexed', async () =>
+      (await p.rank('invoice draft', { limit: 50 })).some((r) => r.path === 'src/billing/draft2.ts'),
+    );
     assert.ok(!(await p.rank('invoice draft', { limit: 50 })).some((r) => r.path === 'src/billing/draft.ts'), 'an ignored file stays out when edited');
   });
 
@@ -148,7 +157,11 @@ describe('context: engine (real lmdb, git, chokidar)', () => {
     repo.write('.gitignore', 'notes.txt\n');
     repo.write('notes.txt', 'remember the signing keys\n');
     const withIgnored = await p.assemble('signing keys', { tokenBudget: 2000, mentioned: ['notes.txt'] });
-    assert.deepEqual([withIgnored.attachments[0].path, withIgnored.attachments[0].text], ['notes.txt', 'remember the signing keys\n'], 'a mentioned file is attached even if the index leaves it out');
+    assert.deepEqual(
+      [withIgnored.attachments[0].path, withIgnored.attachments[0].text],
+      ['notes.txt', 'remember the signing keys\n'],
+      'a mentioned file is attached even if the index leaves it out',
+    );
     const tiny = await p.assemble('parse config', { tokenBudget: 10 });
     assert.deepEqual([tiny.attachments.length, tiny.prompt], [0, '']);
   });

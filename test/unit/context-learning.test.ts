@@ -50,7 +50,10 @@ describe('context: git history and learning', () => {
     assert.match(next[0].reasons[0], /co-changes with src\/orders.ts \(3×\)/);
     const ranked = await p.rank('place order', { openFile: 'src/orders.ts' });
     const audit = ranked.find((r) => r.path === 'src/audit.ts');
-    assert.ok(audit?.reasons.some((r) => r.startsWith('co-changes with src/orders.ts')), JSON.stringify(ranked));
+    assert.ok(
+      audit?.reasons.some((r) => r.startsWith('co-changes with src/orders.ts')),
+      JSON.stringify(ranked),
+    );
     assert.ok(ranked.find((r) => r.path === 'src/orders.ts')?.reasons.includes('changed 3 times in the last 30 days'));
     repo.write('src/mail.ts', 'export function sendReceipt(): void {}\n// 2\n');
     repo.write('src/schema.ts', 'export function validateOrder(o: unknown): boolean {\n  return !!o;\n}\n');
@@ -66,11 +69,19 @@ describe('context: git history and learning', () => {
     // The answers keep relying on the audit trail, which the question never names.
     for (let i = 0; i < 3; i++) {
       const bundle = await p.assemble(`${q} ${i}`, { tokenBudget: 2000 });
-      await p.recordAnswer({ query: `${q} ${i}`, attached: bundle.files.map((f) => f.path), answer: 'It is checked in validateOrder, then writeAuditTrail records it.', mentioned: ['src/audit.ts'] });
+      await p.recordAnswer({
+        query: `${q} ${i}`,
+        attached: bundle.files.map((f) => f.path),
+        answer: 'It is checked in validateOrder, then writeAuditTrail records it.',
+        mentioned: ['src/audit.ts'],
+      });
       clock += 20 * 60_000; // past the follow-up window
     }
     const after = await p.rank(q, { limit: 5 });
-    assert.ok(rankOf(after, 'src/audit.ts') >= 0 && (rankOf(before, 'src/audit.ts') < 0 || rankOf(after, 'src/audit.ts') < rankOf(before, 'src/audit.ts')), `before ${JSON.stringify(before.map((r) => r.path))} after ${JSON.stringify(after.map((r) => r.path))}`);
+    assert.ok(
+      rankOf(after, 'src/audit.ts') >= 0 && (rankOf(before, 'src/audit.ts') < 0 || rankOf(after, 'src/audit.ts') < rankOf(before, 'src/audit.ts')),
+      `before ${JSON.stringify(before.map((r) => r.path))} after ${JSON.stringify(after.map((r) => r.path))}`,
+    );
     assert.ok(after.find((r) => r.path === 'src/audit.ts')?.reasons.some((r) => r.startsWith('learned:')));
     const explained = await p.explain();
     assert.equal(explained.questions, 3);
@@ -83,11 +94,17 @@ describe('context: git history and learning', () => {
     engine = new ContextEngine({ store: repo.store, now: () => clock });
     p = await open();
     assert.equal((await p.explain()).questions, 3);
-    assert.deepEqual((await p.rank(q, { limit: 5 })).map((r) => r.path), after.map((r) => r.path));
+    assert.deepEqual(
+      (await p.rank(q, { limit: 5 })).map((r) => r.path),
+      after.map((r) => r.path),
+    );
     await p.resetLearning();
     const reset = await p.explain();
     assert.deepEqual([reset.questions, reset.topPriors.length, reset.weights], [0, 0, DEFAULT_WEIGHTS]);
-    assert.deepEqual((await p.rank(q, { limit: 5 })).map((r) => r.path), before.map((r) => r.path));
+    assert.deepEqual(
+      (await p.rank(q, { limit: 5 })).map((r) => r.path),
+      before.map((r) => r.path),
+    );
   });
 
   it('credits files edited soon after an answer, and files a follow-up question needed', async () => {
@@ -100,12 +117,23 @@ describe('context: git history and learning', () => {
     await p.recordAnswer({ query: 'and the audit?', attached: ['src/mail.ts'], answer: 'no idea', mentioned: ['src/audit.ts'] });
     const ranked = await p.rank('send the receipt email');
     const audit = ranked.find((r) => r.path === 'src/audit.ts');
-    assert.ok(audit?.reasons.some((r) => r.includes('similar past question')), JSON.stringify(ranked));
+    assert.ok(
+      audit?.reasons.some((r) => r.includes('similar past question')),
+      JSON.stringify(ranked),
+    );
     assert.equal((await p.explain()).topPriors.find((x) => x.path === 'src/mail.ts')?.helped, 1, 'referenced by the first answer');
     clock += 60 * 60_000;
-    await p.recordAnswer({ query: 'schema rules', attached: ['src/schema.ts', 'docs/orders.md'], answer: 'validateOrder checks it', removed: ['docs/orders.md'] });
+    await p.recordAnswer({
+      query: 'schema rules',
+      attached: ['src/schema.ts', 'docs/orders.md'],
+      answer: 'validateOrder checks it',
+      removed: ['docs/orders.md'],
+    });
     const after = (await p.explain()).topPriors;
-    assert.deepEqual(after.find((x) => x.path === 'docs/orders.md'), { path: 'docs/orders.md', prior: 0, helped: 0, attached: 1, removed: 1 });
+    assert.deepEqual(
+      after.find((x) => x.path === 'docs/orders.md'),
+      { path: 'docs/orders.md', prior: 0, helped: 0, attached: 1, removed: 1 },
+    );
     assert.equal(after.find((x) => x.path === 'src/schema.ts')?.helped, 1, 'referenced through the identifier it defines');
   });
 });

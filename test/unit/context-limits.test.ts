@@ -12,7 +12,8 @@ import { eventually, makeRepo, type TempRepo } from '../helpers/context-repo';
 /** `dirs` directories of `perDir` small files each, every file defining a function named after it. */
 function tree(dirs: number, perDir: number): Record<string, string> {
   const files: Record<string, string> = {};
-  for (let d = 0; d < dirs; d++) for (let f = 0; f < perDir; f++) files[`d${d}/f${f}.ts`] = `export function handler${d}x${f}(): number {\n  return ${d * 100 + f};\n}\n`;
+  for (let d = 0; d < dirs; d++)
+    for (let f = 0; f < perDir; f++) files[`d${d}/f${f}.ts`] = `export function handler${d}x${f}(): number {\n  return ${d * 100 + f};\n}\n`;
   return files;
 }
 
@@ -31,7 +32,12 @@ describe('context: indexing limits', () => {
     await p.ready();
     assert.equal(p.files().length, 12);
     assert.equal(p.progress().state, 'ready');
-    assert.match(p.progress().partial ?? '', new RegExp(`^the index of ${repo.root} is partial: indexing stopped at 12 files \\(context\\.maxFiles\\); leave directories out with \\.gitignore, or raise context\\.maxFiles in the config$`));
+    assert.match(
+      p.progress().partial ?? '',
+      new RegExp(
+        `^the index of ${repo.root} is partial: indexing stopped at 12 files \\(context\\.maxFiles\\); leave directories out with \\.gitignore, or raise context\\.maxFiles in the config$`,
+      ),
+    );
     assert.ok((await p.rank('handler', { limit: 50 })).length > 0, 'the partial index answers');
     await p.watchReady();
     engine.project(repo.root, { limits: { maxFiles: 100, maxBytes: 1024 ** 3 } });
@@ -100,7 +106,11 @@ describe('context: /, the home directory and above are no projects', () => {
     const engine = new ContextEngine({ store: repo.store, home: linkToHome });
     try {
       for (const dir of [home, path.join(home, 'notes'), linkToHome, repo.dir]) {
-        assert.throws(() => engine.project(dir), (e: unknown) => e instanceof BroadProjectError && e.root === fs.realpathSync(dir === path.join(home, 'notes') ? home : dir), dir);
+        assert.throws(
+          () => engine.project(dir),
+          (e: unknown) => e instanceof BroadProjectError && e.root === fs.realpathSync(dir === path.join(home, 'notes') ? home : dir),
+          dir,
+        );
       }
       assert.deepEqual(engine.projects(), [], 'nothing was opened, so nothing is indexed or watched');
       const forced = engine.project(path.join(home, 'notes'), { allowBroad: true });

@@ -14,7 +14,15 @@ interface AskParamsWithAnotherField extends AskParams {
   temperature?: number;
 }
 const WiderAsk = new RequestType<AskParamsWithAnotherField, AskResult, void>('aid/ask');
-const answer = (): AskResult => ({ ref: 'h/m', sessionId: 's', usage: { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 }, costUsd: 0, latencyMs: 0, ttftMs: null, finishReason: 'stop' });
+const answer = (): AskResult => ({
+  ref: 'h/m',
+  sessionId: 's',
+  usage: { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 },
+  costUsd: 0,
+  latencyMs: 0,
+  ttftMs: null,
+  finishReason: 'stop',
+});
 
 // @ts-expect-error a field added to the protocol's params type but forgotten in the schema fails the typecheck
 defineHandler(WiderAsk, askParams, answer);
@@ -28,7 +36,19 @@ describe('the typed contract', () => {
     const handler = defineHandler(AskRequest, askParams, answer);
     assert.equal(handler.method, 'aid/ask');
     const full: Required<Omit<AskParams, 'sessionId' | 'newSession'>> & Pick<AskParams, 'sessionId'> = {
-      prompt: 'p', model: 'm', sessionId: 's', project: '/p', projectExplicit: true, projectForce: false, noContext: false, contextAdd: ['a'], contextDrop: ['b'], openFile: 'f', cwd: '/p', maxCostUsd: 1, streamToken: 't',
+      prompt: 'p',
+      model: 'm',
+      sessionId: 's',
+      project: '/p',
+      projectExplicit: true,
+      projectForce: false,
+      noContext: false,
+      contextAdd: ['a'],
+      contextDrop: ['b'],
+      openFile: 'f',
+      cwd: '/p',
+      maxCostUsd: 1,
+      streamToken: 't',
     };
     // Nothing a client may send is stripped by the schema.
     assert.deepEqual(askParams.parse(full), full);

@@ -14,7 +14,7 @@ const at = (iso: string): number => Date.parse(iso);
 
 describe('cost', () => {
   describe('Calendar', () => {
-    it('counts days in the user\'s zone, not UTC', () => {
+    it("counts days in the user's zone, not UTC", () => {
       const paris = new Calendar('Europe/Paris');
       assert.equal(paris.day(at('2026-11-26T23:30:00Z')), '2026-11-27');
       assert.equal(new Calendar('America/Los_Angeles').day(at('2026-11-26T03:00:00Z')), '2026-11-25');
@@ -63,7 +63,9 @@ describe('cost', () => {
 
     it('sums spend and every token class by dimension, counting unpriced requests apart, never as $0', async () => {
       await ledger.record(row({}));
-      await ledger.record(row({ costUsd: 0.002, usage: { ...zeroUsage(), inputTokens: 50, cacheReadTokens: 400, cacheWriteTokens: 30, outputTokens: 20, reasoningTokens: 5 } }));
+      await ledger.record(
+        row({ costUsd: 0.002, usage: { ...zeroUsage(), inputTokens: 50, cacheReadTokens: 400, cacheWriteTokens: 30, outputTokens: 20, reasoningTokens: 5 } }),
+      );
       await ledger.record(row({ host: 'openai', provider: 'openai', model: 'ft:mine', costUsd: null }));
       await ledger.record(row({ host: 'ollama', provider: 'ollama', model: 'llama3.2:latest', costUsd: 0 }));
       const result = reporter.report({ by: 'provider' });
@@ -78,8 +80,14 @@ describe('cost', () => {
         ],
       );
       const anthropic = result.rows[0];
-      assert.deepEqual([anthropic?.inputTokens, anthropic?.cacheReadTokens, anthropic?.cacheWriteTokens, anthropic?.outputTokens, anthropic?.reasoningTokens], [150, 400, 30, 30, 5]);
-      assert.deepEqual(reporter.report({ by: 'model' }).rows.map((r) => r.key), ['claude-haiku-4-5', 'ft:mine', 'llama3.2:latest']);
+      assert.deepEqual(
+        [anthropic?.inputTokens, anthropic?.cacheReadTokens, anthropic?.cacheWriteTokens, anthropic?.outputTokens, anthropic?.reasoningTokens],
+        [150, 400, 30, 30, 5],
+      );
+      assert.deepEqual(
+        reporter.report({ by: 'model' }).rows.map((r) => r.key),
+        ['claude-haiku-4-5', 'ft:mine', 'llama3.2:latest'],
+      );
     });
 
     it('reports a range of days in date order, and projects the month linearly from month to date', async () => {
@@ -91,10 +99,17 @@ describe('cost', () => {
       await ledger.record(row({ costUsd: 50 })); // last month: not in this month's projection
       clock = at('2026-11-10T12:00:00Z'); // 9.5 days into a 30-day month
       const days = reporter.report({ by: 'day', since: '2026-10-31', until: 'today' });
-      assert.deepEqual(days.rows.map((r) => [r.key, r.usd]), [['2026-10-31', 50], ['2026-11-01', 1], ['2026-11-05', 2]]);
+      assert.deepEqual(
+        days.rows.map((r) => [r.key, r.usd]),
+        [
+          ['2026-10-31', 50],
+          ['2026-11-01', 1],
+          ['2026-11-05', 2],
+        ],
+      );
       assert.equal(days.totalUsd, 53);
       assert.deepEqual(days.projection, {
-        monthEndUsd: Math.round(((3 / 9.5) * 30) * 1e9) / 1e9,
+        monthEndUsd: Math.round((3 / 9.5) * 30 * 1e9) / 1e9,
         monthToDateUsd: 3,
         elapsedDays: 9.5,
         daysInMonth: 30,
@@ -124,18 +139,32 @@ describe('cost', () => {
       await ledger.record(row({ costUsd: 0.001 }));
       assert.equal(reporter.report({}).unpricedRequests, 2);
       const during = ledger.record(row({ costUsd: 0.5, model: 'other' }));
-      const result = await ledger.reprice((r) => (r.model === 'new-model' ? { costUsd: 0.25, price: { source: 'config', inputPerMTok: 1, outputPerMTok: 2 }, calculatedUsd: 0.25 } : { costUsd: r.costUsd }));
+      const result = await ledger.reprice((r) =>
+        r.model === 'new-model'
+          ? { costUsd: 0.25, price: { source: 'config', inputPerMTok: 1, outputPerMTok: 2 }, calculatedUsd: 0.25 }
+          : { costUsd: r.costUsd },
+      );
       await during;
       assert.deepEqual([result.changed, result.beforeUsd >= 0.001], [2, true]);
       const after = reporter.report({ by: 'model' });
       assert.equal(after.unpricedRequests, 0);
       assert.equal(after.totalUsd, 1.001);
-      assert.deepEqual(after.rows.map((r) => [r.key, r.usd, r.requests]), [['new-model', 0.5, 2], ['other', 0.5, 1], ['claude-haiku-4-5', 0.001, 1]]);
+      assert.deepEqual(
+        after.rows.map((r) => [r.key, r.usd, r.requests]),
+        [
+          ['new-model', 0.5, 2],
+          ['other', 0.5, 1],
+          ['claude-haiku-4-5', 0.001, 1],
+        ],
+      );
     });
 
     it('counts every value on the last day of a range, whatever its characters', async () => {
       await ledger.record(row({ project: '/home/me/🚀-app' }));
-      assert.deepEqual(reporter.report({ by: 'project', since: 'today', until: 'today' }).rows.map((r) => r.key), ['/home/me/🚀-app']);
+      assert.deepEqual(
+        reporter.report({ by: 'project', since: 'today', until: 'today' }).rows.map((r) => r.key),
+        ['/home/me/🚀-app'],
+      );
     });
 
     it('keeps aggregates exact under 200 concurrent writes', async () => {
@@ -143,7 +172,10 @@ describe('cost', () => {
       assert.equal(ledger.count(), 200);
       const bySession = reporter.report({ by: 'session' });
       assert.equal(bySession.totalUsd, 50);
-      assert.equal(bySession.rows.reduce((n, r) => n + r.requests, 0), 200);
+      assert.equal(
+        bySession.rows.reduce((n, r) => n + r.requests, 0),
+        200,
+      );
       assert.equal(reporter.report({ by: 'host' }).rows[0]?.requests, 200);
     });
   });

@@ -42,7 +42,9 @@ describe('FrameReader: the socket read once, strictly', () => {
   ];
   const input = Buffer.concat([
     ...bodies.map((b) => frame(JSON.stringify(b))),
-    Buffer.from(`Content-Type: application/vscode-jsonrpc; charset=utf-8\r\ncontent-length: ${'{"jsonrpc":"2.0","id":7,"method":"e/f"}'.length}\r\n\r\n{"jsonrpc":"2.0","id":7,"method":"e/f"}`),
+    Buffer.from(
+      `Content-Type: application/vscode-jsonrpc; charset=utf-8\r\ncontent-length: ${'{"jsonrpc":"2.0","id":7,"method":"e/f"}'.length}\r\n\r\n{"jsonrpc":"2.0","id":7,"method":"e/f"}`,
+    ),
   ]);
   const expected = [...bodies, { jsonrpc: '2.0', id: 7, method: 'e/f' }];
 
@@ -75,7 +77,11 @@ describe('FrameReader: the socket read once, strictly', () => {
   });
 
   it('fails at once, reading nothing further, on a duplicate or disguised Content-Length (issue 11.4)', async () => {
-    const { error, messages, reader, socket } = await read([Buffer.from('Content-Length: 999999999999\r\nContent-Length : 16\r\n\r\n')], { maxBodyBytes: 16 * 1024 * 1024, maxHeaderBytes: 1024, maxUnsentBytes: 1024 * 1024 });
+    const { error, messages, reader, socket } = await read([Buffer.from('Content-Length: 999999999999\r\nContent-Length : 16\r\n\r\n')], {
+      maxBodyBytes: 16 * 1024 * 1024,
+      maxHeaderBytes: 1024,
+      maxUnsentBytes: 1024 * 1024,
+    });
     assert.ok(error instanceof FrameError);
     assert.match(error.message, /exceeds the 16777216-byte limit/);
     socket.write(frame('{"jsonrpc":"2.0","id":1,"method":"a/b"}'));
@@ -191,7 +197,12 @@ describe('frameLength: one reading of a header', () => {
       ['Content-Length: 5\r\nContent-Type: application/json; charset=latin1', /unsupported charset "latin1"/],
       ['Content-Length: 5\r\nContent-Type: a/b\r\nContent-Type: a/b', /more than one Content-Type/],
     ];
-    for (const [header, expected] of cases) assert.throws(() => frameLength(header, max), (error: unknown) => error instanceof FrameError && expected.test(error.message), JSON.stringify(header));
+    for (const [header, expected] of cases)
+      assert.throws(
+        () => frameLength(header, max),
+        (error: unknown) => error instanceof FrameError && expected.test(error.message),
+        JSON.stringify(header),
+      );
   });
 });
 

@@ -121,7 +121,8 @@ describe('log', () => {
       logger.error('failed with super-secret-key-1', { header: 'Bearer abcdefghijkl', body: { api_key: 'sk-ant-api03-0123456789abcdefghij' } });
       logger.close();
       const text = fs.readFileSync(file, 'utf8');
-      for (const secret of ['super-secret-key-1', 'abcdefghijkl', 'sk-ant-api03-0123456789abcdefghij']) assert.ok(!text.includes(secret), `${secret} leaked: ${text}`);
+      for (const secret of ['super-secret-key-1', 'abcdefghijkl', 'sk-ant-api03-0123456789abcdefghij'])
+        assert.ok(!text.includes(secret), `${secret} leaked: ${text}`);
       assert.match(text, /failed with \[REDACTED\] header="Bearer \[REDACTED\]"/);
     });
 

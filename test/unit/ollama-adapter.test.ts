@@ -5,8 +5,6 @@ import { OllamaAdapter } from '../../daemon/providers/ollama';
 import { ProviderError, type ChatEvent, type ChatRequest } from '../../daemon/providers/types';
 import { OllamaSimulator } from '../fakes/ollama-simulator';
 
-
-
 const texts = (events: ChatEvent[]): string[] => events.flatMap((e) => (e.type === 'delta' ? [e.text] : []));
 const live = (): AbortSignal => new AbortController().signal;
 const ask = (content: string, extra: Partial<ChatRequest> = {}): ChatRequest => ({ model: 'llama3.2:latest', messages: [{ role: 'user', content }], ...extra });
@@ -23,7 +21,8 @@ async function closedPort(): Promise<number> {
 describe('OllamaAdapter against the simulator', () => {
   let sim: OllamaSimulator;
   let adapter: OllamaAdapter;
-  const chat = (content: string, extra: Partial<ChatRequest> = {}, signal = live()): Promise<ChatEvent[]> => collect(adapter.streamChat(ask(content, extra), signal));
+  const chat = (content: string, extra: Partial<ChatRequest> = {}, signal = live()): Promise<ChatEvent[]> =>
+    collect(adapter.streamChat(ask(content, extra), signal));
 
   beforeEach(async () => {
     sim = new OllamaSimulator({ version: '0.5.7' });
@@ -34,14 +33,27 @@ describe('OllamaAdapter against the simulator', () => {
   describe('health and models', () => {
     it('reads the server version', async () => {
       assert.deepEqual(await adapter.health(live()), { version: '0.5.7' });
-      assert.deepEqual(sim.requests.map((r) => `${r.method} ${r.path}`), ['GET /api/version']);
+      assert.deepEqual(
+        sim.requests.map((r) => `${r.method} ${r.path}`),
+        ['GET /api/version'],
+      );
     });
 
     it('lists the installed models with their details, context window and capabilities from /api/show', async () => {
       const models = await adapter.listModels(live());
       assert.deepEqual(models, [
-        { id: 'llama3.2:latest', kind: 'chat', contextWindow: 131072, details: { size: 2019393189, family: 'llama', parameters: '3.2B', quantization: 'Q4_K_M', capabilities: 'completion,tools' } },
-        { id: 'qwen2.5-coder:7b', kind: 'chat', contextWindow: 32768, details: { size: 4683087332, family: 'qwen2', parameters: '7.6B', quantization: 'Q4_K_M', capabilities: 'completion,tools' } },
+        {
+          id: 'llama3.2:latest',
+          kind: 'chat',
+          contextWindow: 131072,
+          details: { size: 2019393189, family: 'llama', parameters: '3.2B', quantization: 'Q4_K_M', capabilities: 'completion,tools' },
+        },
+        {
+          id: 'qwen2.5-coder:7b',
+          kind: 'chat',
+          contextWindow: 32768,
+          details: { size: 4683087332, family: 'qwen2', parameters: '7.6B', quantization: 'Q4_K_M', capabilities: 'completion,tools' },
+        },
       ]);
       await adapter.listModels(live());
       assert.equal(sim.requests.filter((r) => r.path === '/api/show').length, 2, '/api/show is asked once per model');
@@ -55,17 +67,33 @@ describe('OllamaAdapter against the simulator', () => {
       assert.equal(events.filter((e) => e.type === 'done').length, 1);
       // The simulator counts 4 tokens per message plus one per word (prompt_eval_count) and one per chunk (eval_count).
       // tokens/s from eval_count over eval_duration (the simulator reports 30 ms a token).
-      assert.deepEqual(events.at(-1), { type: 'done', usage: { inputTokens: 7, outputTokens: 4, cacheReadTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 }, finishReason: 'stop', tokensPerSecond: 4 / 0.12 });
+      assert.deepEqual(events.at(-1), {
+        type: 'done',
+        usage: { inputTokens: 7, outputTokens: 4, cacheReadTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 },
+        finishReason: 'stop',
+        tokensPerSecond: 4 / 0.12,
+      });
     });
 
     it('sends the model, messages, stream, keep_alive and num_ctx; num_predict only when limited', async () => {
       await chat('a');
       const events = await chat('a b c d', { model: 'qwen2.5-coder:7b', maxOutputTokens: 2 });
-      assert.deepEqual(events.at(-1), { type: 'done', usage: { inputTokens: 8, outputTokens: 2, cacheReadTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 }, finishReason: 'length', tokensPerSecond: 2 / 0.06 });
+      assert.deepEqual(events.at(-1), {
+        type: 'done',
+        usage: { inputTokens: 8, outputTokens: 2, cacheReadTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 },
+        finishReason: 'length',
+        tokensPerSecond: 2 / 0.06,
+      });
       const bodies = sim.requests.filter((r) => r.path === '/api/chat').map((r) => r.body);
       assert.deepEqual(bodies, [
         { model: 'llama3.2:latest', messages: [{ role: 'user', content: 'a' }], stream: true, keep_alive: '10m', options: { num_ctx: 4096 } },
-        { model: 'qwen2.5-coder:7b', messages: [{ role: 'user', content: 'a b c d' }], stream: true, keep_alive: '10m', options: { num_ctx: 4096, num_predict: 2 } },
+        {
+          model: 'qwen2.5-coder:7b',
+          messages: [{ role: 'user', content: 'a b c d' }],
+          stream: true,
+          keep_alive: '10m',
+          options: { num_ctx: 4096, num_predict: 2 },
+        },
       ]);
     });
 
@@ -86,7 +114,10 @@ describe('OllamaAdapter against the simulator', () => {
       assert.equal(body.options.num_ctx, 32768, "qwen2.5-coder's trained window");
       const warnings = events.filter((e) => e.type === 'warning');
       assert.equal(warnings.length, 1);
-      assert.match(warnings[0]?.type === 'warning' ? warnings[0].message : '', /the prompt filled the 32768-token context window of qwen2.5-coder:7b on host gpu-box, so Ollama dropped its beginning/);
+      assert.match(
+        warnings[0]?.type === 'warning' ? warnings[0].message : '',
+        /the prompt filled the 32768-token context window of qwen2.5-coder:7b on host gpu-box, so Ollama dropped its beginning/,
+      );
     });
 
     it('a configured ollama.numCtx is sent as is', async () => {
@@ -135,7 +166,9 @@ describe('OllamaAdapter against the simulator', () => {
     it('nothing listening → unreachable, saying to run `ollama serve`', async () => {
       const url = `http://127.0.0.1:${await closedPort()}`;
       const down = new OllamaAdapter({ baseUrl: url, hostName: 'ollama' });
-      const expected = new RegExp(`^Ollama is not running at ${url.replace(/\./g, '\\.')} \\(ECONNREFUSED\\) — start it with \`ollama serve\` \\(or set OLLAMA_HOST to where it runs\\)$`);
+      const expected = new RegExp(
+        `^Ollama is not running at ${url.replace(/\./g, '\\.')} \\(ECONNREFUSED\\) — start it with \`ollama serve\` \\(or set OLLAMA_HOST to where it runs\\)$`,
+      );
       for (const attempt of [down.health(live()), down.listModels(live()), collect(down.streamChat(ask('x'), live()))]) {
         const error = await providerError(attempt);
         assert.equal(error.kind, 'unreachable');

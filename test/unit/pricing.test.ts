@@ -69,7 +69,11 @@ describe('pricing', () => {
 
   it('OpenRouter: its reported cost is the cost; the one computed from its listing is kept beside it', () => {
     const listed = { inputPerMTok: 0.13, outputPerMTok: 0.4 };
-    const priced = book.cost({ provider: 'openrouter', host: 'openrouter', model: 'meta-llama/llama-3.3-70b-instruct', listed }, usage({ inputTokens: 7, outputTokens: 4 }), 0.00123);
+    const priced = book.cost(
+      { provider: 'openrouter', host: 'openrouter', model: 'meta-llama/llama-3.3-70b-instruct', listed },
+      usage({ inputTokens: 7, outputTokens: 4 }),
+      0.00123,
+    );
     close(priced.costUsd, 0.00123, 'reported');
     close(priced.providerCostUsd, 0.00123, 'reported, kept');
     close(priced.calculatedUsd, (7 * 0.13 + 4 * 0.4) / 1e6, 'computed from the listing');
@@ -77,7 +81,9 @@ describe('pricing', () => {
   });
 
   it('a model nobody prices is unpriced (null), never $0; Ollama is free', () => {
-    assert.deepEqual(book.cost({ provider: 'openai', host: 'openai', model: 'ft:my-own-model' }, usage({ inputTokens: 10, outputTokens: 10 })), { costUsd: null });
+    assert.deepEqual(book.cost({ provider: 'openai', host: 'openai', model: 'ft:my-own-model' }, usage({ inputTokens: 10, outputTokens: 10 })), {
+      costUsd: null,
+    });
     assert.equal(book.listPrice({ provider: 'openai', host: 'openai', model: 'ft:my-own-model' }), 'unpriced');
     assert.equal(book.cost({ provider: 'ollama', host: 'gpu-box', model: 'llama3.2:latest' }, usage({ inputTokens: 10 })).costUsd, 0);
     assert.equal(book.listPrice({ provider: 'ollama', host: 'gpu-box', model: 'llama3.2:latest' }), 'free');
@@ -91,19 +97,40 @@ describe('pricing', () => {
     const u = usage({ inputTokens: 1000, cacheReadTokens: 1000, outputTokens: 1000 });
     close(book.cost({ provider: 'openai', host: 'openai', model: 'ft:my-own-model' }, u).costUsd, (1000 * 2 + 1000 * 2 + 1000 * 8) / 1e6, 'provider override');
     close(book.cost({ provider: 'openai', host: 'work', model: 'ft:my-own-model' }, u).costUsd, (1000 * 1 + 1000 * 0.5 + 1000 * 4) / 1e6, 'host override');
-    assert.deepEqual(book.listPrice({ provider: 'openai', host: 'work', model: 'ft:my-own-model' }), { inputPerMTok: 1, outputPerMTok: 4, cacheReadPerMTok: 0.5 });
+    assert.deepEqual(book.listPrice({ provider: 'openai', host: 'work', model: 'ft:my-own-model' }), {
+      inputPerMTok: 1,
+      outputPerMTok: 4,
+      cacheReadPerMTok: 0.5,
+    });
   });
 
   it('the worst case counts a token per prompt byte (CJK text is about one a character) and adds per-request fees', () => {
     // 3,000 bytes, 4 tokens of message framing, 16 of prompt framing.
     const cjk = [{ content: '漢'.repeat(1000) }];
-    close(new CallCost(book).worstCase({ provider: 'openai', host: 'openai', model: 'gpt-4.1-mini' }, cjk, 100), ((3000 + 4 + 16) * 0.4 + 100 * 1.6) / 1e6, 'worst case');
+    close(
+      new CallCost(book).worstCase({ provider: 'openai', host: 'openai', model: 'gpt-4.1-mini' }, cjk, 100),
+      ((3000 + 4 + 16) * 0.4 + 100 * 1.6) / 1e6,
+      'worst case',
+    );
     const listed = { inputPerMTok: 1, outputPerMTok: 1, perRequestUsd: 0.005 };
-    close(book.cost({ provider: 'openrouter', host: 'openrouter', model: 'perplexity/sonar', listed }, usage({ inputTokens: 1000, outputTokens: 1000 })).costUsd, 0.002 + 0.005, 'per-request fee');
+    close(
+      book.cost({ provider: 'openrouter', host: 'openrouter', model: 'perplexity/sonar', listed }, usage({ inputTokens: 1000, outputTokens: 1000 })).costUsd,
+      0.002 + 0.005,
+      'per-request fee',
+    );
   });
 
   it('list prices come from the dataset, with the cache rates', () => {
-    assert.deepEqual(book.listPrice({ provider: 'anthropic', host: 'anthropic', model: 'claude-haiku-4-5' }), { inputPerMTok: 1, outputPerMTok: 5, cacheReadPerMTok: 0.1, cacheWritePerMTok: 1.25 });
-    assert.deepEqual(book.listPrice({ provider: 'gemini', host: 'gemini', model: 'gemini-2.5-flash' }), { inputPerMTok: 0.3, outputPerMTok: 2.5, cacheReadPerMTok: 0.03 });
+    assert.deepEqual(book.listPrice({ provider: 'anthropic', host: 'anthropic', model: 'claude-haiku-4-5' }), {
+      inputPerMTok: 1,
+      outputPerMTok: 5,
+      cacheReadPerMTok: 0.1,
+      cacheWritePerMTok: 1.25,
+    });
+    assert.deepEqual(book.listPrice({ provider: 'gemini', host: 'gemini', model: 'gemini-2.5-flash' }), {
+      inputPerMTok: 0.3,
+      outputPerMTok: 2.5,
+      cacheReadPerMTok: 0.03,
+    });
   });
 });

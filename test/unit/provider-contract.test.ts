@@ -98,8 +98,6 @@ function ollamaDriver(): Driver {
 const KEY = 'sk-test-contract-0123456789abcdef';
 const live = (): AbortSignal => new AbortController().signal;
 
-
-
 interface Case {
   kind: CloudKind | 'ollama';
   driver: () => Driver;
@@ -121,7 +119,13 @@ interface Case {
 }
 
 const PLAN: CloudUsagePlan = { cacheReadTokens: 100, cacheWriteTokens: 50, cacheWrite1hTokens: 20, reasoningTokens: 7, costUsd: 0.00123 };
-const options = (kind: string, baseUrl: string, apiKey: string, connectTimeoutMs: number, keyEnv: string): ConstructorParameters<typeof AnthropicAdapter>[0] => ({
+const options = (
+  kind: string,
+  baseUrl: string,
+  apiKey: string,
+  connectTimeoutMs: number,
+  keyEnv: string,
+): ConstructorParameters<typeof AnthropicAdapter>[0] => ({
   hostName: kind,
   baseUrl,
   apiKey,
@@ -215,7 +219,8 @@ for (const c of CASES) {
   describe(`provider contract: ${c.kind}`, () => {
     let sim: Driver;
     let adapter: ProviderAdapter;
-    const ask = (content = 'one two three', signal = live()): AsyncIterable<ChatEvent> => adapter.streamChat({ model: c.model, messages: [{ role: 'user', content }] }, signal);
+    const ask = (content = 'one two three', signal = live()): AsyncIterable<ChatEvent> =>
+      adapter.streamChat({ model: c.model, messages: [{ role: 'user', content }] }, signal);
 
     beforeEach(async () => {
       sim = c.driver();
@@ -228,7 +233,13 @@ for (const c of CASES) {
       // What a cut or cancelled call is charged depends on it: nothing before, an estimate after.
       assert.equal(events[0]?.type, 'accepted', 'accepted comes first');
       assert.equal(events.filter((e) => e.type === 'accepted').length, 1);
-      assert.equal(events.filter((e) => e.type === 'delta').map((e) => (e.type === 'delta' ? e.text : '')).join(''), 'Echo: one two three');
+      assert.equal(
+        events
+          .filter((e) => e.type === 'delta')
+          .map((e) => (e.type === 'delta' ? e.text : ''))
+          .join(''),
+        'Echo: one two three',
+      );
       assert.equal(events.filter((e) => e.type === 'done').length, 1);
       const done = events.at(-1);
       assert.ok(done?.type === 'done', 'done comes last');
@@ -284,7 +295,7 @@ for (const c of CASES) {
     });
 
     if (c.kind !== 'ollama') {
-      it('an overload or rate limit reported inside the stream is the host\'s trouble, so the daemon may retry or fail over', async () => {
+      it("an overload or rate limit reported inside the stream is the host's trouble, so the daemon may retry or fail over", async () => {
         sim.failInStream(0, 429);
         assert.equal((await providerError(collect(ask()))).kind, 'rate_limited');
         sim.failInStream(0, c.kind === 'anthropic' ? 529 : 503);
@@ -363,17 +374,22 @@ for (const c of CASES) {
         assert.equal(sim.chatCount(), 2);
       });
 
-      it(c.thinksVisibly ? 'keeps a model that thinks longer than the timeouts, while it shows progress' : 'abandons a model silent for longer than firstTokenTimeoutMs before its first text', async () => {
-        idleTimeoutMs = 150;
-        firstTokenTimeoutMs = 150;
-        sim.think(8, 50); // 400 ms of thinking, a chunk every 50 ms
-        const ask = service.ask({ prompt: 'one two three', model: `h/${c.model}`, streamToken: 't' }, () => undefined, live());
-        if (c.thinksVisibly) {
-          assert.equal((await ask).ref, `h/${c.model}`);
-        } else {
-          await assert.rejects(ask, (error: AidError) => /host h sent nothing for 0 s; abandoned the request/.test(error.message));
-        }
-      });
+      it(
+        c.thinksVisibly
+          ? 'keeps a model that thinks longer than the timeouts, while it shows progress'
+          : 'abandons a model silent for longer than firstTokenTimeoutMs before its first text',
+        async () => {
+          idleTimeoutMs = 150;
+          firstTokenTimeoutMs = 150;
+          sim.think(8, 50); // 400 ms of thinking, a chunk every 50 ms
+          const ask = service.ask({ prompt: 'one two three', model: `h/${c.model}`, streamToken: 't' }, () => undefined, live());
+          if (c.thinksVisibly) {
+            assert.equal((await ask).ref, `h/${c.model}`);
+          } else {
+            await assert.rejects(ask, (error: AidError) => /host h sent nothing for 0 s; abandoned the request/.test(error.message));
+          }
+        },
+      );
 
       it('abandons a stream that goes silent after idleTimeoutMs, saying what was received', async () => {
         idleTimeoutMs = 200;

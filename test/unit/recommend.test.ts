@@ -36,9 +36,18 @@ describe('recommend', () => {
       dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aid-rec-'));
       logger = new FileLogger({ file: path.join(dir, 'aid.log'), level: 'info', redactor: new Redactor(), stderr: false });
       const models: Record<string, { id: string; contextWindow?: number }[]> = {
-        ollama: [{ id: 'qwen2.5-coder:7b', contextWindow: 32768 }, { id: 'llama3.3:70b', contextWindow: 131072 }],
-        anthropic: [{ id: 'claude-sonnet-4-5', contextWindow: 200000 }, { id: 'claude-haiku-4-5', contextWindow: 200000 }],
-        openai: [{ id: 'gpt-4o', contextWindow: 128000 }, { id: 'gpt-4.1-mini', contextWindow: 1047576 }],
+        ollama: [
+          { id: 'qwen2.5-coder:7b', contextWindow: 32768 },
+          { id: 'llama3.3:70b', contextWindow: 131072 },
+        ],
+        anthropic: [
+          { id: 'claude-sonnet-4-5', contextWindow: 200000 },
+          { id: 'claude-haiku-4-5', contextWindow: 200000 },
+        ],
+        openai: [
+          { id: 'gpt-4o', contextWindow: 128000 },
+          { id: 'gpt-4.1-mini', contextWindow: 1047576 },
+        ],
       };
       const prices = new PriceBook({ overrides: () => ({}), datasetVersion: 'test' });
       const registry = new HostRegistry({
@@ -81,23 +90,59 @@ describe('recommend', () => {
       const review = await recommender.recommend({ task: 'review this pull request' });
       assert.equal(review.minimumTier, 'medium');
       // Local 70B first (free), then by estimated cost; small models are left out with why.
-      assert.deepEqual(review.models.map((m) => m.ref), ['ollama/llama3.3:70b', 'openai/gpt-4o', 'anthropic/claude-sonnet-4-5']);
+      assert.deepEqual(
+        review.models.map((m) => m.ref),
+        ['ollama/llama3.3:70b', 'openai/gpt-4o', 'anthropic/claude-sonnet-4-5'],
+      );
       const gpt4o = review.models[1];
       assert.ok(gpt4o && Math.abs((gpt4o.estimatedUsd ?? 0) - (12000 * 2.5 + 1500 * 10) / 1e6) < 1e-9, String(gpt4o?.estimatedUsd));
       assert.ok(review.excluded.some((e) => e.ref === 'openai/gpt-4.1-mini' && /small model; code review wants medium/.test(e.why)));
       const quick = await recommender.recommend({ task: 'what is a monad?' });
-      assert.deepEqual(quick.models.slice(0, 2).map((m) => m.local), [true, true]);
+      assert.deepEqual(
+        quick.models.slice(0, 2).map((m) => m.local),
+        [true, true],
+      );
       assert.equal(quick.models[2]?.ref, 'openai/gpt-4.1-mini', 'the cheapest cloud model next');
     });
 
     it('--savings prices the last days on the models recommended now, and finds cache writes never read', async () => {
-      const base = { host: 'anthropic', provider: 'anthropic' as const, model: 'claude-sonnet-4-5', outcome: 'ok' as const, latencyMs: 1, ttftMs: 1, id: 'x', time: 0 };
+      const base = {
+        host: 'anthropic',
+        provider: 'anthropic' as const,
+        model: 'claude-sonnet-4-5',
+        outcome: 'ok' as const,
+        latencyMs: 1,
+        ttftMs: 1,
+        id: 'x',
+        time: 0,
+      };
       const price = { source: 'test', inputPerMTok: 3, outputPerMTok: 15, cacheWritePerMTok: 3.75 };
       const rows: RequestRecord[] = [
         { ...base, sessionId: 's1', taskClass: 'code review', usage: { ...zeroUsage(), inputTokens: 10_000, outputTokens: 1000 }, costUsd: 0.045, price },
-        { ...base, sessionId: 's1', taskClass: 'code review', usage: { ...zeroUsage(), inputTokens: 2000, cacheWriteTokens: 1000, outputTokens: 100 }, costUsd: 0.01, price },
-        { ...base, sessionId: 's2', taskClass: 'quick question', usage: { ...zeroUsage(), inputTokens: 100, cacheWriteTokens: 4000, outputTokens: 50 }, costUsd: 0.02, price },
-        { ...base, sessionId: 's2', taskClass: 'quick question', usage: { ...zeroUsage(), inputTokens: 100, cacheReadTokens: 4000, outputTokens: 50 }, costUsd: 0.002, price },
+        {
+          ...base,
+          sessionId: 's1',
+          taskClass: 'code review',
+          usage: { ...zeroUsage(), inputTokens: 2000, cacheWriteTokens: 1000, outputTokens: 100 },
+          costUsd: 0.01,
+          price,
+        },
+        {
+          ...base,
+          sessionId: 's2',
+          taskClass: 'quick question',
+          usage: { ...zeroUsage(), inputTokens: 100, cacheWriteTokens: 4000, outputTokens: 50 },
+          costUsd: 0.02,
+          price,
+        },
+        {
+          ...base,
+          sessionId: 's2',
+          taskClass: 'quick question',
+          usage: { ...zeroUsage(), inputTokens: 100, cacheReadTokens: 4000, outputTokens: 50 },
+          costUsd: 0.002,
+          price,
+        },
         { ...base, sessionId: 's3', usage: { ...zeroUsage(), inputTokens: 100 }, costUsd: 0.001, price },
         { ...base, sessionId: 's4', taskClass: 'summary', usage: { ...zeroUsage(), inputTokens: 100 }, costUsd: null },
       ];

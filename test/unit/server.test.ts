@@ -28,9 +28,13 @@ describe('server room', () => {
     };
     try {
       const clients = await Promise.all(
-        Array.from({ length: 30 }, () => new Promise<net.Socket>((resolve) => {
-          const socket = net.connect(socketPath, () => resolve(socket));
-        })),
+        Array.from(
+          { length: 30 },
+          () =>
+            new Promise<net.Socket>((resolve) => {
+              const socket = net.connect(socketPath, () => resolve(socket));
+            }),
+        ),
       );
       for (const client of clients) client.write(Buffer.concat([Buffer.from('Content-Length: 16000000\r\n\r\n'), Buffer.alloc(64 * 1024, 0x20)]));
       await until(() => server.connectionCount === 30, `30 connections, not ${server.connectionCount}`);

@@ -58,18 +58,49 @@ describe('Sessions', () => {
     b.done();
     const summary = sessions.get(a.sessionId);
     assert.deepEqual([summary?.title, summary?.turns], ['first question', 2]);
-    assert.deepEqual(sessions.history(a.sessionId).map((t) => [t.index, t.complete, t.error]), [[0, false, 'request cancelled'], [1, false, undefined]]);
+    assert.deepEqual(
+      sessions.history(a.sessionId).map((t) => [t.index, t.complete, t.error]),
+      [
+        [0, false, 'request cancelled'],
+        [1, false, undefined],
+      ],
+    );
   });
 
   it('analytics: tokens by class, cost, latency and tokens/s of generation, overall and by model; cut turns do not count toward speed', async () => {
-    const usage = (output: number, reasoning = 0): { inputTokens: number; outputTokens: number; cacheReadTokens: number; cacheWriteTokens: number; reasoningTokens: number } => ({ inputTokens: 10, outputTokens: output, cacheReadTokens: 5, cacheWriteTokens: 0, reasoningTokens: reasoning });
+    const usage = (
+      output: number,
+      reasoning = 0,
+    ): { inputTokens: number; outputTokens: number; cacheReadTokens: number; cacheWriteTokens: number; reasoningTokens: number } => ({
+      inputTokens: 10,
+      outputTokens: output,
+      cacheReadTokens: 5,
+      cacheWriteTokens: 0,
+      reasoningTokens: reasoning,
+    });
     const a = await started({ prompt: 'one' });
     // 100 tokens written in 2 s after the first token: 50 tokens/s.
-    await sessions.finish(a.sessionId, a.index, { assistant: 'x', ref: 'ollama/a', complete: true, usage: usage(100), costUsd: 0, latencyMs: 2500, ttftMs: 500 });
+    await sessions.finish(a.sessionId, a.index, {
+      assistant: 'x',
+      ref: 'ollama/a',
+      complete: true,
+      usage: usage(100),
+      costUsd: 0,
+      latencyMs: 2500,
+      ttftMs: 500,
+    });
     a.done();
     const b = await started({ sessionId: a.sessionId, prompt: 'two' });
     // 30 output + 30 reasoning in 1 s: 60 tokens/s.
-    await sessions.finish(b.sessionId, b.index, { assistant: 'y', ref: 'anthropic/b', complete: true, usage: usage(30, 30), costUsd: 0.25, latencyMs: 1200, ttftMs: 200 });
+    await sessions.finish(b.sessionId, b.index, {
+      assistant: 'y',
+      ref: 'anthropic/b',
+      complete: true,
+      usage: usage(30, 30),
+      costUsd: 0.25,
+      latencyMs: 1200,
+      ttftMs: 200,
+    });
     b.done();
     const c = await started({ sessionId: a.sessionId, prompt: 'three' });
     await sessions.finish(c.sessionId, c.index, { assistant: 'z', ref: 'anthropic/b', complete: false, error: 'request cancelled', latencyMs: 100 });
@@ -80,7 +111,10 @@ describe('Sessions', () => {
     assert.equal(st.tokensPerSecond, Math.round((160 / 3000) * 10_000) / 10);
     assert.deepEqual(
       st.byModel.map((m) => [m.ref, m.turns, m.costUsd, m.tokensPerSecond]),
-      [['anthropic/b', 2, 0.25, 60], ['ollama/a', 1, 0, 50]],
+      [
+        ['anthropic/b', 2, 0.25, 60],
+        ['ollama/a', 1, 0, 50],
+      ],
     );
   });
 
@@ -88,10 +122,16 @@ describe('Sessions', () => {
     const a = await started({ prompt: 'x' });
     a.done();
     assert.equal(sessions.resolve(a.sessionId.slice(0, 6)), a.sessionId);
-    assert.throws(() => sessions.resolve('zzz-not-there'), (e: unknown) => e instanceof AidError && e.code === ErrorCodes.NotFound && /no session 'zzz-not-there'/.test(e.message));
+    assert.throws(
+      () => sessions.resolve('zzz-not-there'),
+      (e: unknown) => e instanceof AidError && e.code === ErrorCodes.NotFound && /no session 'zzz-not-there'/.test(e.message),
+    );
     const b = await started({ prompt: 'y' });
     b.done();
-    assert.throws(() => sessions.resolve(''), (e: unknown) => e instanceof AidError && e.code === ErrorCodes.InvalidParams && /is ambiguous/.test(e.message));
+    assert.throws(
+      () => sessions.resolve(''),
+      (e: unknown) => e instanceof AidError && e.code === ErrorCodes.InvalidParams && /is ambiguous/.test(e.message),
+    );
   });
 
   it('serialises two clients on one session: the second turn starts after the first ends, none lost', async () => {
@@ -107,7 +147,10 @@ describe('Sessions', () => {
     a.done();
     const b = await second;
     assert.equal(b.index, 1);
-    assert.deepEqual(b.history.map((m) => m.content), ['one', 'ONE']);
+    assert.deepEqual(
+      b.history.map((m) => m.content),
+      ['one', 'ONE'],
+    );
     b.done();
   });
 
@@ -120,7 +163,10 @@ describe('Sessions', () => {
     // Each message is about 104 tokens; a turn about 208. 450 tokens hold the prompt and two turns.
     const fitted = fitHistory(history, 'next?', 450);
     assert.equal(fitted.droppedTurns, 1);
-    assert.deepEqual(fitted.kept.map((m) => m.content.split(' ').slice(0, 2).join(' ')), ['question 2', 'answer 2', 'question 3', 'answer 3']);
+    assert.deepEqual(
+      fitted.kept.map((m) => m.content.split(' ').slice(0, 2).join(' ')),
+      ['question 2', 'answer 2', 'question 3', 'answer 3'],
+    );
     assert.deepEqual(fitHistory(history, 'next?', 100_000), { kept: history, droppedTurns: 0 });
     assert.equal(fitHistory(history, 'next?', 10).kept.length, 0, 'nothing fits: no history, never half a turn');
   });

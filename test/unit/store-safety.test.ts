@@ -54,7 +54,10 @@ describe('Store written back when its file vanishes', () => {
     assert.ok(store.db('meta').get('before') === 1, 'reads still see everything');
     const writes = [meta.put('k', 1), meta.put('k', 2), store.transaction(() => void meta.put('seen', meta.get('k') ?? -1))];
     await Promise.all(writes);
-    assert.deepEqual(incidents.map((i) => i.recovered), [false, true]);
+    assert.deepEqual(
+      incidents.map((i) => i.recovered),
+      [false, true],
+    );
     assert.match(incidents[1]?.message ?? '', /deleted while aid ran.*nothing was lost/);
     assert.equal(store.incident?.recovered, true);
     assert.equal(store.path, path.join(dir, 'aid.lmdb'));
@@ -65,7 +68,10 @@ describe('Store written back when its file vanishes', () => {
 
     await store.close();
     const reopened = await openStore();
-    assert.deepEqual(['before', 'k', 'seen'].map((k) => reopened.db('meta').get(k)), [1, 2, 2]);
+    assert.deepEqual(
+      ['before', 'k', 'seen'].map((k) => reopened.db('meta').get(k)),
+      [1, 2, 2],
+    );
   });
 
   it('when it cannot write back, keeps serving from what it holds, tries again 5 s later, and once more at close', async () => {
@@ -90,7 +96,10 @@ describe('Store written back when its file vanishes', () => {
     assert.equal(store.incident?.recovered, true);
     await store.close();
     const reopened = await openStore();
-    assert.deepEqual(['a', 'b', 'c'].map((k) => reopened.db('meta').get(k)), ['first', 'while lost', 'after']);
+    assert.deepEqual(
+      ['a', 'b', 'c'].map((k) => reopened.db('meta').get(k)),
+      ['first', 'while lost', 'after'],
+    );
   });
 
   it('writes back at close what could not be written back before', async () => {
@@ -103,7 +112,10 @@ describe('Store written back when its file vanishes', () => {
     fs.rmSync(dir);
     await store.close();
     const reopened = await openStore();
-    assert.deepEqual(['a', 'b'].map((k) => reopened.db('meta').get(k)), ['kept', 'kept too']);
+    assert.deepEqual(
+      ['a', 'b'].map((k) => reopened.db('meta').get(k)),
+      ['kept', 'kept too'],
+    );
   });
 
   it('leaves a file put in its place alone and goes on beside it', async () => {

@@ -21,7 +21,17 @@ function recordingMigrations(...versions: number[]): { migrations: Migration[]; 
 }
 
 function entry(model: string): Omit<RequestRecord, 'id' | 'time'> {
-  return { host: 'ollama', provider: 'ollama', model, sessionId: 's1', outcome: 'ok', usage: { ...zeroUsage(), inputTokens: 3, outputTokens: 4 }, costUsd: 0, latencyMs: 12, ttftMs: 5 };
+  return {
+    host: 'ollama',
+    provider: 'ollama',
+    model,
+    sessionId: 's1',
+    outcome: 'ok',
+    usage: { ...zeroUsage(), inputTokens: 3, outputTokens: 4 },
+    costUsd: 0,
+    latencyMs: 12,
+    ttftMs: 5,
+  };
 }
 
 describe('store', () => {
@@ -50,7 +60,11 @@ describe('store', () => {
     it('runs each migration once, in version order, recording the version after each', async () => {
       const first = recordingMigrations(3, 1, 2);
       const store = await Store.open(dir, first.migrations, 3);
-      assert.deepEqual(first.ran, [{ to: 1, from: 0 }, { to: 2, from: 1 }, { to: 3, from: 2 }]);
+      assert.deepEqual(first.ran, [
+        { to: 1, from: 0 },
+        { to: 2, from: 1 },
+        { to: 3, from: 2 },
+      ]);
       assert.equal(store.schemaVersion, 3);
       await store.close();
 
@@ -64,7 +78,10 @@ describe('store', () => {
     it('does not run a migration newer than the version this build targets', async () => {
       const { migrations, ran } = recordingMigrations(1, 2);
       const store = await track(Store.open(dir, migrations, 1));
-      assert.deepEqual(ran.map((r) => r.to), [1]);
+      assert.deepEqual(
+        ran.map((r) => r.to),
+        [1],
+      );
       assert.equal(store.schemaVersion, 1);
     });
 
@@ -77,10 +94,17 @@ describe('store', () => {
         run: () => (failing ? Promise.reject(new Error('disk full')) : Promise.resolve()),
       });
       await assert.rejects(Store.open(dir, migrations, 3), /disk full/);
-      assert.deepEqual(ran.map((r) => r.to), [1]);
+      assert.deepEqual(
+        ran.map((r) => r.to),
+        [1],
+      );
       failing = false;
       const store = await track(Store.open(dir, migrations, 3));
-      assert.deepEqual(ran.map((r) => r.to), [1, 3], 'migration 1 is not run twice');
+      assert.deepEqual(
+        ran.map((r) => r.to),
+        [1, 3],
+        'migration 1 is not run twice',
+      );
       assert.equal(store.schemaVersion, 3);
     });
 
@@ -97,16 +121,13 @@ describe('store', () => {
       const store = await Store.open(dir);
       await store.db('meta').put('schemaVersion', SCHEMA_VERSION + 1);
       await store.close();
-      await assert.rejects(
-        Store.open(dir),
-        (error: Error) => {
-          assert.equal(
-            error.message,
-            `the data in ${path.join(dir, 'aid.lmdb')} has schema version ${SCHEMA_VERSION + 1}, newer than this aid understands (${SCHEMA_VERSION}); upgrade aid or point AID_DATA_DIR elsewhere`,
-          );
-          return true;
-        },
-      );
+      await assert.rejects(Store.open(dir), (error: Error) => {
+        assert.equal(
+          error.message,
+          `the data in ${path.join(dir, 'aid.lmdb')} has schema version ${SCHEMA_VERSION + 1}, newer than this aid understands (${SCHEMA_VERSION}); upgrade aid or point AID_DATA_DIR elsewhere`,
+        );
+        return true;
+      });
       // The refusal changed nothing: a newer aid still finds its data.
       const newer = await track(Store.open(dir, [], SCHEMA_VERSION + 1));
       assert.equal(newer.schemaVersion, SCHEMA_VERSION + 1);
@@ -127,7 +148,10 @@ describe('store', () => {
       assert.deepEqual(b, { id: b.id, time: 1_700_000_002_000, ...entry('b'), outcome: 'error', error: 'boom', project: '/p' });
       assert.equal(new Set([a.id, b.id, c.id]).size, 3);
       assert.equal(ledger.count(), 3);
-      assert.deepEqual(ledger.recent(2).map((r) => r.model), ['c', 'b']);
+      assert.deepEqual(
+        ledger.recent(2).map((r) => r.model),
+        ['c', 'b'],
+      );
       assert.deepEqual(ledger.recent(10), [c, b, a]);
     });
 
@@ -137,7 +161,10 @@ describe('store', () => {
       const times = [35, 36, 36 ** 2];
       const ledger = new Ledger(store, () => times.shift() ?? 0);
       for (const model of ['first', 'second', 'third']) await ledger.record(entry(model));
-      assert.deepEqual(ledger.recent(3).map((r) => r.model), ['third', 'second', 'first']);
+      assert.deepEqual(
+        ledger.recent(3).map((r) => r.model),
+        ['third', 'second', 'first'],
+      );
     });
 
     it('rows are on disk once record resolves', async () => {
