@@ -16,10 +16,11 @@ import { connect, makeSandbox, startForeground, teardown } from '../test/helpers
  * markdown; asserts nothing.
  */
 
-const WORDS =
-  'account ledger invoice budget session stream token model host route cache config parser socket render window buffer packet client server queue worker schedule report export import migrate index search rank learn watch commit branch merge diff patch review deploy metric alert trace span shard replica lease quorum'.split(
-    ' ',
-  );
+const WORDS = (
+  'account ledger invoice budget session stream token model host route cache config parser socket render window buffer packet client server queue ' +
+  'worker schedule report export import migrate index search rank learn watch commit branch merge diff patch review deploy metric alert trace span ' +
+  'shard replica lease quorum'
+).split(' ');
 const pick = (i: number, k: number): string => WORDS[(i * 7 + k * 13) % WORDS.length];
 const cap = (w: string): string => w[0].toUpperCase() + w.slice(1);
 
@@ -33,8 +34,12 @@ export function synthesise(root: string, files: number): void {
     const imports = i % 100 > 0 ? `import { ${pick(i - 1, 1)}${cap(pick(i - 1, 2))}${i - 1} } from './f${i - 1}';\n\n` : '';
     const body = [
       `export interface ${cap(a)}${cap(c)}Options${i} { ${b}Limit: number; ${c}Name: string }`,
-      `export function ${a}${cap(b)}${i}(options: ${cap(a)}${cap(c)}Options${i}): number {\n  let total = 0;\n  for (let k = 0; k < options.${b}Limit; k++) total += k * ${i % 17};\n  return total;\n}`,
-      `export class ${cap(b)}${cap(c)}Service${i} {\n  private readonly ${c}s = new Map<string, number>();\n  ${c}For(key: string): number | undefined {\n    return this.${c}s.get(key);\n  }\n  update${cap(a)}(key: string, value: number): void {\n    this.${c}s.set(key, value);\n  }\n}`,
+      `export function ${a}${cap(b)}${i}(options: ${cap(a)}${cap(c)}Options${i}): number {\n  let total = 0;\n  for (let k = 0; k < ` +
+        `options.${b}Limit; k++) total += k * ${i % 17};\n  return total;\n}`,
+      `export class ${cap(b)}${cap(c)}Service${i} {\n  private ` +
+        `readonly ${c}s = new Map<string, ` +
+        `number>();\n  ${c}For(key: string): number | undefined {\n    ` +
+        `return this.${c}s.get(key);\n  }\n  update${cap(a)}(key: string, value: number): void {\n    this.${c}s.set(key, value);\n  }\n}`,
       `// ${a} ${b} ${c}: keeps the ${b} of each ${a} within its ${c} window.`,
     ];
     fs.writeFileSync(path.join(dir, `f${i % 100}.ts`), imports + body.join('\n\n') + '\n');
@@ -109,11 +114,17 @@ async function main(): Promise<void> {
     await store.close();
     lines.push(`Machine: ${os.cpus().length} × ${os.cpus()[0]?.model.trim()}, Node ${process.version}, ${new Date().toISOString()}`, '');
     lines.push(
-      '| repository | files | cold index | every file watched | longest event-loop stall until then | query p50 | query p90 | save → visible p50 | save → visible max | RSS after (anonymous) | live JS heap |',
+      '| repository | files | cold index | every file watched | longest event-loop stall until then | query p50 | query p90 | save → visible p50 | ' +
+        'save → visible max | RSS after (anonymous) | live JS heap |',
       '|---|---|---|---|---|---|---|---|---|---|---|',
     );
     lines.push(
-      `| synthetic TypeScript | ${counters.parsed} parsed | ${(cold / 1000).toFixed(2)} s | ${(watched / 1000).toFixed(2)} s | ${ms(worstGap)} | ${ms(quantile(q, 0.5))} | ${ms(quantile(q, 0.9))} | ${ms(quantile(visible, 0.5))} | ${ms(Math.max(...visible))} | ${rss} MB (${rssAnon} MB; ${rssBefore} MB before) | ${Math.round(mem.heapUsed / 1048576)} MB |`,
+      `| synthetic ` +
+        `TypeScript | ${counters.parsed} parsed | ` +
+        `${(cold / 1000).toFixed(2)} s | ${(watched / 1000).toFixed(2)} s | ` +
+        `${ms(worstGap)} | ${ms(quantile(q, 0.5))} | ` +
+        `${ms(quantile(q, 0.9))} | ${ms(quantile(visible, 0.5))} | ` +
+        `${ms(Math.max(...visible))} | ${rss} MB (${rssAnon} MB; ${rssBefore} MB before) | ${Math.round(mem.heapUsed / 1048576)} MB |`,
     );
     if (real) {
       const store2 = await Store.open(path.join(work, 'data-real'));
@@ -124,7 +135,8 @@ async function main(): Promise<void> {
       const coldReal = performance.now() - t;
       const q2 = await queries(p, 50);
       lines.push(
-        `| ${path.basename(real)} | ${p.counters().parsed} parsed | ${(coldReal / 1000).toFixed(2)} s | – | – | ${ms(quantile(q2, 0.5))} | ${ms(quantile(q2, 0.9))} | – | – | ${mb()} MB | – |`,
+        `| ${path.basename(real)} | ${p.counters().parsed} parsed | ` +
+          `${(coldReal / 1000).toFixed(2)} s | – | – | ${ms(quantile(q2, 0.5))} | ${ms(quantile(q2, 0.9))} | – | – | ${mb()} MB | – |`,
       );
       await engine2.close();
       await store2.close();
@@ -163,7 +175,9 @@ async function limitsAndStopping(files: number, rounds: number): Promise<string[
       const mem = daemonMemory(daemon.pid);
       session.close();
       lines.push(
-        `| ${files.toLocaleString('en-US')}-file tree, default limits | ${r.index.filesDone.toLocaleString('en-US')} files indexed in ${(took / 1000).toFixed(1)} s | peak RSS ${mem.peak} MB, ${mem.now} MB after | ${r.index.partial ?? 'not partial'} |`,
+        `| ${files.toLocaleString('en-US')}-file tree, default ` +
+          `limits | ${r.index.filesDone.toLocaleString('en-US')} files indexed in ` +
+          `${(took / 1000).toFixed(1)} s | peak RSS ${mem.peak} MB, ${mem.now} MB after | ${r.index.partial ?? 'not partial'} |`,
       );
     } finally {
       await teardown(s);

@@ -176,7 +176,9 @@ async function main(): Promise<void> {
     const e = mean(results.engine);
     const l = mean(results.learned);
     console.log(
-      `Repository ${path.basename(source)} at ${oldest.slice(0, 10)}^: ${files.length} indexed files, ${evaluated} of ${cases.length} commits evaluated (the rest modified no existing indexed file); cold index ${plain.ms} ms`,
+      `Repository ${path.basename(source)} at ` +
+        `${oldest.slice(0, 10)}^: ${files.length} indexed files, ` +
+        `${evaluated} of ${cases.length} commits evaluated (the rest modified no existing indexed file); cold index ${plain.ms} ms`,
     );
     console.log('');
     console.log('| ranker | recall@5 | recall@10 | miss@10 | MRR |');
@@ -186,7 +188,9 @@ async function main(): Promise<void> {
     console.log(row('(c) engine + learner', l));
     console.log('');
     console.log(
-      `engine miss@10 / BM25 miss@10 = ${((1 - e.r10) / Math.max(1e-9, 1 - b.r10)).toFixed(2)} (goal ≤ 0.70); learning lowers the engine's miss@10 by ${(100 * (1 - (1 - l.r10) / Math.max(1e-9, 1 - e.r10))).toFixed(1)}% (goal ≥ 10%)`,
+      `engine miss@10 / BM25 ` +
+        `miss@10 = ${((1 - e.r10) / Math.max(1e-9, 1 - b.r10)).toFixed(2)} (goal ≤ 0.70); learning lowers the engine's ` +
+        `miss@10 by ${(100 * (1 - (1 - l.r10) / Math.max(1e-9, 1 - e.r10))).toFixed(1)}% (goal ≥ 10%)`,
     );
     await plain.engine.close();
     await learning.engine.close();

@@ -119,8 +119,12 @@ async function main(): Promise<void> {
     }
     const rssAfter = exited ? 0 : rssOf(pid);
     process.stdout.write(
-      `| hostile frames | connections | closed by the daemon | answers sent | daemon crashes | aid/status failures after a connection | RSS before / peak / after |\n|---|---|---|---|---|---|---|\n` +
-        `| ${sent} | ${Math.ceil(sent / PER_CONNECTION)} | ${closedByDaemon} | ${answered} | ${exited ? 1 : 0} | ${statusFailures} | ${Math.round(rssBefore / 2 ** 20)} / ${Math.round(rssPeak / 2 ** 20)} / ${Math.round(rssAfter / 2 ** 20)} MB |\n\n(${Math.round((Date.now() - started) / 1000)} s)\n`,
+      `| hostile frames | connections | closed by the daemon | answers sent | daemon crashes | aid/status failures after a connection | RSS before / ` +
+        `peak / after |\n|---|---|---|---|---|---|---|\n` +
+        `| ${sent} | ${Math.ceil(sent / PER_CONNECTION)} | ` +
+        `${closedByDaemon} | ${answered} | ${exited ? 1 : 0} | ` +
+        `${statusFailures} | ${Math.round(rssBefore / 2 ** 20)} / ` +
+        `${Math.round(rssPeak / 2 ** 20)} / ${Math.round(rssAfter / 2 ** 20)} MB |\n\n(${Math.round((Date.now() - started) / 1000)} s)\n`,
     );
   } finally {
     daemon.kill('SIGTERM');

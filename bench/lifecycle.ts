@@ -22,7 +22,8 @@ async function lockRaces(rounds: number, starters: number): Promise<string> {
   return [
     `| rounds × racing processes | rounds with one holder | rounds with two or more | rounds with none | most holders in a round |`,
     `|---|---|---|---|---|`,
-    `| ${rounds} × ${starters} | ${holders.filter((h) => h === 1).length} | ${holders.filter((h) => h > 1).length} | ${holders.filter((h) => h === 0).length} | ${Math.max(...holders)} |`,
+    `| ${rounds} × ${starters} | ${holders.filter((h) => h === 1).length} | ` +
+      `${holders.filter((h) => h > 1).length} | ${holders.filter((h) => h === 0).length} | ${Math.max(...holders)} |`,
   ].join('\n');
 }
 
@@ -65,7 +66,8 @@ async function main(): Promise<void> {
   const lines = [
     lockTable,
     '',
-    `| rounds × concurrent starters | rounds with one daemon | rounds with two or more | rounds with none | rounds whose daemon lost its socket | starters that failed | rounds whose starters named different pids |`,
+    `| rounds × concurrent starters | rounds with one daemon | rounds with two or more | rounds with none | rounds whose daemon lost its socket | ` +
+      `starters that failed | rounds whose starters named different pids |`,
     `|---|---|---|---|---|---|---|`,
     `| ${rounds} × ${starters} | ${oneDaemon} | ${twoOrMore} | ${none} | ${socketLost} | ${failedStarters} | ${disagreeing} |`,
     '',

@@ -133,7 +133,11 @@ async function crashRounds(): Promise<string[]> {
     const notReached = [...recorded].filter((q) => !asked.has(q)).length;
     lines.push(
       '',
-      `The provider took ${asked.size} calls; the ledger has ${[...rowsBySession.values()].reduce((a, b) => a + b, 0)} rows: ${lost} of the provider's calls have no row (lost), ${doubled} calls have two rows (doubled), and ${notReached} rows are calls a SIGKILL stopped between the ledger and the provider, charged their input estimate (the conservative side: they may have left).`,
+      `The provider took ${asked.size} calls; the ` +
+        `ledger has ${[...rowsBySession.values()].reduce((a, b) => a + b, 0)} rows: ${lost} of the provider's calls have no row ` +
+        `(lost), ${doubled} calls have two rows ` +
+        `(doubled), and ${notReached} rows are calls a SIGKILL stopped between the ledger and the provider, charged their input estimate (the conservative ` +
+        `side: they may have left).`,
     );
   } finally {
     await teardown(s);
@@ -173,7 +177,10 @@ async function budgetRun(crash: boolean): Promise<string> {
     const { rows, usd, estimated } = await rowsAndSpend(s);
     await kill(daemon);
     const overshoot = Math.max(0, usd - 0.5);
-    return `| ${crash ? 'SIGKILL with calls in flight, restart, 200 more' : '200 asks, 20 at a time'} | $0.50 | ${sim.chatCount()} | ${rows} (${estimated} estimated) | ${outcome.ok} | $${usd.toFixed(4)} | $${(budget?.spentUsd ?? 0).toFixed(4)} | $${overshoot.toFixed(4)} |`;
+    return (
+      `| ${crash ? 'SIGKILL with calls in flight, ' + 'restart, 200 more' : '200 asks, 20 ' + 'at a time'} | $0.50 | ${sim.chatCount()} | ${rows} (` +
+      `${estimated} estimated) | ${outcome.ok} | $${usd.toFixed(4)} | $${(budget?.spentUsd ?? 0).toFixed(4)} | $${overshoot.toFixed(4)} |`
+    );
   } finally {
     await teardown(s);
     await sim.stop();

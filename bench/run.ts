@@ -123,7 +123,8 @@ async function main(): Promise<void> {
     lines.push(...(await benchSessions(summary, ms)));
 
     const header = [
-      `Machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${new Date().toISOString()}`,
+      `Machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ` +
+        `${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${new Date().toISOString()}`,
       '',
     ];
     process.stdout.write([...header, ...lines].join('\n') + '\n');

@@ -266,7 +266,8 @@ async function main(): Promise<void> {
     '|---|---|---|---|---|---|---|---|',
     ...rows.map(
       (r) =>
-        `| ${r.run} | ${mb(r.before.rss)} | ${mb(r.peak)} | ${mb(r.after.rss)} | ${mb(r.after.heapUsed)} | ${mb(r.after.external)} | ${r.after.connections ?? '?'} | ${r.note} |`,
+        `| ${r.run} | ${mb(r.before.rss)} | ` +
+        `${mb(r.peak)} | ${mb(r.after.rss)} | ${mb(r.after.heapUsed)} | ${mb(r.after.external)} | ${r.after.connections ?? '?'} | ${r.note} |`,
     ),
   ];
   process.stdout.write(lines.join('\n') + '\n');

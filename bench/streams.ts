@@ -125,7 +125,8 @@ export async function benchStreams(summary: (samples: number[]) => Summary, ms: 
       const dt = throughput(direct, directWall);
       const vt = throughput(viaDaemon, daemonWall);
       lines.push(
-        `| ${concurrency} | ${ms(d.median)} | ${ms(v.median)} | ${ms(v.median - d.median)} | ${ms(v.p90)} | ${Math.round(dt)} | ${Math.round(vt)} | ${(vt / dt).toFixed(2)}× |`,
+        `| ${concurrency} | ${ms(d.median)} | ` +
+          `${ms(v.median)} | ${ms(v.median - d.median)} | ${ms(v.p90)} | ${Math.round(dt)} | ${Math.round(vt)} | ${(vt / dt).toFixed(2)}× |`,
       );
     }
     lines.push('');

@@ -9,5 +9,8 @@ export function explainDaemonEnv(message: string, data: unknown, env: NodeJS.Pro
   const here = keyEnv.filter((name): name is string => typeof name === 'string' && Boolean(env[name]?.trim()));
   if (here.length === 0) return message;
   const names = here.join(' and ');
-  return `${message}\nThe running aid daemon started without ${names}, which this shell has set: run \`aid restart\` so the daemon reads it (a systemd service reads ~/.config/aid/env instead).`;
+  return (
+    `${message}\nThe running aid daemon started ` +
+    `without ${names}, which this shell has set: run \`aid restart\` so the daemon reads it (a systemd service reads ~/.config/aid/env instead).`
+  );
 }

@@ -258,8 +258,10 @@ export async function main(argv: string[]): Promise<number> {
     case 'install-service': {
       const { dir, files } = installUnits(process.env);
       process.stdout.write(
-        `wrote ${files.join(' and ')}\n\nEnable with:\n  systemctl --user daemon-reload\n  systemctl --user enable --now aid.socket    # start aid on first use\n` +
-          `  systemctl --user enable --now aid.service   # or: start it at login\n\nAPI keys for the service go in ~/.config/aid/env (VAR=value lines). Units in ${dir}.\n`,
+        `wrote ${files.join(' and ')}\n\nEnable with:\n  systemctl --user daemon-reload\n  systemctl --user enable --now aid.socket    # start aid on ` +
+          `first use\n` +
+          `  systemctl --user enable --now aid.service   # or: start it at login\n\nAPI keys for the service go in ~/.config/aid/env (VAR=value ` +
+          `lines). Units in ${dir}.\n`,
       );
       return 0;
     }

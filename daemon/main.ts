@@ -326,7 +326,9 @@ export async function runDaemon(options: DaemonOptions): Promise<{ done: Promise
     const lost = !lock.held ? `its lock file ${paths.lockFile}` : bound && !isOurSocket(bound) ? `its socket ${paths.socket}` : undefined;
     if (!lost || shutdown.started) return;
     // Unreachable (no socket) or no longer the only daemon here (no lock): an orphan is worse than a stop.
-    const message = `aid stops: ${lost} was removed or replaced (its directory deleted?), so clients can no longer reach this daemon (pid ${process.pid}); \`aid start\` starts one they can reach`;
+    const message =
+      `aid stops: ${lost} was removed or replaced (its directory deleted?), so clients can no longer reach this ` +
+      `daemon (pid ${process.pid}); \`aid start\` starts one they can reach`;
     logger.error(message);
     server.broadcast(LogNotification, { level: 'error', message });
     exitCode = 1;

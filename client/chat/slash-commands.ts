@@ -55,15 +55,17 @@ const COMMANDS: Record<string, SlashCommand> = {
         const stats = await ctx.rpc.request(SessionsStatsRequest, { id: ctx.state.sessionId });
         const t = stats.tokens;
         lines.push(
-          `this session: ${usd(stats.costUsd)}${stats.unpricedTurns ? ` + ${count(stats.unpricedTurns, 'unpriced turn')}` : ''} over ${count(stats.turns, 'turn')} · ` +
-            `${compactTokens(t.input + t.cacheRead + t.cacheWrite)} in, ${compactTokens(t.output + t.reasoning)} out`,
+          `this session: ${usd(stats.costUsd)}${
+            stats.unpricedTurns ? ` + ` + `${count(stats.unpricedTurns, 'unpriced turn')}` : ''
+          } over ${count(stats.turns, 'turn')} · ` + `${compactTokens(t.input + t.cacheRead + t.cacheWrite)} in, ${compactTokens(t.output + t.reasoning)} out`,
         );
       } else {
         lines.push('this session: nothing asked yet');
       }
       lines.push(
-        `today: ${usd(today.totalUsd)}${today.unpricedRequests ? ` + ${count(today.unpricedRequests, 'unpriced request')}` : ''} over ${count(requests, 'request')}` +
-          ` · month-end projection ${usd(today.projection.monthEndUsd)}`,
+        `today: ${usd(today.totalUsd)}${
+          today.unpricedRequests ? ` + ` + `${count(today.unpricedRequests, 'unpriced request')}` : ''
+        } over ${count(requests, 'request')}` + ` · month-end projection ${usd(today.projection.monthEndUsd)}`,
       );
       ctx.print(lines.join('\n'));
     },
@@ -108,7 +110,8 @@ const COMMANDS: Record<string, SlashCommand> = {
       ctx.print(
         [
           table(['FILE', 'LINES', 'TOKENS', 'OF PROMPT'], rows).trimEnd(),
-          `${compactTokens(context.tokensUsed)} of a ${compactTokens(context.tokenBudget)}-token context budget (${share(context.tokensUsed)} of the prompt), from ${context.project}`,
+          `${compactTokens(context.tokensUsed)} of a ${compactTokens(context.tokenBudget)}-token context ` +
+            `budget (${share(context.tokensUsed)} of the prompt), from ${context.project}`,
           ...byHand,
         ].join('\n'),
       );
@@ -231,7 +234,8 @@ export async function resumeSession(ctx: SlashContext, id: string): Promise<void
   if (!ctx.state.model && shown.session.lastRef) ctx.state.model = shown.session.lastRef;
   const cut = shown.turns.filter((t) => !t.complete).length;
   ctx.print(
-    `resumed session ${shown.session.id.slice(0, 8)} "${shown.session.title}": ${count(shown.turns.length, 'turn')}, ${sessionCostText(ctx.state.sessionCost)}` +
+    `resumed session ${shown.session.id.slice(0, 8)} "` +
+      `${shown.session.title}": ${count(shown.turns.length, 'turn')}, ${sessionCostText(ctx.state.sessionCost)}` +
       `${cut ? `, ${cut} cut short` : ''}; model ${ctx.state.model ?? 'default'}`,
   );
 }

@@ -13,7 +13,8 @@ import { printJson, table, usd } from '../output';
 import { projectRoot } from './ask';
 
 const USAGE =
-  'usage: aic budget set NAME [--limit USD] [--period day|week|month] [--scope host=H|provider=P|model=M|session=S|project=DIR|all] [--hard|--soft] [--alert 50,80,100]\n' +
+  'usage: aic budget set NAME [--limit USD] [--period day|week|month] [--scope host=H|provider=P|model=M|session=S|project=DIR|all] [--hard|--soft] ' +
+  '[--alert 50,80,100]\n' +
   '         (a new budget needs --limit; on an existing one only the options given change)\n' +
   '       aic budget list [--json] | aic budget rm NAME';
 

@@ -105,7 +105,8 @@ export async function run(argv: string[]): Promise<number> {
     }
   }
   screen.line(
-    `aic chat · ${state.model ?? 'default model'} · ${state.sessionId ? `session ${state.sessionId.slice(0, 8)}` : 'new session'} · /help for commands, Ctrl-D to leave`,
+    `aic chat · ${state.model ?? 'default model'} · ${state.sessionId ? `session ${state.sessionId.slice(0, 8)}` : 'new session'} · /help for ` +
+      `commands, Ctrl-D to leave`,
   );
 
   const queue: { text: string; typedAhead: boolean }[] = [];
@@ -263,7 +264,8 @@ export async function run(argv: string[]): Promise<number> {
     ending = true;
     queue.length = 0;
     screen.error(
-      `aic: the connection to aid closed (was the daemon stopped?); ${state.sessionId ? `\`aic chat --session ${shortId()}\` continues this session` : 'start the chat again'}`,
+      `aic: the connection to aid closed (was the daemon ` +
+        `stopped?); ${state.sessionId ? `\`aic chat --session ${shortId()}\` continues this session` : 'start the chat again'}`,
     );
     left = true;
     reader.close();

@@ -14,7 +14,8 @@ import { bar, printJson } from '../output';
 import { projectRoot } from './ask';
 
 const USAGE =
-  'usage: aic context QUERY [--project DIR] [--project-force] [--limit N] [--open FILE] [-m REF] [--json] | aic context --for FILE [--limit N] | aic context --explain | aic context --reset';
+  'usage: aic context QUERY [--project DIR] [--project-force] [--limit N] [--open FILE] [-m REF] [--json] | aic context --for FILE [--limit N] | aic ' +
+  'context --explain | aic context --reset';
 
 /** A bar on stderr while the project's first index is built; nothing when stderr is not a terminal. */
 function progressBar(): { update(done: number, total: number): void; clear(): void } {
@@ -83,7 +84,8 @@ export async function run(argv: string[]): Promise<number> {
       const e = await session.rpc.request(ContextExplainRequest, where);
       if (json) return (printJson(e), 0);
       process.stdout.write(
-        `what the learner knows of ${e.project}: ${e.questions} remembered questions, ${e.feedbackEvents} pieces of feedback\n\nsignal weights (start → now):\n`,
+        `what the learner ` +
+          `knows of ${e.project}: ${e.questions} remembered questions, ${e.feedbackEvents} pieces of feedback\n\nsignal weights (start → now):\n`,
       );
       for (const [name, weight] of Object.entries(e.weights))
         process.stdout.write(`  ${name.padEnd(12)} ${(e.defaultWeights[name] ?? 0).toFixed(3)} → ${weight.toFixed(3)}\n`);

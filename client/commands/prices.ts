@@ -13,7 +13,8 @@ export async function run(argv: string[]): Promise<number> {
     if (args.flags.has('json')) printJson(result);
     else
       process.stdout.write(
-        `prices updated: ${result.models} models of ${result.providers} providers, now ${result.source}; \`aic cost --reprice\` applies them to past requests\n`,
+        `prices updated: ${result.models} models of ${result.providers} providers, now ${result.source}; \`aic cost --reprice\` applies them to past ` +
+          `requests\n`,
       );
     return 0;
   });

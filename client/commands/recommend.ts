@@ -25,7 +25,8 @@ export async function run(argv: string[]): Promise<number> {
       return 0;
     }
     process.stdout.write(
-      `task: ${result.taskClass} (${result.because}); about ${tokens(result.expectedInputTokens)} tokens in, ${tokens(result.expectedOutputTokens)} out; needs a ${result.minimumTier} model or better\n\n`,
+      `task: ${result.taskClass} (${result.because}); about ` +
+        `${tokens(result.expectedInputTokens)} tokens in, ${tokens(result.expectedOutputTokens)} out; needs a ${result.minimumTier} model or better\n\n`,
     );
     const shown = args.flags.has('all') ? result.models : result.models.slice(0, 10);
     if (shown.length) {

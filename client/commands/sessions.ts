@@ -11,7 +11,8 @@ import { withDaemon } from '../connect';
 import { printJson, spendText, table, usd, when } from '../output';
 
 const USAGE =
-  'usage: aic sessions [list] [--json] | aic sessions show ID [--json] | aic sessions export ID [--format md|json] | aic sessions search TEXT [--json] | aic sessions stats [ID] [--json] | aic sessions rm ID   (ID: the id or a unique start of it)';
+  'usage: aic sessions [list] [--json] | aic sessions show ID [--json] | aic sessions export ID [--format md|json] | aic sessions search TEXT ' +
+  '[--json] | aic sessions stats [ID] [--json] | aic sessions rm ID   (ID: the id or a unique start of it)';
 
 export async function run(argv: string[]): Promise<number> {
   const [first, ...rest] = argv;
@@ -41,7 +42,8 @@ export async function run(argv: string[]): Promise<number> {
       }
       const t = st.tokens;
       process.stdout.write(
-        `${st.sessions} session${st.sessions === 1 ? '' : 's'}, ${st.turns} turns (${st.incompleteTurns} incomplete), ${spendText(st.costUsd, st.unpricedTurns)}\n` +
+        `${st.sessions} session${st.sessions === 1 ? '' : 's'}, ` +
+          `${st.turns} turns (${st.incompleteTurns} incomplete), ${spendText(st.costUsd, st.unpricedTurns)}\n` +
           `tokens: ${t.input} in, ${t.cacheRead} cache read, ${t.cacheWrite} cache write, ${t.output} out, ${t.reasoning} reasoning\n` +
           `average latency ${st.avgLatencyMs ?? '-'} ms, first token ${st.avgTtftMs ?? '-'} ms, ${st.tokensPerSecond ?? '-'} tokens/s\n\n` +
           (st.byModel.length

@@ -20,7 +20,9 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(
       `aid ${status.version} (protocol ${status.protocolVersion}), pid ${status.pid}, up ${formatDuration(status.uptimeMs)}\n` +
         `socket  ${status.socket}${status.activation === 'systemd' ? ' (systemd socket activation)' : ''}\n` +
-        `config  ${status.config.file}${status.config.loaded ? '' : ' (not present: defaults)'}${status.config.error ? `\n        rejected, last good config kept: ${status.config.error}` : ''}\n` +
+        `config  ${status.config.file}${
+          status.config.loaded ? '' : ' (not present: ' + 'defaults)'
+        }${status.config.error ? `\n        rejected, last good config kept: ${status.config.error}` : ''}\n` +
         `data    ${status.store.path} (${status.store.requests} requests recorded)\n` +
         (status.store.incident ? `        ${status.store.incident.recovered ? 'written back' : 'NOT ON DISK'}: ${status.store.incident.message}\n` : '') +
         '\n',

@@ -61,7 +61,11 @@ export class BudgetAlerts {
       const alert: AlertParams = {
         kind: 'threshold',
         title: `aid: budget ${status.name} at ${Math.floor(percent)}%`,
-        message: `budget '${status.name}'${scope} has used ${usd(status.spentUsd)} of ${usd(status.limitUsd)} this ${status.period} (${Math.floor(percent)}%, past the ${top}% alert)${status.hard && percent >= 100 ? '; it now refuses requests' : ''}`,
+        message:
+          `budget '${status.name}'` +
+          `${scope} has used ${usd(status.spentUsd)} of ` +
+          `${usd(status.limitUsd)} this ${status.period} (` +
+          `${Math.floor(percent)}%, past the ${top}% alert)${status.hard && percent >= 100 ? '; it now refuses requests' : ''}`,
         budget: status.name,
         percent: Math.floor(percent),
       };

@@ -66,7 +66,8 @@ export class SpendGuard {
     if (worst === null) {
       return this.refuse(
         request,
-        `${request.ref} has no known price, so ${what} cannot bound what it would cost; give it a price under "prices" in the config, or pick a priced or local model`,
+        `${request.ref} has no known ` +
+          `price, so ${what} cannot bound what it would cost; give it a price under "prices" in the config, or pick a priced or local model`,
         {},
       );
     }
@@ -84,7 +85,12 @@ export class SpendGuard {
       const scope = b.scope ? ` on ${b.scope.kind}=${b.scope.value}` : '';
       return this.refuse(
         request,
-        `refused by budget '${b.name}' (${usd(b.limitUsd)} a ${b.period}${scope}, hard): ${usd(b.spentUsd)} spent${b.reservedUsd ? ` and ${usd(b.reservedUsd)} held for requests in flight` : ''}, ${usd(b.leftUsd)} left; this request to ${request.ref} could cost up to ${usd(worst)}`,
+        `refused by ` +
+          `budget '${b.name}' (${usd(b.limitUsd)} a ` +
+          `${b.period}${scope}, hard): ${usd(b.spentUsd)} spent` +
+          `${
+            b.reservedUsd ? ` and ${usd(b.reservedUsd)} held for requests ` + `in flight` : ''
+          }, ${usd(b.leftUsd)} left; this request to ${request.ref} could cost up to ${usd(worst)}`,
         { budget: b.name, leftUsd: b.leftUsd, worstUsd: worst },
       );
     }

@@ -551,7 +551,8 @@ export class HostRegistry {
       if (item.error !== undefined) errors.push(item.error);
       else
         errors.push(
-          `host ${item.entry.definition.name} has no models${item.entry.definition.provider === 'ollama' ? ` — run \`${pullCommand('llama3.2', item.entry.definition.name)}\`` : ''}`,
+          `host ${item.entry.definition.name} has no models` +
+            `${item.entry.definition.provider === 'ollama' ? ` — run \`${pullCommand('llama3.2', item.entry.definition.name)}\`` : ''}`,
         );
     }
     const detail = errors.length ? `:\n${errors.map((e) => `  - ${e}`).join('\n')}` : '';
@@ -567,7 +568,8 @@ export function chatModels<M extends { kind?: string }>(models: M[]): M[] {
 function embeddingModel(ref: string, suggestions: string[]): AidError<typeof ErrorCodes.UnknownModel> {
   return new AidError(
     ErrorCodes.UnknownModel,
-    `${ref} is an embedding model: it turns text into vectors and cannot answer questions; pick a chat model${suggestions.length ? ` such as ${suggestions.join(', ')}` : ''} (see \`aic models\`)`,
+    `${ref} is an embedding model: it turns text into vectors and cannot answer questions; pick a ` +
+      `chat model${suggestions.length ? ` such as ${suggestions.join(', ')}` : ''} (see \`aic models\`)`,
     { ref, suggestions },
   );
 }

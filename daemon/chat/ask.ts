@@ -73,7 +73,10 @@ export class AskService {
         history = fitted.kept;
         onNotice({
           kind: 'warning',
-          message: `this session no longer fits the ${window}-token window of ${candidates[0]?.ref ?? 'the model'}: its ${fitted.droppedTurns} earliest turn${fitted.droppedTurns === 1 ? ' was' : 's were'} left out`,
+          message:
+            `this session no longer ` +
+            `fits the ${window}-token window of ` +
+            `${candidates[0]?.ref ?? 'the model'}: its ${fitted.droppedTurns} earliest turn${fitted.droppedTurns === 1 ? ' was' : 's were'} left out`,
         });
       }
     }

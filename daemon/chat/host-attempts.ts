@@ -383,7 +383,8 @@ export class HostAttempts {
       this.deps.logger.error('could not write the ledger before a call; nothing was sent', { error, host: target.host.name });
       throw new AidError(
         ErrorCodes.Internal,
-        `aid could not record the call before sending it (${(error as Error).message}); nothing was sent — free space on the disk holding aid's data directory, then retry`,
+        `aid could not record the call before ` +
+          `sending it (${(error as Error).message}); nothing was sent — free space on the disk holding aid's data directory, then retry`,
         { host: target.host.name },
       );
     }

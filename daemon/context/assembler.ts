@@ -39,7 +39,11 @@ const fence = (path: string): string => {
 };
 
 export function header(project: string, files: number): string {
-  return `Context from the project ${project}: ${files} file${files === 1 ? '' : 's'} or parts of files chosen for the question below (sizes estimated at ${BYTES_PER_TOKEN} bytes per token).\n\n`;
+  return (
+    `Context from the ` +
+    `project ${project}: ${files} file${files === 1 ? '' : 's'} or parts of files chosen for the question below (sizes ` +
+    `estimated at ${BYTES_PER_TOKEN} bytes per token).\n\n`
+  );
 }
 
 export function renderAttachment(a: Attachment): string {

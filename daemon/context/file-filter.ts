@@ -44,9 +44,10 @@ const SKIP_FILES = new Set([
   'npm-shrinkwrap.json',
 ]);
 const BINARY_EXT = new Set(
-  'png jpg jpeg gif bmp ico webp svgz pdf zip gz tgz bz2 xz zst 7z rar jar war class o a so dylib dll exe bin wasm woff woff2 ttf otf eot mp3 mp4 mov avi webm ogg wav flac db sqlite lmdb mdb pyc pyo node map snap'.split(
-    ' ',
-  ),
+  (
+    'png jpg jpeg gif bmp ico webp svgz pdf zip gz tgz bz2 xz zst 7z rar jar war class o a so dylib dll exe bin wasm woff woff2 ttf otf eot mp3 mp4 mov ' +
+    'avi webm ogg wav flac db sqlite lmdb mdb pyc pyo node map snap'
+  ).split(' '),
 );
 /**
  * Files that hold credentials are never indexed nor sent to a model, even when committed or named

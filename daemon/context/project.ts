@@ -69,7 +69,10 @@ const CLOSE_WAIT_MS = 2000;
 /** What the user reads when a walk stopped at a limit. */
 export function partialMessage(root: string, hit: LimitHit): string {
   const what = hit.what === 'bytes' ? `${formatBytes(hit.at)} of files` : `${hit.at.toLocaleString('en-US')} ${hit.what}`;
-  return `the index of ${root} is partial: indexing stopped at ${what} (context.${hit.limit}); leave directories out with .gitignore, or raise context.${hit.limit} in the config`;
+  return (
+    `the index of ${root} is partial: indexing ` +
+    `stopped at ${what} (context.${hit.limit}); leave directories out with .gitignore, or raise context.${hit.limit} in the config`
+  );
 }
 
 function formatBytes(n: number): string {

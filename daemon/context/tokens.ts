@@ -8,9 +8,11 @@ const IDENT = /[A-Za-z_$][A-Za-z0-9_$]*/g;
 
 /** Common English and code words that carry no signal for choosing a file. */
 const STOP = new Set(
-  'a an and are as at be but by can do does for from has have how i if in into is it its may me my no not of on or our should so than that the their them then there these they this to us was we what when where which who why will with would you your get set new use make add fix run let var const return true false null undefined none self def func fn pub function class import export'.split(
-    ' ',
-  ),
+  (
+    'a an and are as at be but by can do does for from has have how i if in into is it its may me my no not of on or our should so than that the their ' +
+    'them then there these they this to us was we what when where which who why will with would you your get set new use make add fix run let var const ' +
+    'return true false null undefined none self def func fn pub function class import export'
+  ).split(' '),
 );
 
 /** Parts of one identifier: `parseHTTPConfig2` → parse, http, config, 2 (lowercased). */

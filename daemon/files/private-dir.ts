@@ -47,7 +47,8 @@ export function preparePrivateDir(dir: string, uid: number, rules: PrivateDirRul
   if ((stat.mode & 0o077) === 0) return;
   if (!rules.tightened) {
     throw new PrivateDirError(
-      `refusing to use ${rules.what} ${dir}: mode ${octal(stat.mode)} lets other users in. Run \`chmod 700 ${dir}\` or set ${rules.envVar} to a path in a private directory.`,
+      `refusing to use ${rules.what} ${dir}: mode ${octal(stat.mode)} lets other users in. Run ` +
+        `\`chmod 700 ${dir}\` or set ${rules.envVar} to a path in a private directory.`,
     );
   }
   fs.chmodSync(dir, 0o700);

@@ -30,7 +30,8 @@ export function daemonHandlers(deps: DaemonHandlerDeps): Handler[] {
         if (params.protocolVersion !== PROTOCOL_VERSION) {
           throw new AidError(
             ErrorCodes.VersionMismatch,
-            `protocol ${params.protocolVersion} is not spoken by this daemon (protocol ${PROTOCOL_VERSION}, aid ${deps.version}); restart it with \`aid restart\``,
+            `protocol ${params.protocolVersion} is not spoken by this daemon ` +
+              `(protocol ${PROTOCOL_VERSION}, aid ${deps.version}); restart it with \`aid restart\``,
             { daemonVersion: deps.version, protocolVersion: PROTOCOL_VERSION },
           );
         }

@@ -206,7 +206,11 @@ export class OllamaAdapter implements ProviderAdapter, ModelManager {
           if (usage.inputTokens >= numCtx * 0.98) {
             yield {
               type: 'warning',
-              message: `the prompt filled the ${numCtx}-token context window of ${request.model} on host ${this.options.hostName}, so Ollama dropped its beginning; use a model with a larger context${this.options.numCtx !== undefined ? ' or raise ollama.numCtx in the config' : ''}`,
+              message:
+                `the prompt ` +
+                `filled the ${numCtx}-token context ` +
+                `window of ${request.model} on host ${this.options.hostName}, so Ollama dropped its beginning; use a model with a ` +
+                `larger context${this.options.numCtx !== undefined ? ' or raise ollama.numCtx in the config' : ''}`,
             };
           }
           const seconds = (part.eval_duration ?? 0) / 1e9;

@@ -57,7 +57,9 @@ export class Sessions {
       if (matches.length > 5) break;
     }
     if (matches.length === 1) return matches[0];
-    if (matches.length > 1) throw invalidParams(`session '${idOrPrefix}' is ambiguous: ${matches.slice(0, 5).join(', ')}…; give more of the id`, ['sessionId']);
+    if (matches.length > 1) {
+      throw invalidParams(`session '${idOrPrefix}' is ambiguous: ${matches.slice(0, 5).join(', ')}…; give more of the id`, ['sessionId']);
+    }
     throw notFound(`no session '${idOrPrefix}' (see \`aic sessions\`)`, 'session', idOrPrefix);
   }
 
@@ -275,7 +277,10 @@ export class Sessions {
     const lines = [
       `# ${session.title}`,
       '',
-      `Session \`${session.id}\`, started ${new Date(session.createdAt).toISOString()}, ${session.turns} turns, ${formatUsd(session.costUsd ?? 0)}${session.unpricedTurns ? ` and ${session.unpricedTurns} turns of unknown price` : ''} in all.`,
+      `Session \`${session.id}\`, started ` +
+        `${new Date(session.createdAt).toISOString()}, ` +
+        `${session.turns} turns, ${formatUsd(session.costUsd ?? 0)}` +
+        `${session.unpricedTurns ? ` and ${session.unpricedTurns} turns of unknown price` : ''} in all.`,
       '',
     ];
     for (const t of this.history(id)) {

@@ -252,14 +252,19 @@ export class Store {
       this.report({
         recovered: true,
         message: replaced
-          ? `${what}; aid wrote everything it held to ${target} and records there until it stops. \`aid restart\` uses the new ${lost}; to keep aid's data instead, run \`aid stop\` and move ${target} to ${lost}.`
+          ? `${what}; aid wrote everything it ` +
+            `held to ${target} and records there until it stops. \`aid restart\` uses ` +
+            `the new ${lost}; to keep aid's data instead, run \`aid stop\` and move ${target} to ${lost}.`
           : `${what}; aid wrote everything it held back to ${target}: nothing was lost. To start from empty, run \`aid stop\` first, then delete ${dataDir}.`,
       });
     } catch (error) {
       this.retryAt = (this.options.now ?? Date.now)() + 5000;
       this.report({
         recovered: false,
-        message: `${what}, and aid could not write it back to ${target}: ${(error as Error).message}. aid keeps it in memory and tries again; free the disk or fix ${dataDir} (it is tried once more when aid stops).`,
+        message:
+          `${what}, and aid could not write it ` +
+          `back to ${target}: ${(error as Error).message}. aid keeps it in memory and tries again; free the ` +
+          `disk or fix ${dataDir} (it is tried once more when aid stops).`,
       });
     } finally {
       // In the order they were asked, into whichever environment is current now.

@@ -107,42 +107,45 @@ describe('aic chat in a terminal', function () {
     assert.equal(fs.statSync(history).mode & 0o777, 0o600);
   });
 
-  it('keys typed while an answer is written stay out of it; Ctrl-C still stops the answer; the typed-ahead question goes next; Ctrl-D drops the rest', async () => {
-    const sim = await ollama({ tokenDelayMs: 40 });
-    const s = pool.make({ ollamaUrl: sim.url });
-    const t = chat(s);
-    await t.waitFor(/you> $/m);
-    const long = Array.from({ length: 200 }, (_, i) => `w${i}`).join(' ');
-    t.type(long);
-    t.keys('Enter');
-    await t.waitFor(/Echo: w0 w1 w2/);
-    // Typed ahead, with a correction, while the answer streams.
-    t.type('next questionx');
-    t.keys('BSpace');
-    let screen = t.screen();
-    assert.doesNotMatch(screen, /next question/, 'nothing typed shows inside the answer');
-    const aborted = sim.waitForAbort();
-    t.keys('C-c');
-    await aborted;
-    await t.waitFor(/\[cancelled: the partial answer is kept in the session\]\nyou> next question$/m);
-    t.keys('Enter');
-    await t.waitFor(/^Echo: next question\n[^\n]*free this answer[^\n]*\nyou> $/m);
+  it(
+    'keys typed while an answer is written stay out of it; Ctrl-C still stops the answer; the typed-ahead question goes next; Ctrl-D ' + 'drops the rest',
+    async () => {
+      const sim = await ollama({ tokenDelayMs: 40 });
+      const s = pool.make({ ollamaUrl: sim.url });
+      const t = chat(s);
+      await t.waitFor(/you> $/m);
+      const long = Array.from({ length: 200 }, (_, i) => `w${i}`).join(' ');
+      t.type(long);
+      t.keys('Enter');
+      await t.waitFor(/Echo: w0 w1 w2/);
+      // Typed ahead, with a correction, while the answer streams.
+      t.type('next questionx');
+      t.keys('BSpace');
+      let screen = t.screen();
+      assert.doesNotMatch(screen, /next question/, 'nothing typed shows inside the answer');
+      const aborted = sim.waitForAbort();
+      t.keys('C-c');
+      await aborted;
+      await t.waitFor(/\[cancelled: the partial answer is kept in the session\]\nyou> next question$/m);
+      t.keys('Enter');
+      await t.waitFor(/^Echo: next question\n[^\n]*free this answer[^\n]*\nyou> $/m);
 
-    // Two questions typed ahead, then Ctrl-D: the answer stops and nothing more is asked.
-    t.type(long);
-    t.keys('Enter');
-    await t.waitFor(/Echo: w0 w1 w2[\s\S]*Echo: w0 w1 w2/);
-    const before = sim.requests.filter((r) => r.path === '/api/chat').length;
-    t.type('queued one');
-    t.keys('Enter');
-    t.type('queued two');
-    t.keys('Enter');
-    t.keys('C-d');
-    assert.equal(await t.waitForExit(), 0);
-    screen = t.screen();
-    assert.doesNotMatch(screen, /Echo: queued/);
-    assert.equal(sim.requests.filter((r) => r.path === '/api/chat').length, before, 'the typed-ahead questions were not sent');
-  });
+      // Two questions typed ahead, then Ctrl-D: the answer stops and nothing more is asked.
+      t.type(long);
+      t.keys('Enter');
+      await t.waitFor(/Echo: w0 w1 w2[\s\S]*Echo: w0 w1 w2/);
+      const before = sim.requests.filter((r) => r.path === '/api/chat').length;
+      t.type('queued one');
+      t.keys('Enter');
+      t.type('queued two');
+      t.keys('Enter');
+      t.keys('C-d');
+      assert.equal(await t.waitForExit(), 0);
+      screen = t.screen();
+      assert.doesNotMatch(screen, /Echo: queued/);
+      assert.equal(sim.requests.filter((r) => r.path === '/api/chat').length, before, 'the typed-ahead questions were not sent');
+    },
+  );
 
   it('slash commands: /model lists and switches, /cost, /context, /sessions, /clear, /resume, /export, /help, unknown ones', async () => {
     const sim = await ollama();

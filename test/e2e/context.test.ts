@@ -199,58 +199,63 @@ describe('the intelligence engine through aic', function () {
     }
   });
 
-  it('aic ask sends no key through a link (to ~/.ssh, to a .env inside or beside the project, below a linked directory), says which file and why, and later questions of the session carry none', async () => {
-    const s = pool.make({ ollamaUrl: sim.url });
-    const root = linkedProject(s);
-    assert.equal((await aic(['context', 'warm up', '--json'], s, { cwd: root })).code, 0);
-    // Made while the project is watched: the watcher reports links as files.
-    fs.symlinkSync('../secret/.env', path.join(root, 'deploy-settings.txt'));
-    fs.symlinkSync('.env', path.join(root, 'settings.txt'));
-    // Written after the links, in the same directory: once it is indexed, their events were handled.
-    fs.writeFileSync(path.join(root, 'zebraSentinel.md'), 'zebraSentinel\n');
-    await waitFor(
-      async () => {
-        const r = JSON.parse((await aic(['context', 'zebraSentinel', '--json'], s, { cwd: root })).stdout) as { files: { path: string }[] };
-        return r.files[0]?.path === 'zebraSentinel.md';
-      },
-      20000,
-      () => 'the sentinel file was never indexed',
-    );
-
-    const asked = await aic(['ask', '--json', 'summarise @notes.md, @deploy-settings.txt, @settings.txt and @shared/notes.md'], s, { cwd: root });
-    assert.equal(asked.code, 0, asked.stderr);
-    assert.ok(!everythingSent().includes(KEY), 'the key never reached the provider');
-    const lines = jsonLines(asked.stdout);
-    assert.deepEqual(
-      lines.filter((l) => l.type === 'notice').map((l) => l.message),
-      [
-        'not attached: notes.md (a link to a file outside the project), deploy-settings.txt (a link to a file outside the project), settings.txt (a link to a credentials file), shared/notes.md (a link to a file outside the project)',
-      ],
-    );
-    const sessionId = lines.at(-1)?.sessionId as string;
-    assert.ok(sessionId);
-
-    // Questions the linked files would match well, in the same session and alone.
-    for (const args of [['--session', sessionId, 'what are the deployment settings and signing notes?'], ['deployment settings signing notes KEYMATERIAL']]) {
-      const later = await aic(['ask', '--json', ...args], s, { cwd: root });
-      assert.equal(later.code, 0, later.stderr);
-      const done = jsonLines(later.stdout).at(-1);
-      assert.ok(
-        !done?.context?.files.some((f) => ['notes.md', 'deploy-settings.txt', 'settings.txt', 'shared/notes.md'].includes(f.path)),
-        JSON.stringify(done),
+  it(
+    'aic ask sends no key through a link (to ~/.ssh, to a .env inside or beside the project, below a linked directory), says which file and why, and ' +
+      'later questions of the session carry none',
+    async () => {
+      const s = pool.make({ ollamaUrl: sim.url });
+      const root = linkedProject(s);
+      assert.equal((await aic(['context', 'warm up', '--json'], s, { cwd: root })).code, 0);
+      // Made while the project is watched: the watcher reports links as files.
+      fs.symlinkSync('../secret/.env', path.join(root, 'deploy-settings.txt'));
+      fs.symlinkSync('.env', path.join(root, 'settings.txt'));
+      // Written after the links, in the same directory: once it is indexed, their events were handled.
+      fs.writeFileSync(path.join(root, 'zebraSentinel.md'), 'zebraSentinel\n');
+      await waitFor(
+        async () => {
+          const r = JSON.parse((await aic(['context', 'zebraSentinel', '--json'], s, { cwd: root })).stdout) as { files: { path: string }[] };
+          return r.files[0]?.path === 'zebraSentinel.md';
+        },
+        20000,
+        () => 'the sentinel file was never indexed',
       );
-    }
-    const ranked = JSON.parse((await aic(['context', 'deployment settings signing notes', '--json', '--limit', '50'], s, { cwd: root })).stdout) as {
-      files: { path: string }[];
-    };
-    assert.deepEqual(
-      ranked.files.map((f) => f.path).filter((p) => /notes|settings|shared/.test(p)),
-      [],
-      'no link is in the index',
-    );
-    assert.ok(sim.requests.filter((r) => r.path === '/api/chat').length >= 3);
-    assert.ok(!everythingSent().includes(KEY), 'the key never reached the provider');
-  });
+
+      const asked = await aic(['ask', '--json', 'summarise @notes.md, @deploy-settings.txt, @settings.txt and @shared/notes.md'], s, { cwd: root });
+      assert.equal(asked.code, 0, asked.stderr);
+      assert.ok(!everythingSent().includes(KEY), 'the key never reached the provider');
+      const lines = jsonLines(asked.stdout);
+      assert.deepEqual(
+        lines.filter((l) => l.type === 'notice').map((l) => l.message),
+        [
+          'not attached: notes.md (a link to a file outside the project), deploy-settings.txt (a link to a file outside the project), settings.txt (a ' +
+            'link to a credentials file), shared/notes.md (a link to a file outside the project)',
+        ],
+      );
+      const sessionId = lines.at(-1)?.sessionId as string;
+      assert.ok(sessionId);
+
+      // Questions the linked files would match well, in the same session and alone.
+      for (const args of [['--session', sessionId, 'what are the deployment settings and signing notes?'], ['deployment settings signing notes KEYMATERIAL']]) {
+        const later = await aic(['ask', '--json', ...args], s, { cwd: root });
+        assert.equal(later.code, 0, later.stderr);
+        const done = jsonLines(later.stdout).at(-1);
+        assert.ok(
+          !done?.context?.files.some((f) => ['notes.md', 'deploy-settings.txt', 'settings.txt', 'shared/notes.md'].includes(f.path)),
+          JSON.stringify(done),
+        );
+      }
+      const ranked = JSON.parse((await aic(['context', 'deployment settings signing notes', '--json', '--limit', '50'], s, { cwd: root })).stdout) as {
+        files: { path: string }[];
+      };
+      assert.deepEqual(
+        ranked.files.map((f) => f.path).filter((p) => /notes|settings|shared/.test(p)),
+        [],
+        'no link is in the index',
+      );
+      assert.ok(sim.requests.filter((r) => r.path === '/api/chat').length >= 3);
+      assert.ok(!everythingSent().includes(KEY), 'the key never reached the provider');
+    },
+  );
 
   it('files added by hand (/context add) and the open file are held to the same rule, and the user is told', async () => {
     const s = pool.make({ ollamaUrl: sim.url });
@@ -281,76 +286,84 @@ describe('the intelligence engine through aic', function () {
     assert.ok(!everythingSent().includes(KEY), 'the key never reached the provider');
   });
 
-  it('does not take $HOME (a git repository there too, or a link to it) or / as a project: aic ask gets one notice and no context, aic context a usage error naming --project-force, which (or context.allowBroadProjects) allows it', async () => {
-    const s = pool.make({ ollamaUrl: sim.url });
-    const h = home(s);
-    fs.mkdirSync(path.join(h, 'notes'), { recursive: true });
-    fs.writeFileSync(path.join(h, 'notes', 'todo.md'), 'rotate the signing keys every spring\n');
-    fs.writeFileSync(path.join(h, '.bashrc'), 'export EDITOR=vi\n');
-    // A dotfiles repository at $HOME: every directory below it is in that repository.
-    const git = (...args: string[]): string => execFileSync('git', args, { cwd: h, env: { ...process.env, ...GIT_ENV }, encoding: 'utf8' });
-    git('init', '-q', '-b', 'main');
-    git('add', '-A');
-    git('commit', '-qm', 'dotfiles');
+  it(
+    'does not take $HOME (a git repository there too, or a link to it) or / as a project: aic ask gets one notice and no context, aic context a ' +
+      'usage error naming --project-force, which (or context.allowBroadProjects) allows it',
+    async () => {
+      const s = pool.make({ ollamaUrl: sim.url });
+      const h = home(s);
+      fs.mkdirSync(path.join(h, 'notes'), { recursive: true });
+      fs.writeFileSync(path.join(h, 'notes', 'todo.md'), 'rotate the signing keys every spring\n');
+      fs.writeFileSync(path.join(h, '.bashrc'), 'export EDITOR=vi\n');
+      // A dotfiles repository at $HOME: every directory below it is in that repository.
+      const git = (...args: string[]): string => execFileSync('git', args, { cwd: h, env: { ...process.env, ...GIT_ENV }, encoding: 'utf8' });
+      git('init', '-q', '-b', 'main');
+      git('add', '-A');
+      git('commit', '-qm', 'dotfiles');
 
-    const question = 'how often do I rotate the signing keys?';
-    const asked = await aic(['ask', question], s, { cwd: path.join(h, 'notes') });
-    assert.equal(asked.code, 0, asked.stderr);
-    const warnings = asked.stderr.split('\n').filter((l) => l.startsWith('aic: warning:'));
-    assert.equal(warnings.length, 1, asked.stderr);
-    assert.match(
-      warnings[0],
-      new RegExp(
-        `^aic: warning: no project context: ${h} is your home directory: it is not indexed as a project, since that would read every file below it; .*--project DIR.*--project-force.*context\\.allowBroadProjects`,
-      ),
-    );
-    assert.equal(lastUserMessage(), question, 'the question went alone');
+      const question = 'how often do I rotate the signing keys?';
+      const asked = await aic(['ask', question], s, { cwd: path.join(h, 'notes') });
+      assert.equal(asked.code, 0, asked.stderr);
+      const warnings = asked.stderr.split('\n').filter((l) => l.startsWith('aic: warning:'));
+      assert.equal(warnings.length, 1, asked.stderr);
+      assert.match(
+        warnings[0],
+        new RegExp(
+          `^aic: warning: no project ` +
+            `context: ${h} is your home directory: it is not indexed as a project, since that would read every file below it; .*--project ` +
+            `DIR.*--project-force.*context\\.allowBroadProjects`,
+        ),
+      );
+      assert.equal(lastUserMessage(), question, 'the question went alone');
 
-    const refused = await aic(['context', 'signing keys'], s, { cwd: h });
-    assert.equal(refused.code, 2, refused.stderr);
-    assert.match(refused.stderr, /is your home directory: it is not indexed as a project.*--project-force/);
-    fs.symlinkSync(h, path.join(s.dir, 'home-link'));
-    const viaLink = await aic(['context', 'signing keys', '--project', path.join(s.dir, 'home-link')], s);
-    assert.equal(viaLink.code, 2, viaLink.stderr);
-    assert.match(viaLink.stderr, new RegExp(`${h} is your home directory`));
+      const refused = await aic(['context', 'signing keys'], s, { cwd: h });
+      assert.equal(refused.code, 2, refused.stderr);
+      assert.match(refused.stderr, /is your home directory: it is not indexed as a project.*--project-force/);
+      fs.symlinkSync(h, path.join(s.dir, 'home-link'));
+      const viaLink = await aic(['context', 'signing keys', '--project', path.join(s.dir, 'home-link')], s);
+      assert.equal(viaLink.code, 2, viaLink.stderr);
+      assert.match(viaLink.stderr, new RegExp(`${h} is your home directory`));
 
-    // The root of the filesystem, asked for last: the checks above fail first without the rule.
-    const slash = await aic(['context', 'x', '--project', '/'], s);
-    assert.equal(slash.code, 2, slash.stderr);
-    assert.match(slash.stderr, /^aic: \/ is the root of the filesystem: it is not indexed as a project.*--project-force/m);
+      // The root of the filesystem, asked for last: the checks above fail first without the rule.
+      const slash = await aic(['context', 'x', '--project', '/'], s);
+      assert.equal(slash.code, 2, slash.stderr);
+      assert.match(slash.stderr, /^aic: \/ is the root of the filesystem: it is not indexed as a project.*--project-force/m);
 
-    const forced = await aic(['context', 'signing keys', '--json', '--project-force'], s, { cwd: h });
-    assert.equal(forced.code, 0, forced.stderr);
-    assert.equal((JSON.parse(forced.stdout) as { files: { path: string }[] }).files[0]?.path, 'notes/todo.md');
-    const forcedAsk = await aic(['ask', '--project-force', question], s, { cwd: h });
-    assert.equal(forcedAsk.code, 0, forcedAsk.stderr);
-    assert.match(lastUserMessage(), /notes\/todo\.md \(whole file/);
-    // aic chat: the same rule and the same flag.
-    const chat = await aic(['chat'], s, { cwd: h, input: `${question}\n` });
-    assert.equal(chat.code, 0, chat.stderr);
-    assert.equal(lastUserMessage(), question);
-    assert.match(chat.stdout + chat.stderr, /aic: warning: no project context: .* is your home directory.*--project-force/);
-    const forcedChat = await aic(['chat', '--project-force'], s, { cwd: h, input: `${question}\n` });
-    assert.equal(forcedChat.code, 0, forcedChat.stderr);
-    assert.match(lastUserMessage(), /notes\/todo\.md \(whole file/);
+      const forced = await aic(['context', 'signing keys', '--json', '--project-force'], s, { cwd: h });
+      assert.equal(forced.code, 0, forced.stderr);
+      assert.equal((JSON.parse(forced.stdout) as { files: { path: string }[] }).files[0]?.path, 'notes/todo.md');
+      const forcedAsk = await aic(['ask', '--project-force', question], s, { cwd: h });
+      assert.equal(forcedAsk.code, 0, forcedAsk.stderr);
+      assert.match(lastUserMessage(), /notes\/todo\.md \(whole file/);
+      // aic chat: the same rule and the same flag.
+      const chat = await aic(['chat'], s, { cwd: h, input: `${question}\n` });
+      assert.equal(chat.code, 0, chat.stderr);
+      assert.equal(lastUserMessage(), question);
+      assert.match(chat.stdout + chat.stderr, /aic: warning: no project context: .* is your home directory.*--project-force/);
+      const forcedChat = await aic(['chat', '--project-force'], s, { cwd: h, input: `${question}\n` });
+      assert.equal(forcedChat.code, 0, forcedChat.stderr);
+      assert.match(lastUserMessage(), /notes\/todo\.md \(whole file/);
 
-    writeConfig(s, { context: { allowBroadProjects: true } });
-    await waitFor(
-      async () => {
-        await aic(['ask', question], s, { cwd: h });
-        return /notes\/todo\.md \(whole file/.test(lastUserMessage());
-      },
-      20000,
-      () => 'context.allowBroadProjects never let $HOME in',
-    );
-  });
+      writeConfig(s, { context: { allowBroadProjects: true } });
+      await waitFor(
+        async () => {
+          await aic(['ask', question], s, { cwd: h });
+          return /notes\/todo\.md \(whole file/.test(lastUserMessage());
+        },
+        20000,
+        () => 'context.allowBroadProjects never let $HOME in',
+      );
+    },
+  );
 
   it('a project past context.maxFiles is indexed partially and says so: in aid/context, aic context and an ask notice', async () => {
     const s = pool.make({ ollamaUrl: sim.url, config: { context: { maxFiles: 3 } } });
     const root = project(s);
     const ranked = await aic(['context', 'reserveBudget', '--json'], s, { cwd: root });
     assert.equal(ranked.code, 0, ranked.stderr);
-    const partial = `the index of ${root} is partial: indexing stopped at 3 files (context.maxFiles); leave directories out with .gitignore, or raise context.maxFiles in the config`;
+    const partial =
+      `the index of ${root} is partial: indexing stopped at 3 files (context.maxFiles); leave directories out with .gitignore, or raise ` +
+      `context.maxFiles in the config`;
     assert.equal((JSON.parse(ranked.stdout) as { partial?: string }).partial, partial);
     assert.equal(ranked.stderr, `aic: warning: ${partial}\n`);
     const session = await connect(s);

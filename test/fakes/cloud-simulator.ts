@@ -543,14 +543,16 @@ export class CloudSimulator {
           this.sendError(
             res,
             401,
-            "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
+            "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer " +
+              'YOUR_KEY).',
             { code: 'missing_api_key' },
           );
         else
           this.sendError(
             res,
             401,
-            `Incorrect API key provided: ${bearer.slice(0, 3)}***${bearer.slice(-4)}. You can find your API key at https://platform.openai.com/account/api-keys.`,
+            `Incorrect API key ` +
+              `provided: ${bearer.slice(0, 3)}***${bearer.slice(-4)}. You can find your API key at https://platform.openai.com/account/api-keys.`,
             { code: 'invalid_api_key' },
           );
         return true;
@@ -565,7 +567,8 @@ export class CloudSimulator {
           this.sendError(
             res,
             403,
-            "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API.",
+            "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer " +
+              'identity to call this API.',
           );
         } else {
           this.sendError(res, 400, 'API key not valid. Please pass a valid API key.', {
@@ -610,7 +613,8 @@ export class CloudSimulator {
           return this.sendError(
             res,
             404,
-            `models/${route.id} is not found for API version v1beta, or is not supported for get. Call ListModels to see the list of available models and their supported methods.`,
+            `models/${route.id} is not found for API version v1beta, or is not supported for get. Call ListModels to see the list of available models ` +
+              `and their supported methods.`,
           );
         return this.sendJson(res, 200, this.geminiModel(model));
       }
@@ -778,7 +782,8 @@ export class CloudSimulator {
         this.sendError(
           res,
           404,
-          `models/${id} is not found for API version v1beta, or is not supported for generateContent. Call ListModels to see the list of available models and their supported methods.`,
+          `models/${id} is not found for API version v1beta, or is not supported for generateContent. Call ListModels to see the list of available ` +
+            `models and their supported methods.`,
         );
         return false;
       }

@@ -24,7 +24,8 @@ function slowGit(dir: string): { bin: string; marker: string } {
   fs.mkdirSync(bin);
   fs.writeFileSync(
     path.join(bin, 'git'),
-    `#!/bin/sh\ncase "$1" in\n  rev-parse) echo 0123456789abcdef0123456789abcdef01234567 ;;\n  log) : > '${marker}'; exec sleep 600 ;;\n  *) exec ${real} "$@" ;;\nesac\n`,
+    `#!/bin/sh\ncase "$1" in\n  rev-parse) echo 0123456789abcdef0123456789abcdef01234567 ;;\n  ` +
+      `log) : > '${marker}'; exec sleep 600 ;;\n  *) exec ${real} "$@" ;;\nesac\n`,
     { mode: 0o755 },
   );
   return { bin, marker };

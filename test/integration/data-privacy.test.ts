@@ -91,7 +91,9 @@ describe('what aid keeps is its user’s alone', function () {
     assert.match(
       started.stderr,
       new RegExp(
-        `refusing to use data directory ${s.dataDir}: it belongs to uid 65534, not to you \\(uid 0\\)\\. If it is yours, \`chown -R 0 ${s.dataDir}\`; otherwise remove it or set AID_DATA_DIR elsewhere`,
+        `refusing to use data ` +
+          `directory ${s.dataDir}: it belongs to uid 65534, not to you \\(uid 0\\)\\. If it is yours, ` +
+          `\`chown -R 0 ${s.dataDir}\`; otherwise remove it or set AID_DATA_DIR elsewhere`,
       ),
     );
     assert.deepEqual(fs.readdirSync(s.dataDir), [], 'nothing was written into it');

@@ -7,7 +7,8 @@ import { eventually, makeRepo, type TempRepo } from '../helpers/context-repo';
 
 const FILES: Record<string, string> = {
   'src/config.ts':
-    "import { readText } from './io';\n\nexport interface Config { port: number }\n\nexport function parseConfig(text: string): Config {\n  return JSON.parse(readText(text)) as Config;\n}\n",
+    "import { readText } from './io';\n\nexport interface Config { port: number }\n\nexport function parseConfig(text: string): Config {\n  return " +
+    'JSON.parse(readText(text)) as Config;\n}\n',
   'src/io.ts': 'export function readText(file: string): string {\n  return file;\n}\n',
   'src/server.ts': "import { parseConfig } from './config';\n\nexport function startServer(): void {\n  parseConfig('{}');\n}\n",
   'src/billing/invoice.ts': 'export function computeInvoiceTotal(lines: number[]): number {\n  return lines.reduce((a, b) => a + b, 0);\n}\n',

@@ -35,7 +35,8 @@ describe('context: indexing limits', () => {
     assert.match(
       p.progress().partial ?? '',
       new RegExp(
-        `^the index of ${repo.root} is partial: indexing stopped at 12 files \\(context\\.maxFiles\\); leave directories out with \\.gitignore, or raise context\\.maxFiles in the config$`,
+        `^the index of ${repo.root} is partial: indexing stopped at 12 files \\(context\\.maxFiles\\); leave directories out with \\.gitignore, or ` +
+          `raise context\\.maxFiles in the config$`,
       ),
     );
     assert.ok((await p.rank('handler', { limit: 50 })).length > 0, 'the partial index answers');

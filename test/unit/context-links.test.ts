@@ -42,29 +42,32 @@ describe('context: links never lead out of a project', () => {
     return p;
   }
 
-  it('takes a file named by hand by where it really leads: links out, links to credentials and files below a linked directory are refused with why', async () => {
-    link(path.join(outside, 'id_rsa'), 'notes.md');
-    link('../outside/.env', 'deploy-settings.txt');
-    link('config/.env', 'settings.txt');
-    link(outside, 'shared');
-    link('docs/guide.md', 'current.md');
-    const p = await open();
-    const bundle = await p.assemble('summarise the deployment signing notes', {
-      tokenBudget: 4000,
-      mentioned: ['notes.md', 'deploy-settings.txt', 'settings.txt', 'shared/notes.md', 'current.md', '../outside/notes.md', 'config/.env'],
-    });
-    assert.deepEqual(bundle.notAttached, [
-      { path: 'notes.md', reason: 'a link to a file outside the project' },
-      { path: 'deploy-settings.txt', reason: 'a link to a file outside the project' },
-      { path: 'settings.txt', reason: 'a link to a credentials file' },
-      { path: 'shared/notes.md', reason: 'a link to a file outside the project' },
-      { path: '../outside/notes.md', reason: 'outside the project' },
-      { path: 'config/.env', reason: 'a credentials file' },
-    ]);
-    assert.ok(!bundle.prompt.includes(KEY), 'no credential reached the prompt');
-    // A link that stays inside the project is read as the file it leads to, under that file's name.
-    assert.match(bundle.prompt, /\ndocs\/guide\.md \(whole file, lines 1-\d+\)\n```md\n# Deployment guide/);
-  });
+  it(
+    'takes a file named by hand by where it really leads: links out, links to credentials and files below a linked directory are ' + 'refused with why',
+    async () => {
+      link(path.join(outside, 'id_rsa'), 'notes.md');
+      link('../outside/.env', 'deploy-settings.txt');
+      link('config/.env', 'settings.txt');
+      link(outside, 'shared');
+      link('docs/guide.md', 'current.md');
+      const p = await open();
+      const bundle = await p.assemble('summarise the deployment signing notes', {
+        tokenBudget: 4000,
+        mentioned: ['notes.md', 'deploy-settings.txt', 'settings.txt', 'shared/notes.md', 'current.md', '../outside/notes.md', 'config/.env'],
+      });
+      assert.deepEqual(bundle.notAttached, [
+        { path: 'notes.md', reason: 'a link to a file outside the project' },
+        { path: 'deploy-settings.txt', reason: 'a link to a file outside the project' },
+        { path: 'settings.txt', reason: 'a link to a credentials file' },
+        { path: 'shared/notes.md', reason: 'a link to a file outside the project' },
+        { path: '../outside/notes.md', reason: 'outside the project' },
+        { path: 'config/.env', reason: 'a credentials file' },
+      ]);
+      assert.ok(!bundle.prompt.includes(KEY), 'no credential reached the prompt');
+      // A link that stays inside the project is read as the file it leads to, under that file's name.
+      assert.match(bundle.prompt, /\ndocs\/guide\.md \(whole file, lines 1-\d+\)\n```md\n# Deployment guide/);
+    },
+  );
 
   it('indexes no link, by the walk or the watcher, whatever it leads to; a file turned into a link leaves the index', async () => {
     link(path.join(outside, 'notes.md'), 'early.md');

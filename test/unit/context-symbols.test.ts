@@ -21,7 +21,8 @@ describe('context: symbols and terms', () => {
 
   it('finds TypeScript definitions with line ranges, and imports', () => {
     const src =
-      "import { Store } from './store';\nexport function parseConfig(text: string): Config {\n  return JSON.parse(text);\n}\nexport class Loader {\n  load(): void {}\n}\ninterface Config { a: number }\nexport const handler = async () => 1;\n";
+      "import { Store } from './store';\nexport function parseConfig(text: string): Config {\n  return JSON.parse(text);\n}\nexport class Loader {\n  " +
+      'load(): void {}\n}\ninterface Config { a: number }\nexport const handler = async () => 1;\n';
     const r = extractor.extract('a.ts', src);
     assert.equal(r.via, 'tree-sitter');
     assert.deepEqual(defs('a.ts', src), ['function parseConfig 2-4', 'class Loader 5-7', 'method load 6-6', 'interface Config 8-8', 'const handler 9-9']);
@@ -37,7 +38,8 @@ describe('context: symbols and terms', () => {
     assert.deepEqual(
       defs(
         'm.go',
-        'package m\n\ntype Server struct {\n\tAddr string\n}\n\nfunc (s *Server) Serve() error {\n\treturn nil\n}\n\nfunc NewServer() *Server { return &Server{} }\n',
+        'package m\n\ntype Server struct {\n\tAddr string\n}\n\nfunc (s *Server) Serve() error {\n\treturn nil\n}\n\nfunc NewServer() *Server { ' +
+          'return &Server{} }\n',
       ),
       ['type Server 3-5', 'method Serve 7-9', 'function NewServer 11-11'],
     );

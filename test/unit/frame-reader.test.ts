@@ -43,7 +43,8 @@ describe('FrameReader: the socket read once, strictly', () => {
   const input = Buffer.concat([
     ...bodies.map((b) => frame(JSON.stringify(b))),
     Buffer.from(
-      `Content-Type: application/vscode-jsonrpc; charset=utf-8\r\ncontent-length: ${'{"jsonrpc":"2.0","id":7,"method":"e/f"}'.length}\r\n\r\n{"jsonrpc":"2.0","id":7,"method":"e/f"}`,
+      `Content-Type: application/vscode-jsonrpc; ` +
+        `charset=utf-8\r\ncontent-length: ${'{"jsonrpc":"2.0","id":7,"method":"e/f"}'.length}\r\n\r\n{"jsonrpc":"2.0","id":7,"method":"e/f"}`,
     ),
   ]);
   const expected = [...bodies, { jsonrpc: '2.0', id: 7, method: 'e/f' }];

@@ -167,7 +167,8 @@ describe('OllamaAdapter against the simulator', () => {
       const url = `http://127.0.0.1:${await closedPort()}`;
       const down = new OllamaAdapter({ baseUrl: url, hostName: 'ollama' });
       const expected = new RegExp(
-        `^Ollama is not running at ${url.replace(/\./g, '\\.')} \\(ECONNREFUSED\\) — start it with \`ollama serve\` \\(or set OLLAMA_HOST to where it runs\\)$`,
+        `^Ollama is not running at ${url.replace(/\./g, '\\.')} \\(ECONNREFUSED\\) — ` +
+          `start it with \`ollama serve\` \\(or set OLLAMA_HOST to where it runs\\)$`,
       );
       for (const attempt of [down.health(live()), down.listModels(live()), collect(down.streamChat(ask('x'), live()))]) {
         const error = await providerError(attempt);

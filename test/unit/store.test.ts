@@ -124,7 +124,8 @@ describe('store', () => {
       await assert.rejects(Store.open(dir), (error: Error) => {
         assert.equal(
           error.message,
-          `the data in ${path.join(dir, 'aid.lmdb')} has schema version ${SCHEMA_VERSION + 1}, newer than this aid understands (${SCHEMA_VERSION}); upgrade aid or point AID_DATA_DIR elsewhere`,
+          `the data in ${path.join(dir, 'aid.lmdb')} has schema ` +
+            `version ${SCHEMA_VERSION + 1}, newer than this aid understands (${SCHEMA_VERSION}); upgrade aid or point AID_DATA_DIR elsewhere`,
         );
         return true;
       });
