@@ -207,14 +207,12 @@ export function rankFiles(input: RankInput): RankOutput {
     else if (p === input.openFile) out.unshift('open in the editor');
     return out;
   };
-  const files = scored
-    .slice(0, input.limit)
-    .map(({ path: p, score }) => ({
-      path: p,
-      score,
-      reasons: explain(p, raw.get(p) as SignalVector),
-      tokens: estimateTokensOfLength(index.get(p)?.facts.chars ?? 0),
-    }));
+  const files = scored.slice(0, input.limit).map(({ path: p, score }) => ({
+    path: p,
+    score,
+    reasons: explain(p, raw.get(p) as SignalVector),
+    tokens: estimateTokensOfLength(index.get(p)?.facts.chars ?? 0),
+  }));
   // The learner compares attached files with the rest of the top; the long tail is not kept.
   const signals = new Map<string, SignalVector>();
   for (const { path: p } of scored.slice(0, SIGNALS_KEPT)) signals.set(p, raw.get(p) as SignalVector);
