@@ -197,14 +197,14 @@ export async function runDaemon(options: DaemonOptions): Promise<{ done: Promise
   const savedPrices = priceData.loadSaved();
   if (savedPrices.error) logger.warn('ignoring the saved price data; the bundled prices stay', { error: savedPrices.error });
   const prices = new PriceBook({ overrides: () => config.prices, datasetVersion: () => priceData.version });
-  const registry = new HostRegistry({
+  const { health, catalog, router } = new HostRegistry({
     createAdapter: createAdapter(() => config),
     cache: discoveryCache,
     prices,
     logger,
     probeTimeoutMs: config.probeTimeoutMs,
   });
-  registry.setHosts(hostsFrom(config));
+  health.setHosts(hostsFrom(config));
   const sessions = new Sessions(store);
   const contextEngine = new ContextEngine({
     store,
@@ -219,7 +219,7 @@ export async function runDaemon(options: DaemonOptions): Promise<{ done: Promise
     budgets,
     cost: callCost,
     alternatives: async () =>
-      (await registry.chatCandidates()).map((m) => ({
+      (await catalog.chatCandidates()).map((m) => ({
         ref: m.ref,
         target: CallCost.target({ provider: m.host.provider, host: m.host.name, model: m.model, ...(m.listed ? { listed: m.listed } : {}) }),
         ...(m.contextWindow ? { contextWindow: m.contextWindow } : {}),
@@ -227,7 +227,8 @@ export async function runDaemon(options: DaemonOptions): Promise<{ done: Promise
     onError: (message, error) => logger.debug(message, { error }),
   });
   const attempts = new HostAttempts({
-    registry,
+    router,
+    catalog,
     ledger,
     logger,
     cost: callCost,
@@ -240,7 +241,7 @@ export async function runDaemon(options: DaemonOptions): Promise<{ done: Promise
     onSpend: checkAlerts,
   });
   const ask = new AskService({
-    registry,
+    router,
     sessions,
     context: new ContextAttacher(contextEngine, contextSettings),
     attempts,
@@ -265,9 +266,9 @@ export async function runDaemon(options: DaemonOptions): Promise<{ done: Promise
       const hosts = hostsFrom(result.config);
       config = result.config;
       logger.setLevel(config.logLevel);
-      registry.setProbeTimeout(config.probeTimeoutMs);
-      registry.setHosts(hosts);
-      if (intervalChanged) registry.startHealthChecks(config.healthIntervalSec * 1000);
+      health.setProbeTimeout(config.probeTimeoutMs);
+      health.setHosts(hosts);
+      if (intervalChanged) health.startHealthChecks(config.healthIntervalSec * 1000);
     } catch (error) {
       config = previous;
       logger.error('applying the new config failed', { error: (error as Error).stack ?? String(error) });
@@ -287,7 +288,7 @@ export async function runDaemon(options: DaemonOptions): Promise<{ done: Promise
       pid: process.pid,
       uptimeMs: Date.now() - started,
       socket: paths.socket,
-      hosts: registry.statuses(),
+      hosts: health.statuses(),
       config: configState,
       store: { path: store.path, schemaVersion: store.schemaVersion, requests: ledger.count(), ...(store.incident ? { incident: store.incident } : {}) },
       activation: listenFd === undefined ? 'self' : 'systemd',
@@ -296,9 +297,9 @@ export async function runDaemon(options: DaemonOptions): Promise<{ done: Promise
 
   const handlers = new HandlerRegistry().add(
     ...daemonHandlers({ version, status, reload, requestShutdown: (reason) => void runShutdown(reason) }),
-    ...catalogHandlers(registry),
+    ...catalogHandlers(health, catalog),
     ...chatHandlers(ask),
-    ...ollamaHandlers(registry),
+    ...ollamaHandlers(catalog),
     ...costHandlers(
       costs,
       () =>
@@ -310,10 +311,10 @@ export async function runDaemon(options: DaemonOptions): Promise<{ done: Promise
       priceData,
       () => config.pricesUrl ?? DEFAULT_PRICES_URL,
     ),
-    ...budgetHandlers(budgets, registry),
-    ...recommendHandlers(new Recommender(registry, prices), ledger),
+    ...budgetHandlers(budgets, health, catalog),
+    ...recommendHandlers(new Recommender(catalog, prices), ledger),
     ...sessionHandlers(sessions),
-    ...contextHandlers(contextEngine, registry, contextSettings, () => config.defaultModel),
+    ...contextHandlers(contextEngine, router, contextSettings, () => config.defaultModel),
   );
   const server = new DaemonServer({ registry: handlers, logger, handshakeTimeoutMs: () => config.handshakeTimeoutMs, maxMessageBytes: MAX_MESSAGE_BYTES });
   const configWatch = watchConfigFile(paths.configFile, () => void reload());
@@ -345,7 +346,7 @@ export async function runDaemon(options: DaemonOptions): Promise<{ done: Promise
   });
   shutdown.add('close connections', () => server.closeConnections());
   shutdown.add('stop timers and watchers', async () => {
-    registry.stopHealthChecks();
+    health.stopHealthChecks();
     clearInterval(footing);
     configWatch.close();
     await contextEngine.close();
@@ -373,7 +374,7 @@ export async function runDaemon(options: DaemonOptions): Promise<{ done: Promise
     throw new StartupError(`cannot listen on ${paths.socket}: ${(error as Error).message}`);
   }
   writeRegistration(paths.registrationFile, { pid: process.pid, socket: paths.socket, version, startedAt: new Date(started).toISOString() });
-  registry.startHealthChecks(config.healthIntervalSec * 1000);
+  health.startHealthChecks(config.healthIntervalSec * 1000);
   // Cron jobs in the user's zone; changed schedules apply from the next start.
   cronJobs.push(
     cron.schedule(config.alerts.checkCron, checkAlerts, { timezone: calendar.timeZone, noOverlap: true, name: 'budget-check' }),

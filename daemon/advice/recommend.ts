@@ -2,7 +2,8 @@ import { estimateTokens } from '../tokens/count';
 import type { ModelInfo } from '../../protocol/models';
 import type { Recommendation, RecommendParams, RecommendResult, SavingsResult, TaskClass, Tier } from '../../protocol/recommend';
 import type { RequestRecord } from '../ledger/ledger';
-import { chatModels, type HostRegistry } from '../catalog/registry';
+import type { ModelCatalog } from '../catalog/model-catalog';
+import { chatModels } from '../catalog/model-match';
 import type { PriceBook } from '../pricing/price-book';
 import { roundUsd } from '../pricing/money';
 
@@ -75,7 +76,7 @@ export function tierOf(model: string): Tier {
  */
 export class Recommender {
   constructor(
-    private readonly registry: HostRegistry,
+    private readonly catalog: ModelCatalog,
     private readonly prices: PriceBook,
   ) {}
 
@@ -85,7 +86,7 @@ export class Recommender {
     const promptTokens = estimateTokens(params.task);
     const input = Math.max(rule.input, promptTokens + (params.contextTokens ?? 0));
     const output = rule.output;
-    const models = chatModels((await this.registry.listModels()).models);
+    const models = chatModels((await this.catalog.listModels()).models);
     const fits: Recommendation[] = [];
     const excluded: { ref: string; why: string }[] = [];
     for (const m of models) {
@@ -126,7 +127,7 @@ export class Recommender {
    * the plain input rate, in (session, model) pairs that never read the cache.
    */
   async savings(rows: Iterable<RequestRecord>, days: number): Promise<SavingsResult> {
-    const { models } = await this.registry.listModels();
+    const { models } = await this.catalog.listModels();
     const byClass = new Map<string, { requests: number; actual: number; recommended: number | null; ref: string | null }>();
     const caches = new Map<string, { reads: number; premium: number }>();
     let unclassified = 0;

@@ -1,5 +1,6 @@
 import type { AskParams, AskResult } from '../../protocol/chat';
-import type { HostRegistry, ResolvedModel } from '../catalog/registry';
+import type { ResolvedModel } from '../catalog/model-catalog';
+import type { Router } from '../catalog/router';
 import { AidError, cancelled } from '../errors/aid-error';
 import type { Logger } from '../log/logger';
 import type { PricedCall } from '../pricing/price-book';
@@ -11,7 +12,7 @@ import type { HostAttempts, Notice } from './host-attempts';
 export type { AskLimits, Notice } from './host-attempts';
 
 export interface AskDeps {
-  registry: HostRegistry;
+  router: Router;
   /** Conversations: each ask is a turn of one, its history sent to the model. */
   sessions: Sessions;
   /** Project context put before each question (the intelligence engine). */
@@ -150,7 +151,7 @@ export class AskService {
   private async route(params: AskParams, signal: AbortSignal): Promise<ResolvedModel[]> {
     try {
       // Routing may ask hosts for their lists; a cancel stops that too.
-      return await this.deps.registry.route(params.model, this.deps.defaultModel(), signal);
+      return await this.deps.router.route(params.model, this.deps.defaultModel(), signal);
     } catch (error) {
       if (signal.aborted) throw cancelled();
       throw error;

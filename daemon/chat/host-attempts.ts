@@ -1,7 +1,8 @@
 import type { AskNoticeParams, AskParams, AskResult, Usage } from '../../protocol/chat';
 import { ErrorCodes } from '../../protocol/errors';
 import type { SpendGuard } from '../budget/spend-guard';
-import type { HostRegistry, ResolvedModel } from '../catalog/registry';
+import type { ModelCatalog, ResolvedModel } from '../catalog/model-catalog';
+import type { Router } from '../catalog/router';
 import { AidError, cancelled } from '../errors/aid-error';
 import type { Ledger, PendingCall } from '../ledger/ledger';
 import type { Logger } from '../log/logger';
@@ -47,7 +48,8 @@ export interface AttemptPlan {
 }
 
 export interface AttemptDeps {
-  registry: HostRegistry;
+  router: Router;
+  catalog: ModelCatalog;
   ledger: Ledger;
   logger: Logger;
   cost: CallCost;
@@ -179,7 +181,7 @@ export class HostAttempts {
           const wasCancelled = signal.aborted || (cause instanceof ProviderError && cause.kind === 'cancelled');
           if (wasCancelled || received > 0) throw toAidError(cause, target, wasCancelled, received);
           // The list said the host had the model and the host says it has not: forget the list.
-          if (cause instanceof ProviderError && cause.kind === 'not_found') await this.deps.registry.invalidateModels(target.host.name);
+          if (cause instanceof ProviderError && cause.kind === 'not_found') await this.deps.catalog.invalidateModels(target.host.name);
           if (next && movesToNextHost(cause)) {
             notice({
               kind: 'failover',
@@ -223,7 +225,7 @@ export class HostAttempts {
   ): Promise<AidError<typeof ErrorCodes.ContextTooLarge>> {
     let suggestions: string[] = [];
     try {
-      const fits = (await this.deps.registry.chatCandidates(signal)).filter(
+      const fits = (await this.deps.catalog.chatCandidates(signal)).filter(
         (m) => m.contextWindow !== undefined && m.contextWindow >= tokens && m.ref !== target.ref,
       );
       const rank = (m: ResolvedModel): number => (m.price === 'free' ? 0 : m.price === 'unpriced' ? Number.POSITIVE_INFINITY : m.price.inputPerMTok);
@@ -249,7 +251,7 @@ export class HostAttempts {
   private async resolveQuietly(ref: string | undefined, signal: AbortSignal): Promise<ResolvedModel | undefined> {
     if (!ref) return undefined;
     try {
-      return (await this.deps.registry.route(ref, undefined, signal))[0];
+      return (await this.deps.router.route(ref, undefined, signal))[0];
     } catch {
       return undefined;
     }

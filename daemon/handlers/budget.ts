@@ -11,7 +11,9 @@ import {
 } from '../../protocol/budget';
 import { PROVIDER_KINDS } from '../../protocol/hosts';
 import type { Budgets } from '../budget/budgets';
-import { findModel, type HostRegistry } from '../catalog/registry';
+import type { HostHealth } from '../catalog/host-health';
+import type { ModelCatalog } from '../catalog/model-catalog';
+import { findModel } from '../catalog/model-match';
 import { invalidParams } from '../errors/aid-error';
 import { defineHandler, type Handler } from '../server/handlers';
 
@@ -22,16 +24,16 @@ const name = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'a budget name uses lett
  * nothing: unknown hosts and providers are refused; a model no host lists today is only warned
  * about (it may be pulled or released later).
  */
-async function checkScope(scope: BudgetSetParams['scope'], registry: HostRegistry): Promise<string[]> {
+async function checkScope(scope: BudgetSetParams['scope'], health: HostHealth, catalog: ModelCatalog): Promise<string[]> {
   if (!scope) return [];
-  if (scope.kind === 'host' && !registry.hostNames().includes(scope.value)) {
-    throw invalidParams(`--scope host=${scope.value}: no host named '${scope.value}'; known hosts: ${registry.hostNames().join(', ')}`, ['scope.value']);
+  if (scope.kind === 'host' && !health.hostNames().includes(scope.value)) {
+    throw invalidParams(`--scope host=${scope.value}: no host named '${scope.value}'; known hosts: ${health.hostNames().join(', ')}`, ['scope.value']);
   }
   if (scope.kind === 'provider' && !(PROVIDER_KINDS as readonly string[]).includes(scope.value)) {
     throw invalidParams(`--scope provider=${scope.value}: no provider named '${scope.value}'; providers: ${PROVIDER_KINDS.join(', ')}`, ['scope.value']);
   }
   if (scope.kind === 'model') {
-    const { models } = await registry.listModels();
+    const { models } = await catalog.listModels();
     const listed = models.map((m) => ({ id: m.model }));
     if (!findModel(listed, scope.value))
       return [`no host lists a model named '${scope.value}' today; the budget counts it once one serves it (see \`aic models\`)`];
@@ -39,7 +41,7 @@ async function checkScope(scope: BudgetSetParams['scope'], registry: HostRegistr
   return [];
 }
 
-export function budgetHandlers(budgets: Budgets, registry: HostRegistry): Handler[] {
+export function budgetHandlers(budgets: Budgets, health: HostHealth, catalog: ModelCatalog): Handler[] {
   return [
     defineHandler(
       BudgetSetRequest,
@@ -55,7 +57,7 @@ export function budgetHandlers(budgets: Budgets, registry: HostRegistry): Handle
         alerts: z.array(z.number().int().min(1).max(1000)).max(20).optional(),
       }),
       async (params) => {
-        const warnings = await checkScope(params.scope, registry);
+        const warnings = await checkScope(params.scope, health, catalog);
         const { status, created } = await budgets.set(params);
         return { ...status, created, ...(warnings.length ? { warnings } : {}) };
       },

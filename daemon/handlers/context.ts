@@ -12,7 +12,7 @@ import {
 import { ErrorCodes } from '../../protocol/errors';
 import { BROAD_OVERRIDE, contextBudget, mayIndex, openProject, type ContextSettings } from '../context/project-rules';
 import { ASSEMBLY_CANDIDATES, BroadProjectError, type ContextEngine, type ContextProject } from '../context/engine';
-import type { HostRegistry } from '../catalog/registry';
+import type { Router } from '../catalog/router';
 import { defineHandler, type Handler, type RequestContext } from '../server/handlers';
 
 const project = z.string().min(1, 'give the project directory').max(4096);
@@ -78,16 +78,11 @@ async function indexed(p: ContextProject, context: RequestContext, token: string
   return p.progress();
 }
 
-export function contextHandlers(
-  engine: ContextEngine,
-  registry: HostRegistry,
-  settings: () => ContextSettings,
-  defaultModel: () => string | undefined,
-): Handler[] {
+export function contextHandlers(engine: ContextEngine, router: Router, settings: () => ContextSettings, defaultModel: () => string | undefined): Handler[] {
   /** The budget `aic ask` would have with this model (or the default one); the plain cap when no host answers. */
   const budgetFor = async (model: string | undefined, signal: AbortSignal): Promise<number> => {
     try {
-      const candidates = await registry.route(model, defaultModel(), signal);
+      const candidates = await router.route(model, defaultModel(), signal);
       const windows = candidates.map((c) => c.contextWindow).filter((w): w is number => w !== undefined);
       return contextBudget(settings(), windows.length ? Math.min(...windows) : undefined);
     } catch {

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { ErrorCodes } from '../../protocol/errors';
 import { AidError, cancelled } from '../errors/aid-error';
 import { PsRequest, PullProgressNotification, PullRequest, RemoveRequest, type PsResult } from '../../protocol/ollama';
-import type { HostRegistry } from '../catalog/registry';
+import type { ModelCatalog } from '../catalog/model-catalog';
 import { ProviderError } from '../providers/types';
 import { defineHandler, type Handler } from '../server/handlers';
 
@@ -19,19 +19,19 @@ function failure(error: unknown, host: string, model?: string): AidError {
 }
 
 /** The one host a pull or rm acts on: the named one, else the built-in `ollama`, else the only Ollama host. */
-function single(registry: HostRegistry, host: string | undefined): ReturnType<HostRegistry['managers']>[number] {
-  const managers = registry.managers(host);
+function single(catalog: ModelCatalog, host: string | undefined): ReturnType<ModelCatalog['managers']>[number] {
+  const managers = catalog.managers(host);
   const chosen = managers.find((m) => m.host.name === 'ollama') ?? managers[0];
   if (!chosen) throw new AidError(ErrorCodes.NoUsableHost, 'no Ollama host is configured; set OLLAMA_HOST or add one in the config', {});
   return chosen;
 }
 
-export function ollamaHandlers(registry: HostRegistry): Handler[] {
+export function ollamaHandlers(catalog: ModelCatalog): Handler[] {
   const model = z.string().min(1, 'name a model, e.g. llama3.2').max(300);
   const host = z.string().min(1).optional();
   return [
     defineHandler(PullRequest, z.object({ model, host, streamToken: z.string().min(1).max(200) }), async (params, context) => {
-      const target = single(registry, params.host);
+      const target = single(catalog, params.host);
       const release = context.claimStreamToken(params.streamToken);
       try {
         await target.manager.pull(
@@ -44,25 +44,25 @@ export function ollamaHandlers(registry: HostRegistry): Handler[] {
       } finally {
         release();
         // The host's model set changed (or may have, if the pull was cut): list it afresh next time.
-        await registry.invalidateModels(target.host.name);
+        await catalog.invalidateModels(target.host.name);
       }
       return { host: target.host.name, model: params.model };
     }),
     defineHandler(RemoveRequest, z.object({ model, host }), async (params, context) => {
-      const target = single(registry, params.host);
+      const target = single(catalog, params.host);
       try {
         await target.manager.remove(params.model, context.signal);
       } catch (error) {
         throw failure(error, target.host.name, params.model);
       } finally {
-        await registry.invalidateModels(target.host.name);
+        await catalog.invalidateModels(target.host.name);
       }
       return { host: target.host.name, model: params.model };
     }),
     defineHandler(PsRequest, z.object({ host }), async (params, context): Promise<PsResult> => {
       const result: PsResult = { models: [], failures: [] };
       await Promise.all(
-        registry.managers(params.host).map(async ({ host: h, manager }) => {
+        catalog.managers(params.host).map(async ({ host: h, manager }) => {
           try {
             for (const m of await manager.loaded(context.signal)) {
               result.models.push({

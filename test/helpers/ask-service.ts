@@ -50,7 +50,7 @@ export function buildAskService(parts: AskParts): { ask: AskService; sessions: S
     budgets,
     cost,
     alternatives: async () =>
-      (await registry.chatCandidates()).map((m) => ({
+      (await registry.catalog.chatCandidates()).map((m) => ({
         ref: m.ref,
         target: CallCost.target({ provider: m.host.provider, host: m.host.name, model: m.model, ...(m.listed ? { listed: m.listed } : {}) }),
         ...(m.contextWindow ? { contextWindow: m.contextWindow } : {}),
@@ -58,7 +58,8 @@ export function buildAskService(parts: AskParts): { ask: AskService; sessions: S
     onError: () => undefined,
   });
   const attempts = new HostAttempts({
-    registry,
+    router: registry.router,
+    catalog: registry.catalog,
     ledger: parts.ledger,
     logger: parts.logger,
     cost,
@@ -73,7 +74,7 @@ export function buildAskService(parts: AskParts): { ask: AskService; sessions: S
   // The config's own defaults, as a daemon without a config file has them.
   const context = new ContextAttacher(engine, () => ({ ...configSchema.parse({}).context, waitMs: 0 }));
   const ask = new AskService({
-    registry,
+    router: registry.router,
     sessions,
     context,
     attempts,

@@ -3,7 +3,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { defineHosts, isConfigured, normalizeOllamaUrl, type HostDefinition } from '../../daemon/catalog/hosts';
-import { HostRegistry, MAX_BACKOFF_MS, NO_HOST_HINT, findModel } from '../../daemon/catalog/registry';
+import { HostRegistry } from '../../daemon/catalog/registry';
+import { MAX_BACKOFF_MS } from '../../daemon/catalog/host-health';
+import { findModel } from '../../daemon/catalog/model-match';
+import { NO_HOST_HINT } from '../../daemon/catalog/router';
 import { closestNames } from '../../daemon/catalog/suggest';
 import { recommendedModel } from '../../daemon/catalog/default-model';
 import { DiscoveryCache, type CachedList, type ListStore } from '../../daemon/catalog/discovery';
@@ -193,7 +196,7 @@ describe('catalog', () => {
         now: clock.now,
         ...(cache ? { cache } : {}),
       });
-      registry.setHosts(defineHosts(env, config(cfg)));
+      registry.health.setHosts(defineHosts(env, config(cfg)));
       const fake = (name: string): ScriptedAdapter => {
         const adapter = adapters.get(name);
         assert.ok(adapter, `no adapter for ${name}`);
@@ -208,7 +211,7 @@ describe('catalog', () => {
       it('lists unconfigured, unsupported and not-yet-checked hosts before any probe', () => {
         const { registry, created } = registryWith({ OPENAI_API_KEY: 'sk-test-123456' });
         assert.deepEqual(created, ['openai', 'ollama'], 'adapters only for hosts with what they need');
-        assert.deepEqual(registry.statuses(), [
+        assert.deepEqual(registry.health.statuses(), [
           { name: 'anthropic', provider: 'anthropic', baseUrl: 'https://api.anthropic.com', health: 'unconfigured', error: 'set ANTHROPIC_API_KEY' },
           {
             name: 'openai',
@@ -234,7 +237,7 @@ describe('catalog', () => {
         fake('ollama').healthMs = 25;
         fake('ollama').version = '0.12.6';
         fake('gpu-box').down = new ProviderError('unreachable', 'nothing at http://gpu:11434');
-        const statuses = byName(await registry.probeAll());
+        const statuses = byName(await registry.health.probeAll());
         assert.deepEqual(statuses.get('ollama'), {
           name: 'ollama',
           provider: 'ollama',
@@ -248,16 +251,16 @@ describe('catalog', () => {
         assert.equal(statuses.get('gpu-box')?.error, 'nothing at http://gpu:11434');
         assert.equal(statuses.get('gpu-box')?.latencyMs, undefined);
         assert.equal(statuses.get('anthropic')?.health, 'unconfigured', 'a probe does not touch unconfigured hosts');
-        const again = await registry.probeAll();
+        const again = await registry.health.probeAll();
         assert.equal(byName(again).get('ollama')?.checkedAt, 1050);
-        assert.deepEqual(registry.statuses(), again, 'statuses() answers from the last probe');
+        assert.deepEqual(registry.health.statuses(), again, 'statuses() answers from the last probe');
       });
 
       it('marks a host that stops answering as down, and logs it', async () => {
         const { registry, fake } = registryWith({});
-        assert.equal(byName(await registry.probeAll()).get('ollama')?.health, 'up');
+        assert.equal(byName(await registry.health.probeAll()).get('ollama')?.health, 'up');
         fake('ollama').down = new ProviderError('unreachable', 'Ollama is not running');
-        assert.equal(byName(await registry.probeAll()).get('ollama')?.error, 'Ollama is not running');
+        assert.equal(byName(await registry.health.probeAll()).get('ollama')?.error, 'Ollama is not running');
         logger.close();
         assert.match(fs.readFileSync(logFile, 'utf8'), /WARN {2}host went down host=ollama error="Ollama is not running"/);
       });
@@ -266,10 +269,10 @@ describe('catalog', () => {
         const { registry, fake } = registryWith({}, {}, 50);
         fake('ollama').hang = true;
         // The fake only returns once its signal aborts, so getting here proves the deadline fired.
-        const ollama = byName(await registry.probeAll()).get('ollama');
+        const ollama = byName(await registry.health.probeAll()).get('ollama');
         assert.equal(ollama?.health, 'down');
         assert.equal(ollama?.error, 'no answer within 50 ms from http://127.0.0.1:11434');
-        const models = await registry.listModels();
+        const models = await registry.catalog.listModels();
         assert.deepEqual(models.models, []);
         assert.deepEqual(models.failures, [{ host: 'ollama', error: 'no answer within 50 ms from http://127.0.0.1:11434' }]);
       });
@@ -283,7 +286,7 @@ describe('catalog', () => {
         // Tick every interval for 20 intervals and record when the dead host was probed.
         for (let i = 0; i < 20; i++) {
           const before = dead.healthCalls;
-          await registry.probeDue(interval);
+          await registry.health.probeDue(interval);
           if (dead.healthCalls > before) probesAt.push(i);
           clock.advance(interval);
         }
@@ -291,25 +294,25 @@ describe('catalog', () => {
         assert.ok(fake('ollama').healthCalls >= 20, 'a healthy host is probed every interval');
         dead.down = undefined;
         clock.advance(16 * interval);
-        await registry.probeDue(interval);
-        assert.equal(byName(registry.statuses()).get('gpu-box')?.health, 'up');
+        await registry.health.probeDue(interval);
+        assert.equal(byName(registry.health.statuses()).get('gpu-box')?.health, 'up');
         const after = dead.healthCalls;
         clock.advance(interval);
-        await registry.probeDue(interval);
+        await registry.health.probeDue(interval);
         assert.equal(dead.healthCalls, after + 1, 'back to every interval');
       });
 
       it('probes a healthy host every interval, counted from the start of the round, and never twice at once', async () => {
         const { registry, fake } = registryWith({}, {}, 100);
         fake('ollama').healthMs = 300;
-        await registry.probeDue(1000);
+        await registry.health.probeDue(1000);
         clock.advance(700); // the round took 300 ms; the next tick comes one interval after its start
-        await registry.probeDue(1000);
+        await registry.health.probeDue(1000);
         assert.equal(fake('ollama').healthCalls, 2);
         fake('ollama').hang = true;
         clock.advance(1000);
-        const slow = registry.probeDue(1000);
-        await registry.probeDue(1000);
+        const slow = registry.health.probeDue(1000);
+        await registry.health.probeDue(1000);
         assert.equal(fake('ollama').healthCalls, 3, 'the hanging probe is not started again');
         await slow;
       });
@@ -318,7 +321,7 @@ describe('catalog', () => {
         const { registry, fake } = registryWith({}, GPU_BOX);
         fake('gpu-box').down = new ProviderError('unreachable', 'gone');
         for (let i = 0; i < 12; i++) {
-          await registry.probeDue(60_000);
+          await registry.health.probeDue(60_000);
           clock.advance(MAX_BACKOFF_MS);
         }
         assert.ok(fake('gpu-box').healthCalls >= 10, `probed ${fake('gpu-box').healthCalls} times in 12 max-backoff periods`);
@@ -327,16 +330,16 @@ describe('catalog', () => {
       it('applies a new probe deadline from a reloaded config', async () => {
         const { registry, fake } = registryWith({}, {}, 5000);
         fake('ollama').hang = true;
-        registry.setProbeTimeout(30);
-        const ollama = byName(await registry.probeAll()).get('ollama');
+        registry.health.setProbeTimeout(30);
+        const ollama = byName(await registry.health.probeAll()).get('ollama');
         assert.equal(ollama?.error, 'no answer within 30 ms from http://127.0.0.1:11434');
       });
 
       it('keeps the health of unchanged hosts across setHosts, resets changed ones', async () => {
         const { registry } = registryWith({}, GPU_BOX);
-        await registry.probeAll();
-        registry.setHosts(defineHosts({}, config({ hosts: { 'gpu-box': { provider: 'ollama', baseUrl: 'http://elsewhere:11434' } } })));
-        const statuses = byName(registry.statuses());
+        await registry.health.probeAll();
+        registry.health.setHosts(defineHosts({}, config({ hosts: { 'gpu-box': { provider: 'ollama', baseUrl: 'http://elsewhere:11434' } } })));
+        const statuses = byName(registry.health.statuses());
         assert.equal(statuses.get('ollama')?.health, 'up');
         assert.equal(statuses.get('gpu-box')?.error, 'not checked yet');
         assert.equal(statuses.get('gpu-box')?.baseUrl, 'http://elsewhere:11434');
@@ -348,7 +351,7 @@ describe('catalog', () => {
         const { registry, fake } = registryWith({}, { hosts: { ...GPU_BOX.hosts, dead: { provider: 'ollama', baseUrl: 'http://dead:1' } } });
         fake('gpu-box').models = [{ id: 'big:70b', contextWindow: 32768 }];
         fake('dead').down = new ProviderError('unreachable', 'nothing at http://dead:1');
-        const result = await registry.listModels();
+        const result = await registry.catalog.listModels();
         assert.deepEqual(result.models, [
           { ref: 'ollama/llama3.2:latest', host: 'ollama', provider: 'ollama', model: 'llama3.2:latest', kind: 'chat', price: 'free' },
           { ref: 'ollama/qwen2.5-coder:7b', host: 'ollama', provider: 'ollama', model: 'qwen2.5-coder:7b', kind: 'chat', price: 'free' },
@@ -356,16 +359,20 @@ describe('catalog', () => {
         ]);
         assert.deepEqual(result.failures, [{ host: 'dead', error: 'nothing at http://dead:1' }]);
         assert.deepEqual(
-          (await registry.listModels('gpu-box')).models.map((m) => m.ref),
+          (await registry.catalog.listModels('gpu-box')).models.map((m) => m.ref),
           ['gpu-box/big:70b'],
         );
       });
 
       it('explains a host it cannot list, and an unknown host name', async () => {
         const { registry } = registryWith({});
-        assert.deepEqual(await registry.listModels('anthropic'), { models: [], failures: [{ host: 'anthropic', error: 'set ANTHROPIC_API_KEY' }], stale: [] });
+        assert.deepEqual(await registry.catalog.listModels('anthropic'), {
+          models: [],
+          failures: [{ host: 'anthropic', error: 'set ANTHROPIC_API_KEY' }],
+          stale: [],
+        });
         const error = await rejectsWith(
-          registry.listModels('nope'),
+          registry.catalog.listModels('nope'),
           ErrorCodes.NotFound,
           /no host named 'nope'; known hosts: anthropic, openai, gemini, openrouter, ollama/,
         );
@@ -393,15 +400,15 @@ describe('catalog', () => {
 
       it('serves a fresh list without asking the host, an old one at once while refreshing it behind', async () => {
         const { registry, fake } = registryWith({});
-        await registry.listModels('ollama');
+        await registry.catalog.listModels('ollama');
         assert.equal(fake('ollama').listCalls, 1);
         clock.advance(30_000);
-        const fresh = await registry.listModels('ollama');
+        const fresh = await registry.catalog.listModels('ollama');
         assert.equal(fake('ollama').listCalls, 1, 'a list younger than a minute is served as is');
         assert.deepEqual(fresh.stale, []);
         fake('ollama').models = [{ id: 'new:1b' }];
         clock.advance(40_000);
-        const old = await registry.listModels('ollama');
+        const old = await registry.catalog.listModels('ollama');
         assert.deepEqual(
           old.models.map((m) => m.model),
           ['llama3.2:latest', 'qwen2.5-coder:7b'],
@@ -411,22 +418,22 @@ describe('catalog', () => {
         await settle();
         assert.equal(fake('ollama').listCalls, 2, 'and one background refresh ran');
         assert.deepEqual(
-          (await registry.listModels('ollama')).models.map((m) => m.model),
+          (await registry.catalog.listModels('ollama')).models.map((m) => m.model),
           ['new:1b'],
         );
       });
 
       it('--refresh asks the host now; a host that fails keeps its last list, with the age and the error', async () => {
         const { registry, fake } = registryWith({});
-        await registry.listModels();
+        await registry.catalog.listModels();
         fake('ollama').models = [{ id: 'pulled:7b' }];
         assert.deepEqual(
-          (await registry.listModels(undefined, true)).models.map((m) => m.model),
+          (await registry.catalog.listModels(undefined, true)).models.map((m) => m.model),
           ['pulled:7b'],
         );
         clock.advance(5000);
         fake('ollama').down = new ProviderError('unreachable', 'Ollama is not running at http://127.0.0.1:11434');
-        const result = await registry.listModels(undefined, true);
+        const result = await registry.catalog.listModels(undefined, true);
         assert.deepEqual(
           result.models.map((m) => m.model),
           ['pulled:7b'],
@@ -438,7 +445,7 @@ describe('catalog', () => {
       it('never waits on a hanging host longer than the probe deadline when it has nothing cached', async () => {
         const { registry, fake } = registryWith({}, GPU_BOX, 50);
         fake('gpu-box').hang = true;
-        const result = await registry.listModels();
+        const result = await registry.catalog.listModels();
         assert.deepEqual(
           result.models.map((m) => m.host),
           ['ollama', 'ollama'],
@@ -449,12 +456,12 @@ describe('catalog', () => {
       it('persists lists, so a new registry (a restarted daemon) answers from them with the host down', async () => {
         const store = new MapStore();
         const first = registryWith({}, {}, 2000, new DiscoveryCache(store));
-        await first.registry.listModels();
+        await first.registry.catalog.listModels();
         assert.ok(store.rows.has('ollama'));
         clock.advance(3_600_000);
         const second = registryWith({}, {}, 2000, new DiscoveryCache(store));
         second.fake('ollama').down = new ProviderError('unreachable', 'Ollama is not running');
-        const result = await second.registry.listModels();
+        const result = await second.registry.catalog.listModels();
         assert.deepEqual(
           result.models.map((m) => m.model),
           ['llama3.2:latest', 'qwen2.5-coder:7b'],
@@ -467,46 +474,46 @@ describe('catalog', () => {
       it('ignores a list fetched from another base URL, and forgets a host on invalidate', async () => {
         const store = new MapStore();
         const first = registryWith({}, {}, 2000, new DiscoveryCache(store));
-        await first.registry.listModels();
+        await first.registry.catalog.listModels();
         const moved = registryWith({ OLLAMA_HOST: 'elsewhere:11434' }, {}, 2000, new DiscoveryCache(store));
         moved.fake('ollama').models = [{ id: 'other:1b' }];
         assert.deepEqual(
-          (await moved.registry.listModels()).models.map((m) => m.model),
+          (await moved.registry.catalog.listModels()).models.map((m) => m.model),
           ['other:1b'],
         );
-        await moved.registry.invalidateModels('ollama');
+        await moved.registry.catalog.invalidateModels('ollama');
         assert.equal(store.rows.has('ollama'), false);
         moved.fake('ollama').models = [{ id: 'after-rm:1b' }];
         assert.deepEqual(
-          (await moved.registry.listModels()).models.map((m) => m.model),
+          (await moved.registry.catalog.listModels()).models.map((m) => m.model),
           ['after-rm:1b'],
         );
       });
 
       it('a refresh that was already running when the list was invalidated does not bring the old list back', async () => {
         const { registry, fake } = registryWith({});
-        await registry.listModels();
+        await registry.catalog.listModels();
         clock.advance(120_000);
         let open = (): void => undefined;
         fake('ollama').listGate = new Promise((resolve) => (open = resolve));
-        await registry.listModels(); // old list served, refresh started (and held at the gate)
-        await registry.invalidateModels('ollama'); // e.g. `aic rm llama3.2`
+        await registry.catalog.listModels(); // old list served, refresh started (and held at the gate)
+        await registry.catalog.invalidateModels('ollama'); // e.g. `aic rm llama3.2`
         fake('ollama').models = [{ id: 'qwen2.5-coder:7b' }];
         fake('ollama').listGate = undefined;
         open();
         await settle();
         await settle();
         assert.deepEqual(
-          (await registry.listModels()).models.map((m) => m.model),
+          (await registry.catalog.listModels()).models.map((m) => m.model),
           ['qwen2.5-coder:7b'],
         );
       });
 
       it('a bare model in no cached list is looked for once more on every host before it is refused', async () => {
         const { registry, fake } = registryWith({}, GPU_BOX);
-        await registry.listModels();
+        await registry.catalog.listModels();
         fake('gpu-box').models = [{ id: 'pulled-outside:7b' }];
-        assert.equal((await registry.resolve('pulled-outside:7b', undefined)).ref, 'gpu-box/pulled-outside:7b');
+        assert.equal((await registry.router.resolve('pulled-outside:7b', undefined)).ref, 'gpu-box/pulled-outside:7b');
       });
 
       it('a cancelled request stops waiting on a host it is listing', async () => {
@@ -515,15 +522,15 @@ describe('catalog', () => {
         const controller = new AbortController();
         const started = Date.now();
         setTimeout(() => controller.abort(), 20);
-        await assert.rejects(registry.route('anything', undefined, controller.signal));
+        await assert.rejects(registry.router.route('anything', undefined, controller.signal));
         assert.ok(Date.now() - started < 5000, 'not the 60 s probe deadline');
       });
 
       it('a model missing from the cached list is looked up once more before the request is refused', async () => {
         const { registry, fake } = registryWith({});
-        await registry.listModels();
+        await registry.catalog.listModels();
         fake('ollama').models = [{ id: 'llama3.2:latest' }, { id: 'fresh:3b' }];
-        const resolved = await registry.resolve('ollama/fresh:3b', undefined);
+        const resolved = await registry.router.resolve('ollama/fresh:3b', undefined);
         assert.equal(resolved.ref, 'ollama/fresh:3b');
       });
     });
@@ -532,7 +539,7 @@ describe('catalog', () => {
       it('HOST/MODEL picks that host; a tag-less name matches :latest', async () => {
         const { registry, fake } = registryWith({}, GPU_BOX);
         fake('gpu-box').models = [{ id: 'llama3.2:latest' }];
-        const resolved = await registry.resolve('gpu-box/llama3.2', undefined);
+        const resolved = await registry.router.resolve('gpu-box/llama3.2', undefined);
         assert.equal(resolved.ref, 'gpu-box/llama3.2:latest');
         assert.equal(resolved.model, 'llama3.2:latest');
         assert.equal(resolved.host.name, 'gpu-box');
@@ -543,9 +550,9 @@ describe('catalog', () => {
       it('splits only at the first slash, and only when the prefix is a host', async () => {
         const { registry, fake } = registryWith({}, GPU_BOX);
         fake('gpu-box').models = [{ id: 'meta-llama/llama-3.3-70b-instruct' }];
-        assert.equal((await registry.resolve('gpu-box/meta-llama/llama-3.3-70b-instruct', undefined)).model, 'meta-llama/llama-3.3-70b-instruct');
+        assert.equal((await registry.router.resolve('gpu-box/meta-llama/llama-3.3-70b-instruct', undefined)).model, 'meta-llama/llama-3.3-70b-instruct');
         // 'meta-llama' is no host: the whole string is a model id, found wherever it is served.
-        const bare = await registry.resolve('meta-llama/llama-3.3-70b-instruct', undefined);
+        const bare = await registry.router.resolve('meta-llama/llama-3.3-70b-instruct', undefined);
         assert.equal(bare.ref, 'gpu-box/meta-llama/llama-3.3-70b-instruct');
         assert.equal(bare.host.name, 'gpu-box');
       });
@@ -554,27 +561,27 @@ describe('catalog', () => {
         const { registry, fake } = registryWith({}, GPU_BOX);
         fake('ollama').models = [{ id: 'shared:latest' }];
         fake('gpu-box').models = [{ id: 'shared:latest' }];
-        await registry.probeAll();
-        assert.equal((await registry.resolve('shared', undefined)).host.name, 'ollama', 'both up: host order');
+        await registry.health.probeAll();
+        assert.equal((await registry.router.resolve('shared', undefined)).host.name, 'ollama', 'both up: host order');
         fake('ollama').healthFails = new ProviderError('timeout', 'slow');
-        await registry.probeAll();
-        assert.equal((await registry.resolve('shared', undefined)).host.name, 'gpu-box', 'the up host first');
+        await registry.health.probeAll();
+        assert.equal((await registry.router.resolve('shared', undefined)).host.name, 'gpu-box', 'the up host first');
         fake('gpu-box').down = new ProviderError('unreachable', 'gone');
-        await registry.probeAll();
-        assert.equal((await registry.resolve('shared', undefined)).host.name, 'ollama', 'both down: host order, still tried');
+        await registry.health.probeAll();
+        assert.equal((await registry.router.resolve('shared', undefined)).host.name, 'ollama', 'both down: host order, still tried');
       });
 
       it('does not ask a host the health check found down (and has no list of) on every request', async () => {
         const { registry, fake } = registryWith({}, GPU_BOX, 50);
         fake('gpu-box').hang = true;
-        await registry.probeAll();
+        await registry.health.probeAll();
         const calls = fake('gpu-box').listCalls;
-        assert.equal((await registry.resolve('llama3.2', undefined)).ref, 'ollama/llama3.2:latest');
+        assert.equal((await registry.router.resolve('llama3.2', undefined)).ref, 'ollama/llama3.2:latest');
         assert.equal(fake('gpu-box').listCalls, calls, 'the hanging host was not asked');
         fake('gpu-box').hang = false;
-        await registry.probeAll();
+        await registry.health.probeAll();
         fake('gpu-box').models = [{ id: 'only-here:1b' }];
-        assert.equal((await registry.resolve('only-here:1b', undefined)).ref, 'gpu-box/only-here:1b', 'back up: asked again');
+        assert.equal((await registry.router.resolve('only-here:1b', undefined)).ref, 'gpu-box/only-here:1b', 'back up: asked again');
       });
 
       it('ranks hosts serving a bare model: healthy first, then free, then by listed price, unpriced last', async () => {
@@ -590,7 +597,7 @@ describe('catalog', () => {
           probeTimeoutMs: 2000,
           now: clock.now,
         });
-        registry.setHosts(
+        registry.health.setHosts(
           defineHosts(
             { OPENAI_API_KEY: 'k', OPENROUTER_API_KEY: 'k' },
             config({
@@ -604,65 +611,65 @@ describe('catalog', () => {
         priced('openrouter', 3);
         priced('or-cheap', 0.1);
         priced('or-dear', 15);
-        await registry.probeAll();
-        const order = async (): Promise<string[]> => (await registry.route('shared-model', undefined)).map((r) => r.host.name);
+        await registry.health.probeAll();
+        const order = async (): Promise<string[]> => (await registry.router.route('shared-model', undefined)).map((r) => r.host.name);
         assert.deepEqual(await order(), ['ollama', 'or-cheap', 'openrouter', 'or-dear', 'openai']);
         (adapters.get('ollama') as ScriptedAdapter).healthFails = new ProviderError('timeout', 'slow');
-        await registry.probeAll();
+        await registry.health.probeAll();
         assert.deepEqual(await order(), ['or-cheap', 'openrouter', 'or-dear', 'openai', 'ollama'], 'a host that failed its probe goes last, still tried');
       });
 
       it('uses the configured default model, unless a model is given', async () => {
         const { registry, fake } = registryWith({}, GPU_BOX);
         fake('gpu-box').models = [{ id: 'big:70b' }];
-        assert.equal((await registry.resolve(undefined, 'gpu-box/big:70b')).ref, 'gpu-box/big:70b');
-        assert.equal((await registry.resolve('  ', 'big:70b')).ref, 'gpu-box/big:70b');
-        assert.equal((await registry.resolve('ollama/qwen2.5-coder:7b', 'gpu-box/big:70b')).ref, 'ollama/qwen2.5-coder:7b');
+        assert.equal((await registry.router.resolve(undefined, 'gpu-box/big:70b')).ref, 'gpu-box/big:70b');
+        assert.equal((await registry.router.resolve('  ', 'big:70b')).ref, 'gpu-box/big:70b');
+        assert.equal((await registry.router.resolve('ollama/qwen2.5-coder:7b', 'gpu-box/big:70b')).ref, 'ollama/qwen2.5-coder:7b');
       });
 
       it('without any model, takes the first model of the first healthy host', async () => {
         const { registry, fake } = registryWith({}, GPU_BOX);
         fake('gpu-box').models = [{ id: 'big:70b' }, { id: 'small:1b' }];
-        await registry.probeAll();
-        assert.equal((await registry.resolve(undefined, undefined)).ref, 'ollama/llama3.2:latest');
+        await registry.health.probeAll();
+        assert.equal((await registry.router.resolve(undefined, undefined)).ref, 'ollama/llama3.2:latest');
         fake('ollama').down = new ProviderError('unreachable', 'gone');
-        await registry.probeAll();
-        assert.equal((await registry.resolve(undefined, undefined)).ref, 'gpu-box/big:70b');
+        await registry.health.probeAll();
+        assert.equal((await registry.router.resolve(undefined, undefined)).ref, 'gpu-box/big:70b');
         fake('ollama').down = undefined;
         fake('ollama').models = [];
-        await registry.probeAll();
-        await registry.listModels(undefined, true);
-        assert.equal((await registry.resolve(undefined, undefined)).ref, 'gpu-box/big:70b', 'a host without models is skipped');
+        await registry.health.probeAll();
+        await registry.catalog.listModels(undefined, true);
+        assert.equal((await registry.router.resolve(undefined, undefined)).ref, 'gpu-box/big:70b', 'a host without models is skipped');
       });
 
       it('an unknown model is -33001 with the closest names and, on Ollama, the pull command', async () => {
         const { registry } = registryWith({}, GPU_BOX);
         assert.equal(ErrorCodes.UnknownModel, -33001);
-        const onHost = await rejectsWith(registry.resolve('ollama/llama3.3', undefined), -33001);
+        const onHost = await rejectsWith(registry.router.resolve('ollama/llama3.3', undefined), -33001);
         assert.equal(onHost.message, "model 'llama3.3' is not available on host ollama — run `aic pull llama3.3`; closest: llama3.2:latest");
         assert.deepEqual(onHost.data, { ref: 'ollama/llama3.3', suggestions: ['llama3.2:latest'] });
-        const bare = await rejectsWith(registry.resolve('qwen2.5-coder:14b', undefined), -33001);
+        const bare = await rejectsWith(registry.router.resolve('qwen2.5-coder:14b', undefined), -33001);
         assert.match(bare.message, /^no host serves a model named 'qwen2\.5-coder:14b'; closest: (ollama|gpu-box)\/qwen2\.5-coder:7b.* \(see `aic models`\)$/);
         assert.match((bare.data as { suggestions: string[] }).suggestions[0] ?? '', /^(ollama|gpu-box)\/qwen2\.5-coder:7b$/);
-        const none = await rejectsWith(registry.resolve('nothing-like-it-at-all', undefined), -33001);
+        const none = await rejectsWith(registry.router.resolve('nothing-like-it-at-all', undefined), -33001);
         assert.deepEqual(none.data, { ref: 'nothing-like-it-at-all', suggestions: [] });
       });
 
       it('a named host that cannot serve is -33002 with its reason', async () => {
         const { registry, fake } = registryWith({ OPENAI_API_KEY: 'sk-test-123456' });
         assert.equal(ErrorCodes.NoUsableHost, -33002);
-        await rejectsWith(registry.resolve('anthropic/claude-sonnet-4', undefined), -33002, /^host 'anthropic' is not usable: set ANTHROPIC_API_KEY$/);
-        await rejectsWith(registry.resolve('openai/gpt-5', undefined), -33002, /openai is not supported by this build/);
+        await rejectsWith(registry.router.resolve('anthropic/claude-sonnet-4', undefined), -33002, /^host 'anthropic' is not usable: set ANTHROPIC_API_KEY$/);
+        await rejectsWith(registry.router.resolve('openai/gpt-5', undefined), -33002, /openai is not supported by this build/);
         fake('ollama').down = new ProviderError('unreachable', 'Ollama is not running at http://127.0.0.1:11434');
-        const down = await rejectsWith(registry.resolve('ollama/llama3.2', undefined), -33002, /^Ollama is not running/);
+        const down = await rejectsWith(registry.router.resolve('ollama/llama3.2', undefined), -33002, /^Ollama is not running/);
         assert.deepEqual(down.data, { host: 'ollama' });
       });
 
       it('with no callable host at all, -33002 says how to configure one', async () => {
         const registry = new HostRegistry({ createAdapter: () => undefined, logger, probeTimeoutMs: 50 });
-        registry.setHosts(defineHosts({}, config()));
+        registry.health.setHosts(defineHosts({}, config()));
         for (const ref of [undefined, 'llama3.2']) {
-          const error = await rejectsWith(registry.resolve(ref, undefined), -33002);
+          const error = await rejectsWith(registry.router.resolve(ref, undefined), -33002);
           assert.equal(error.message, `no model host is usable\n${NO_HOST_HINT}`);
           assert.deepEqual(error.data, {
             hint: NO_HOST_HINT,
@@ -676,10 +683,10 @@ describe('catalog', () => {
         const { registry, fake } = registryWith({}, GPU_BOX);
         fake('ollama').down = new ProviderError('unreachable', 'nothing at http://127.0.0.1:11434');
         fake('gpu-box').down = new ProviderError('unreachable', 'nothing at http://gpu:11434');
-        const byDefault = await rejectsWith(registry.resolve(undefined, undefined), -33002);
+        const byDefault = await rejectsWith(registry.router.resolve(undefined, undefined), -33002);
         assert.equal(byDefault.message, `no model host is usable:\n  - nothing at http://127.0.0.1:11434\n  - nothing at http://gpu:11434\n${NO_HOST_HINT}`);
         await rejectsWith(
-          registry.resolve('llama3.2', undefined),
+          registry.router.resolve('llama3.2', undefined),
           -33002,
           /^no host could serve 'llama3\.2':\n {2}nothing at http:\/\/127\.0\.0\.1:11434\n {2}nothing at http:\/\/gpu:11434$/,
         );

@@ -68,7 +68,7 @@ describe('AskService', () => {
       logger,
       probeTimeoutMs: 2000,
     });
-    registry.setHosts(defineHosts({}, configSchema.parse({})));
+    registry.health.setHosts(defineHosts({}, configSchema.parse({})));
     let ledgerTime = 5_000_000;
     ledger = new Ledger(store, () => ledgerTime++);
     ask = buildAskService({ registry, store, ledger, logger, defaultModel: () => defaultModel, now: clock.now, sleep: () => Promise.resolve() }).ask;
@@ -294,7 +294,7 @@ describe('AskService', () => {
         logger,
         probeTimeoutMs: 2000,
       });
-      registry.setHosts(defineHosts({}, configSchema.parse({ hosts: { 'gpu-box': { provider: 'ollama', baseUrl: 'http://gpu:11434' } } })));
+      registry.health.setHosts(defineHosts({}, configSchema.parse({ hosts: { 'gpu-box': { provider: 'ollama', baseUrl: 'http://gpu:11434' } } })));
       return buildAskService({
         registry,
         store,
@@ -435,7 +435,7 @@ describe('AskService', () => {
         logger,
         probeTimeoutMs: 2000,
       });
-      registry.setHosts(defineHosts({}, configSchema.parse({})));
+      registry.health.setHosts(defineHosts({}, configSchema.parse({})));
       const service = buildAskService({ registry, store, ledger, logger, now: clock.now, limits: () => limits }).ask;
       host('ollama').failWith = new ProviderError('rate_limited', 'slow down', 429, 10_000);
       const controller = new AbortController();
@@ -498,7 +498,7 @@ describe('AskService', () => {
         logger,
         probeTimeoutMs: 2000,
       });
-      registry.setHosts([{ name: 'openai', provider: 'openai', baseUrl: 'http://sim', apiKey: 'k', builtIn: true }]);
+      registry.health.setHosts([{ name: 'openai', provider: 'openai', baseUrl: 'http://sim', apiKey: 'k', builtIn: true }]);
       // $1,000 per million input tokens, output free: a call's worst case is exactly 50 input tokens = $0.05.
       const prices = new PriceBook({ overrides: () => ({ 'openai/gpt-x': { inputPerMTok: 1000, outputPerMTok: 0 } }), datasetVersion: 'test' });
       service = buildAskService({ registry, store, ledger: priced, logger, prices, budgets, now: clock.now }).ask;

@@ -347,7 +347,7 @@ for (const c of CASES) {
         firstTokenTimeoutMs = 300_000;
         const registry = new HostRegistry({ createAdapter: () => c.make(sim.url, KEY, 2000), logger, probeTimeoutMs: 2000 });
         const host: HostDefinition = { name: 'h', provider: c.kind, baseUrl: sim.url, apiKey: KEY, builtIn: false };
-        registry.setHosts([host]);
+        registry.health.setHosts([host]);
         service = buildAskService({
           registry,
           store,

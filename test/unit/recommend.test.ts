@@ -60,12 +60,12 @@ describe('recommend', () => {
         logger,
         probeTimeoutMs: 2000,
       });
-      registry.setHosts([
+      registry.health.setHosts([
         { name: 'anthropic', provider: 'anthropic', baseUrl: 'http://a', apiKey: 'k', builtIn: true },
         { name: 'openai', provider: 'openai', baseUrl: 'http://o', apiKey: 'k', builtIn: true },
         { name: 'ollama', provider: 'ollama', baseUrl: 'http://l', builtIn: true },
       ]);
-      recommender = new Recommender(registry, prices);
+      recommender = new Recommender(registry.catalog, prices);
     });
     afterEach(() => {
       logger.close();
