@@ -1,5 +1,5 @@
 import * as fs from 'node:fs';
-import { ResponseError } from 'vscode-jsonrpc';
+import { AidError, cancelled, invalidParams } from '../errors/aid-error';
 import { z } from 'zod';
 import {
   ContextExplainRequest,
@@ -33,20 +33,16 @@ function open(
   try {
     stat = fs.statSync(dir);
   } catch {
-    throw new ResponseError(ErrorCodes.InvalidParams, `no such project directory: ${dir}`, { issues: ['project'] });
+    throw invalidParams(`no such project directory: ${dir}`, ['project']);
   }
-  if (!stat.isDirectory()) throw new ResponseError(ErrorCodes.InvalidParams, `${dir} is not a directory`, { issues: ['project'] });
+  if (!stat.isDirectory()) throw invalidParams(`${dir} is not a directory`, ['project']);
   if (!mayIndex(dir, params.projectExplicit)) {
-    throw new ResponseError(
-      ErrorCodes.InvalidParams,
-      `${dir} is not in a git repository; run this inside a project, or name its directory with --project DIR`,
-      { issues: ['project'] },
-    );
+    throw invalidParams(`${dir} is not in a git repository; run this inside a project, or name its directory with --project DIR`, ['project']);
   }
   try {
     return openProject(engine, dir, settings, params.projectForce);
   } catch (error) {
-    if (error instanceof BroadProjectError) throw new ResponseError(ErrorCodes.InvalidParams, `${error.message}; ${BROAD_OVERRIDE}`, { issues: ['project'] });
+    if (error instanceof BroadProjectError) throw invalidParams(`${error.message}; ${BROAD_OVERRIDE}`, ['project']);
     throw error;
   }
 }
@@ -69,8 +65,8 @@ async function indexed(p: ContextProject, context: RequestContext, token: string
   try {
     await new Promise<void>((resolve, reject) => {
       // A failed index answers with its error instead of leaving the client waiting.
-      p.ready().then(resolve, (error: unknown) => reject(new ResponseError(ErrorCodes.Internal, `indexing ${p.root} failed: ${(error as Error).message}`, {})));
-      context.signal.addEventListener('abort', () => reject(new ResponseError(ErrorCodes.Cancelled, 'request cancelled', {})), { once: true });
+      p.ready().then(resolve, (error: unknown) => reject(new AidError(ErrorCodes.Internal, `indexing ${p.root} failed: ${(error as Error).message}`, {})));
+      context.signal.addEventListener('abort', () => reject(cancelled()), { once: true });
     });
   } finally {
     off();

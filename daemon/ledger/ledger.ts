@@ -44,17 +44,9 @@ export interface RequestRecord {
  * flight leaves this behind, and the next start settles it into a row (charged an estimate), so
  * no call is lost and budgets still count it.
  */
-export interface PendingCall {
-  id: string;
-  time: number;
-  host: string;
-  provider: ProviderKind;
-  model: string;
-  sessionId: string;
+export interface PendingCall extends Pick<RequestRecord, 'id' | 'time' | 'host' | 'provider' | 'model' | 'sessionId' | 'project' | 'taskClass'> {
   /** The session turn the call answers, whose saved partial answer tells what was received. */
   turn?: number;
-  project?: string;
-  taskClass?: string;
   /** Rates the host's listing gave (OpenRouter), to price the estimate as the call would have been. */
   listed?: Price;
   /** Estimated counts of what was sent (the whole conversation, context included). */
