@@ -1,7 +1,7 @@
 import { RequestType } from 'vscode-jsonrpc';
 
-export type CostBy = 'provider' | 'model' | 'host' | 'day' | 'session' | 'project';
-export const COST_BY: readonly CostBy[] = ['provider', 'model', 'host', 'day', 'session', 'project'];
+export type CostBy = 'provider' | 'model' | 'host' | 'day' | 'session' | 'project' | 'source';
+export const COST_BY: readonly CostBy[] = ['provider', 'model', 'host', 'day', 'session', 'project', 'source'];
 
 export interface CostParams {
   /** Default `provider`. */
@@ -10,11 +10,16 @@ export interface CostParams {
   since?: string;
   /** Last day, inclusive, same forms. Default: today. */
   until?: string;
+  /** Only rows of this source: `aid`, `gateway:<client>`, an import source; `gateway` matches every `gateway:*`. */
+  source?: string;
 }
 
 export interface CostRow {
   key: string;
+  /** Actual spend: subscription calls count 0 here. */
   usd: number;
+  /** What subscription calls would have cost at API prices (0 without any). */
+  apiEquivalentUsd: number;
   requests: number;
   /** Requests without a known price, counted here and never as $0. */
   unpricedRequests: number;
@@ -33,6 +38,7 @@ export interface CostRow {
 /** The contract's `aic cost --json` shape, plus the range and how the projection was made. */
 export interface CostResult {
   totalUsd: number;
+  apiEquivalentUsd: number;
   unpricedRequests: number;
   estimatedRequests: number;
   rows: CostRow[];

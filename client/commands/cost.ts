@@ -7,9 +7,12 @@ import { SavingsRequest } from '../../protocol/recommend';
 const count = (n: number): string => n.toLocaleString('en-US');
 
 function human(result: CostResult, by: CostBy): string {
+  // Subscription use shows beside spend only when there is some: what it would have cost at API prices.
+  const plans = result.apiEquivalentUsd > 0;
   const rows = result.rows.map((r) => [
     r.key,
     usd(r.usd) + (r.unpricedRequests ? ` + ${r.unpricedRequests} unpriced` : ''),
+    ...(plans ? [usd(r.apiEquivalentUsd ?? 0)] : []),
     count(r.requests),
     count(r.inputTokens),
     count(r.cacheReadTokens),
@@ -18,13 +21,17 @@ function human(result: CostResult, by: CostBy): string {
     count(r.reasoningTokens),
   ]);
   const body = rows.length
-    ? table([by.toUpperCase(), 'COST', 'REQUESTS', 'INPUT', 'CACHE READ', 'CACHE WRITE', 'OUTPUT', 'REASONING'], rows)
+    ? table(
+        [by.toUpperCase(), 'COST', ...(plans ? ['SUBSCRIPTION (AT API PRICES)'] : []), 'REQUESTS', 'INPUT', 'CACHE READ', 'CACHE WRITE', 'OUTPUT', 'REASONING'],
+        rows,
+      )
     : `no requests from ${result.since} to ${result.until}\n`;
   const p = result.projection;
   const unpriced = result.unpricedRequests ? ` (${result.unpricedRequests} requests unpriced, not counted)` : '';
   return (
     body +
-    `\ntotal ${usd(result.totalUsd)}${unpriced}, ${result.since} to ${result.until} (${result.timeZone})\n` +
+    `\ntotal ${usd(result.totalUsd)}${unpriced}${plans ? `, plus subscription use worth ${usd(result.apiEquivalentUsd)} at API prices` : ''}, ` +
+    `${result.since} to ${result.until} (${result.timeZone})\n` +
     `month-end projection ${usd(p.monthEndUsd)}: ${usd(p.monthToDateUsd)} so far over ${p.elapsedDays} of ${p.daysInMonth} days, continued at that rate\n`
   );
 }
@@ -35,6 +42,7 @@ export async function run(argv: string[]): Promise<number> {
     { name: 'by', value: true },
     { name: 'since', value: true },
     { name: 'until', value: true },
+    { name: 'source', value: true },
     { name: 'reprice' },
     { name: 'savings' },
   ]);
@@ -43,6 +51,7 @@ export async function run(argv: string[]): Promise<number> {
   if (!by) throw new UsageError(`--by ${byText}: expected one of ${COST_BY.join(', ')}`);
   const since = stringFlag(args, 'since');
   const until = stringFlag(args, 'until');
+  const source = stringFlag(args, 'source');
   return withDaemon(async (session) => {
     if (args.flags.has('savings')) {
       const r = await session.rpc.request(SavingsRequest, {});
@@ -77,7 +86,7 @@ export async function run(argv: string[]): Promise<number> {
       const r = await session.rpc.request(CostRepriceRequest, {});
       process.stderr.write(`repriced ${r.rows} requests with today's rates: ${r.changed} changed, total ${usd(r.beforeUsd)} → ${usd(r.afterUsd)}\n`);
     }
-    const result = await session.rpc.request(CostRequest, { by, ...(since ? { since } : {}), ...(until ? { until } : {}) });
+    const result = await session.rpc.request(CostRequest, { by, ...(since ? { since } : {}), ...(until ? { until } : {}), ...(source ? { source } : {}) });
     if (args.flags.has('json')) printJson(result);
     else process.stdout.write(human(result, by));
     return 0;

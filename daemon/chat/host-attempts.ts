@@ -45,6 +45,8 @@ export interface AttemptPlan {
   beforeSend: () => Promise<void>;
   /** Told what each call was charged (failed ones too): the turn's cost is their sum. */
   onCharged: (priced: PricedCall) => void;
+  /** Who asks, for the ledger's `source`: `aid` (the default) or `gateway:<client>`. */
+  source?: string;
 }
 
 export interface AttemptDeps {
@@ -286,6 +288,8 @@ export class HostAttempts {
     let finishReason = 'stop';
     let providerCostUsd: number | undefined;
     let tokensPerSecond: number | undefined;
+    // The provider's ids, kept on the row so importing the same tool's logs never counts the call twice.
+    const upstream: { messageId?: string; requestId?: string } = {};
     const limits = this.deps.limits();
     const watchdog = new IdleWatchdog(target.host.name, limits.idleTimeoutMs, Math.max(limits.idleTimeoutMs, limits.firstTokenTimeoutMs));
     try {
@@ -295,9 +299,13 @@ export class HostAttempts {
       );
       for await (const event of events) {
         watchdog.heard(event.type === 'delta');
-        if (event.type === 'accepted') reached = true;
-        else if (event.type === 'usage') early = event.usage;
-        else if (event.type === 'delta') {
+        if (event.type === 'accepted') {
+          reached = true;
+          if (event.requestId) upstream.requestId = event.requestId;
+        } else if (event.type === 'usage') {
+          early = event.usage;
+          if (event.messageId) upstream.messageId = event.messageId;
+        } else if (event.type === 'delta') {
           if (ttftMs === null) ttftMs = now() - plan.started;
           reached = true;
           received += event.text;
@@ -309,6 +317,7 @@ export class HostAttempts {
           finishReason = event.finishReason;
           providerCostUsd = event.providerCostUsd;
           tokensPerSecond = event.tokensPerSecond;
+          if (event.messageId) upstream.messageId = event.messageId;
         }
       }
       if (plan.signal.aborted) throw new ProviderError('cancelled', 'request cancelled');
@@ -330,6 +339,7 @@ export class HostAttempts {
         ...charged,
         latencyMs: now() - callStarted,
         ttftMs,
+        ...(upstream.messageId || upstream.requestId ? { upstream } : {}),
       });
       throw new CallFailure(error, received.length, charged.costUsd ?? 0);
     } finally {
@@ -351,6 +361,7 @@ export class HostAttempts {
       ...priced,
       latencyMs: now() - callStarted,
       ttftMs,
+      ...(upstream.messageId || upstream.requestId ? { upstream } : {}),
     });
     return {
       ref: target.ref,
@@ -379,6 +390,7 @@ export class HostAttempts {
         ...(plan.params.project ? { project: plan.params.project } : {}),
         taskClass: this.deps.classify(plan.params.prompt),
         ...(target.listed ? { listed: target.listed } : {}),
+        source: plan.source ?? 'aid',
         sent,
       });
     } catch (error) {
@@ -408,6 +420,7 @@ export class HostAttempts {
       usageEstimated?: boolean;
       latencyMs: number;
       ttftMs: number | null;
+      upstream?: { messageId?: string; requestId?: string };
     } & PricedCall,
   ): Promise<void> {
     const { usage } = outcome;

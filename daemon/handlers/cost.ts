@@ -9,8 +9,10 @@ import { defineHandler, type Handler } from '../server/handlers';
 export function costHandlers(reporter: CostReporter, reprice: () => Promise<RepriceResult>, priceData: PriceData, pricesUrl: () => string): Handler[] {
   const day = z.string().min(1).max(20).optional();
   return [
-    defineHandler(CostRequest, z.object({ by: z.enum(COST_BY as [CostBy, ...CostBy[]]).optional(), since: day, until: day }), (params) =>
-      reporter.report(params),
+    defineHandler(
+      CostRequest,
+      z.object({ by: z.enum(COST_BY as [CostBy, ...CostBy[]]).optional(), since: day, until: day, source: z.string().min(1).max(200).optional() }),
+      (params) => reporter.report(params),
     ),
     defineHandler(CostRepriceRequest, z.object({}), () => reprice()),
     defineHandler(PricesUpdateRequest, z.object({ url: z.url({ protocol: /^https?$/ }).optional() }), async (params, context) => {

@@ -18,6 +18,18 @@ export interface RequestRecord {
   project?: string;
   /** What kind of task the prompt was (quick question, code review, …). */
   taskClass?: string;
+  /**
+   * Who made the call: `aid` (the daemon's own asks; rows written before sources existed count as
+   * `aid`), `gateway:<client>` (a tool through the HTTP gateway), or an import source
+   * (`claude-code`, `codex`, …) for usage read from another assistant's logs.
+   */
+  source?: string;
+  /** How the call is paid: `api` (spend, the default) or `subscription` (a plan: actual spend 0). */
+  billing?: 'api' | 'subscription';
+  /** What a subscription call would have cost at API prices (aid's own price book). */
+  apiEquivalentUsd?: number;
+  /** The provider's ids for the call, so an import of the same tool's logs never counts it twice. */
+  upstream?: { messageId?: string; requestId?: string };
   /** `interrupted`: the daemon died while the call was in flight; settled at the next start. */
   outcome: 'ok' | 'error' | 'cancelled' | 'interrupted';
   error?: string;
@@ -44,7 +56,7 @@ export interface RequestRecord {
  * flight leaves this behind, and the next start settles it into a row (charged an estimate), so
  * no call is lost and budgets still count it.
  */
-export interface PendingCall extends Pick<RequestRecord, 'id' | 'time' | 'host' | 'provider' | 'model' | 'sessionId' | 'project' | 'taskClass'> {
+export interface PendingCall extends Pick<RequestRecord, 'id' | 'time' | 'host' | 'provider' | 'model' | 'sessionId' | 'project' | 'taskClass' | 'source'> {
   /** The session turn the call answers, whose saved partial answer tells what was received. */
   turn?: number;
   /** Rates the host's listing gave (OpenRouter), to price the estimate as the call would have been. */
@@ -57,10 +69,10 @@ export interface PendingCall extends Pick<RequestRecord, 'id' | 'time' | 'host' 
 export const INTERRUPTED = 'the aid daemon stopped while this call was in flight (charged an estimate: it may have reached the provider)';
 
 /** How a call ended, to be written over its pending entry. */
-export type CallOutcome = Omit<RequestRecord, 'id' | 'time' | 'host' | 'provider' | 'model' | 'sessionId' | 'project' | 'taskClass'>;
+export type CallOutcome = Omit<RequestRecord, 'id' | 'time' | 'host' | 'provider' | 'model' | 'sessionId' | 'project' | 'taskClass' | 'source'>;
 
 /** The dimensions spend is reported by (`aic cost --by`). */
-export const COST_DIMENSIONS = ['provider', 'model', 'host', 'day', 'session', 'project'] as const;
+export const COST_DIMENSIONS = ['provider', 'model', 'host', 'day', 'session', 'project', 'source'] as const;
 export type CostDimension = (typeof COST_DIMENSIONS)[number];
 
 /** Spend and tokens summed over some rows: a report row without its key. */
@@ -69,6 +81,7 @@ export type Totals = Omit<CostRow, 'key'>;
 export function emptyTotals(): Totals {
   return {
     usd: 0,
+    apiEquivalentUsd: 0,
     requests: 0,
     unpricedRequests: 0,
     estimatedRequests: 0,
@@ -80,9 +93,17 @@ export function emptyTotals(): Totals {
   };
 }
 
-function add(totals: Totals, row: { costUsd: number | null; usage: Usage; usageEstimated?: boolean }): Totals {
+/** A row's source; rows written before sources existed are the daemon's own. */
+export const sourceOf = (row: { source?: string }): string => row.source ?? 'aid';
+
+/** `--source S` matches S itself and every `S:...` (`gateway` matches every `gateway:<client>`). */
+export const sourceMatches = (filter: string, source: string): boolean => source === filter || source.startsWith(`${filter}:`);
+
+function add(totals: Totals, row: { costUsd: number | null; usage: Usage; usageEstimated?: boolean; apiEquivalentUsd?: number }): Totals {
   return {
     usd: totals.usd + (row.costUsd ?? 0),
+    // Aggregates written before subscriptions existed have none.
+    apiEquivalentUsd: (totals.apiEquivalentUsd ?? 0) + (row.apiEquivalentUsd ?? 0),
     requests: totals.requests + 1,
     unpricedRequests: totals.unpricedRequests + (row.costUsd === null ? 1 : 0),
     // Aggregates written before this count existed have none.
@@ -102,7 +123,10 @@ export function sumTotals(a: Totals, b: Totals): Totals {
 }
 
 /** Aggregate key: dimension, day, value; days sort as dates, so a date range is a key range. */
-const aggregateKey = (dimension: CostDimension, day: string, value: string): string => `${dimension}\u0000${day}\u0000${value}`;
+const aggregateKey = (dimension: string, day: string, value: string): string => `${dimension}\u0000${day}\u0000${value}`;
+
+/** The same aggregates kept per source, for `aic cost --source S`: the dimension's name with the source. */
+const bySource = (dimension: CostDimension, source: string): string => `${dimension}@${source}`;
 
 /** The `YYYY-MM-DD` after a `YYYY-MM-DD` (calendar arithmetic in UTC, where days do not shift). */
 function nextDay(day: string): string {
@@ -142,10 +166,16 @@ export class Ledger {
     const day = this.calendar.day(record.time);
     const aggregates = this.store.db<Totals>('aggregates');
     void this.store.db<RequestRecord>('requests').put(record.id, record);
-    for (const [dimension, value] of this.dimensionsOf(record, day)) {
-      const key = aggregateKey(dimension, day, value);
-      void aggregates.put(key, add(aggregates.get(key) ?? emptyTotals(), record));
-    }
+    for (const key of this.aggregateKeys(record, day)) void aggregates.put(key, add(aggregates.get(key) ?? emptyTotals(), record));
+  }
+
+  /** Every aggregate a row counts in: each dimension's, and the same per the row's source. */
+  private aggregateKeys(record: RequestRecord, day: string): string[] {
+    const source = sourceOf(record);
+    return this.dimensionsOf(record, day).flatMap(([dimension, value]) => [
+      aggregateKey(dimension, day, value),
+      aggregateKey(bySource(dimension, source), day, value),
+    ]);
   }
 
   /**
@@ -240,10 +270,7 @@ export class Ledger {
           void requests.put(String(key), next);
           changed++;
         }
-        for (const [dimension, name] of this.dimensionsOf(next, this.calendar.day(next.time))) {
-          const k = aggregateKey(dimension, this.calendar.day(next.time), name);
-          sums.set(k, add(sums.get(k) ?? emptyTotals(), next));
-        }
+        for (const k of this.aggregateKeys(next, this.calendar.day(next.time))) sums.set(k, add(sums.get(k) ?? emptyTotals(), next));
       }
       for (const { key } of aggregates.getRange()) void aggregates.remove(key);
       for (const [key, totals] of sums) void aggregates.put(key, totals);
@@ -266,12 +293,22 @@ export class Ledger {
       ['day', day],
       ['session', record.sessionId],
       ['project', record.project ?? '(none)'],
+      ['source', sourceOf(record)],
     ];
   }
 
   /** Totals per value of one dimension over the days `since`..`until` (inclusive, `YYYY-MM-DD`). */
-  totalsBy(dimension: CostDimension, since: string, until: string): Map<string, Totals> {
+  totalsBy(dimension: CostDimension, since: string, until: string, source?: string): Map<string, Totals> {
+    if (source === undefined) return this.sumRange(dimension, since, until, new Map());
+    // The sources of the range that the filter matches, each read from its own aggregates.
     const out = new Map<string, Totals>();
+    for (const name of this.sumRange('source', since, until, new Map()).keys()) {
+      if (sourceMatches(source, name)) this.sumRange(bySource(dimension, name), since, until, out);
+    }
+    return out;
+  }
+
+  private sumRange(dimension: string, since: string, until: string, out: Map<string, Totals>): Map<string, Totals> {
     const aggregates = this.store.db<Totals>('aggregates');
     // Exclusive end at the next day: any value, whatever its characters, of `until` is in.
     for (const { key, value } of aggregates.getRange({ start: aggregateKey(dimension, since, ''), end: aggregateKey(dimension, nextDay(until), '') })) {

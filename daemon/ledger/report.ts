@@ -26,19 +26,20 @@ export class CostReporter {
     const by: CostBy = params.by ?? 'provider';
     let total = emptyTotals();
     const rows: CostRow[] = [];
-    for (const [key, totals] of this.ledger.totalsBy(by, since, until)) {
+    for (const [key, totals] of this.ledger.totalsBy(by, since, until, params.source)) {
       total = sumTotals(total, totals);
-      const { usd, ...rest } = totals;
-      rows.push({ key, usd: roundUsd(usd), ...rest });
+      const { usd, apiEquivalentUsd, ...rest } = totals;
+      rows.push({ key, usd: roundUsd(usd), apiEquivalentUsd: roundUsd(apiEquivalentUsd), ...rest });
     }
     // Days in date order; everything else by spend, most first.
     rows.sort((a, b) => (by === 'day' ? a.key.localeCompare(b.key) : b.usd - a.usd || a.key.localeCompare(b.key)));
     let monthToDate = 0;
-    for (const totals of this.ledger.totalsBy('day', month.firstDay, month.today).values()) monthToDate += totals.usd;
+    for (const totals of this.ledger.totalsBy('day', month.firstDay, month.today, params.source).values()) monthToDate += totals.usd;
     // Linear: the month so far, spread over the days elapsed, continued to the month's end.
     const monthEnd = month.elapsedDays > 0 ? (monthToDate / month.elapsedDays) * month.daysInMonth : monthToDate;
     return {
       totalUsd: roundUsd(total.usd),
+      apiEquivalentUsd: roundUsd(total.apiEquivalentUsd),
       unpricedRequests: total.unpricedRequests,
       estimatedRequests: total.estimatedRequests,
       rows,

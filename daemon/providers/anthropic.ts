@@ -86,12 +86,22 @@ export class AnthropicAdapter implements ProviderAdapter {
     const usage = zeroUsage();
     let finishReason: string | undefined;
     let stopped = false;
+    let messageId: string | undefined;
     try {
-      const stream = await this.client.messages.create(
-        { model: request.model, max_tokens: request.maxOutputTokens ?? defaultMaxTokens(request.model), messages, stream: true, ...(system ? { system } : {}) },
-        { signal },
-      );
-      yield { type: 'accepted' };
+      // The request id (a header) and the message id are what Anthropic's own logs and Claude Code's name a call by.
+      const { data: stream, request_id: requestId } = await this.client.messages
+        .create(
+          {
+            model: request.model,
+            max_tokens: request.maxOutputTokens ?? defaultMaxTokens(request.model),
+            messages,
+            stream: true,
+            ...(system ? { system } : {}),
+          },
+          { signal },
+        )
+        .withResponse();
+      yield { type: 'accepted', ...(requestId ? { requestId } : {}) };
       for await (const event of stream) {
         switch (event.type) {
           case 'message_start': {
@@ -102,8 +112,9 @@ export class AnthropicAdapter implements ProviderAdapter {
             const oneHour = u.cache_creation?.ephemeral_1h_input_tokens ?? 0;
             if (oneHour) usage.cacheWrite1hTokens = oneHour;
             usage.outputTokens = u.output_tokens;
+            messageId = event.message.id;
             // The prompt's real counts, known now: what a cut answer is charged for its input.
-            yield { type: 'usage', usage: { ...usage } };
+            yield { type: 'usage', usage: { ...usage }, messageId };
             break;
           }
           case 'content_block_delta':
@@ -139,7 +150,7 @@ export class AnthropicAdapter implements ProviderAdapter {
     if (signal.aborted) throw new ProviderError('cancelled', 'request cancelled');
     // The SDK ends quietly when the body is cut; only message_stop says the answer is whole.
     if (!stopped) throw new ProviderError('stream', `Anthropic (host ${this.options.hostName}) ended the stream before the answer was complete`);
-    yield { type: 'done', usage, finishReason: finishReason ?? 'end_turn' };
+    yield { type: 'done', usage, finishReason: finishReason ?? 'end_turn', ...(messageId ? { messageId } : {}) };
   }
 
   private translate(error: unknown, signal: AbortSignal, model?: string): ProviderError {

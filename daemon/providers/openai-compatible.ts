@@ -140,25 +140,29 @@ export class OpenAICompatibleAdapter implements ProviderAdapter {
   async *streamChat(request: ChatRequest, signal: AbortSignal): AsyncIterable<ChatEvent> {
     let finishReason: string | undefined;
     let wireUsage: WireUsage | undefined;
+    let messageId: string | undefined;
     try {
-      const stream = await this.client.chat.completions.create(
-        {
-          model: request.model,
-          messages: request.messages,
-          stream: true,
-          // Without it OpenAI sends no usage at all in a stream.
-          stream_options: { include_usage: true },
-          // OpenRouter documents max_tokens; OpenAI's reasoning models accept only max_completion_tokens.
-          ...(request.maxOutputTokens
-            ? this.provider === 'openrouter'
-              ? { max_tokens: request.maxOutputTokens }
-              : { max_completion_tokens: request.maxOutputTokens }
-            : {}),
-        },
-        { signal },
-      );
-      yield { type: 'accepted' };
+      const { data: stream, request_id: requestId } = await this.client.chat.completions
+        .create(
+          {
+            model: request.model,
+            messages: request.messages,
+            stream: true,
+            // Without it OpenAI sends no usage at all in a stream.
+            stream_options: { include_usage: true },
+            // OpenRouter documents max_tokens; OpenAI's reasoning models accept only max_completion_tokens.
+            ...(request.maxOutputTokens
+              ? this.provider === 'openrouter'
+                ? { max_tokens: request.maxOutputTokens }
+                : { max_completion_tokens: request.maxOutputTokens }
+              : {}),
+          },
+          { signal },
+        )
+        .withResponse();
+      yield { type: 'accepted', ...(requestId ? { requestId } : {}) };
       for await (const chunk of stream) {
+        messageId ??= chunk.id || undefined;
         const choice = chunk.choices[0];
         const text = choice?.delta?.content;
         // Reasoning (OpenRouter's delta.reasoning), tool calls and role chunks show progress only.
@@ -179,7 +183,7 @@ export class OpenAICompatibleAdapter implements ProviderAdapter {
       yield { type: 'warning', message: `${this.context.label} (host ${this.options.hostName}) reported no token usage for this answer; its cost is unknown` };
     }
     const { usage, costUsd } = usageFromOpenAI(wireUsage ?? {});
-    yield { type: 'done', usage, finishReason, ...(costUsd !== undefined ? { providerCostUsd: costUsd } : {}) };
+    yield { type: 'done', usage, finishReason, ...(costUsd !== undefined ? { providerCostUsd: costUsd } : {}), ...(messageId ? { messageId } : {}) };
   }
 
   private translate(error: unknown, signal: AbortSignal, model?: string): ProviderError {

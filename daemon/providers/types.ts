@@ -19,9 +19,9 @@ export type ChatEvent =
    * The provider took the request (its response began): from here on it may bill the prompt, so
    * a call cut or cancelled after this is charged an estimate, one cut before it costs nothing.
    */
-  | { type: 'accepted' }
+  | { type: 'accepted'; requestId?: string }
   /** Counts the provider reported before the end (Anthropic's message_start): a cut call is charged from them. */
-  | { type: 'usage'; usage: Usage }
+  | { type: 'usage'; usage: Usage; messageId?: string }
   | { type: 'delta'; text: string }
   /** Something the user should know that does not stop the answer (a truncated prompt). */
   | { type: 'warning'; message: string }
@@ -38,6 +38,8 @@ export type ChatEvent =
       providerCostUsd?: number;
       /** Generation speed as the host measured it (Ollama's eval_duration), when it says. */
       tokensPerSecond?: number;
+      /** The provider's id of the answer (Anthropic's message id, OpenAI's completion id). */
+      messageId?: string;
     };
 
 export interface DiscoveredModel {

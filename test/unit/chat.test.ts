@@ -121,6 +121,7 @@ describe('AskService', () => {
         sessionId: result.sessionId,
         project: '/p',
         taskClass: 'quick question',
+        source: 'aid',
         outcome: 'ok',
         usage: result.usage,
         costUsd: 0,

@@ -90,6 +90,45 @@ describe('cost', () => {
       );
     });
 
+    it('reports by source (old rows count as aid), filters by source (gateway: every gateway:*), keeps subscription use apart from spend', async () => {
+      await ledger.record(row({ costUsd: 0.5 })); // written before sources existed
+      await ledger.record(row({ source: 'gateway:claude-code', costUsd: 0.25 }));
+      await ledger.record(row({ source: 'gateway:opencode', costUsd: 0.125, model: 'claude-sonnet-4-5' }));
+      await ledger.record(row({ source: 'claude-code', billing: 'subscription', costUsd: 0, apiEquivalentUsd: 2 }));
+      await ledger.record(row({ source: 'gatewayish', costUsd: 1 })); // not a gateway client: the prefix is `gateway:`
+      const bySource = reporter.report({ by: 'source' });
+      assert.deepEqual(
+        bySource.rows.map((r) => [r.key, r.usd, r.apiEquivalentUsd, r.requests]),
+        [
+          ['gatewayish', 1, 0, 1],
+          ['aid', 0.5, 0, 1],
+          ['gateway:claude-code', 0.25, 0, 1],
+          ['gateway:opencode', 0.125, 0, 1],
+          ['claude-code', 0, 2, 1],
+        ],
+      );
+      assert.equal(bySource.totalUsd, 1.875, 'subscription use is not spend');
+      assert.equal(bySource.apiEquivalentUsd, 2);
+      const gateway = reporter.report({ by: 'model', source: 'gateway' });
+      assert.deepEqual(
+        gateway.rows.map((r) => [r.key, r.usd]),
+        [
+          ['claude-haiku-4-5', 0.25],
+          ['claude-sonnet-4-5', 0.125],
+        ],
+      );
+      assert.equal(gateway.totalUsd, 0.375);
+      assert.equal(gateway.projection.monthToDateUsd, 0.375, 'the projection follows the filter');
+      assert.deepEqual(
+        reporter.report({ by: 'provider', source: 'aid' }).rows.map((r) => [r.key, r.usd]),
+        [['anthropic', 0.5]],
+      );
+      assert.deepEqual(reporter.report({ by: 'provider', source: 'codex' }).rows, []);
+      // Repricing rebuilds the per-source aggregates too.
+      await ledger.reprice((r) => ({ costUsd: r.costUsd }));
+      assert.equal(reporter.report({ by: 'model', source: 'gateway' }).totalUsd, 0.375);
+    });
+
     it('reports a range of days in date order, and projects the month linearly from month to date', async () => {
       clock = at('2026-11-01T08:00:00Z');
       await ledger.record(row({ costUsd: 1 }));

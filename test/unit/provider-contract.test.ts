@@ -233,6 +233,11 @@ for (const c of CASES) {
       // What a cut or cancelled call is charged depends on it: nothing before, an estimate after.
       assert.equal(events[0]?.type, 'accepted', 'accepted comes first');
       assert.equal(events.filter((e) => e.type === 'accepted').length, 1);
+      // The provider's ids, for matching aid's rows with the same tool's own logs.
+      if (c.kind === 'anthropic' || c.kind === 'openai') {
+        const accepted = events[0];
+        assert.ok(accepted?.type === 'accepted' && accepted.requestId?.startsWith('req_'), JSON.stringify(accepted));
+      }
       assert.equal(
         events
           .filter((e) => e.type === 'delta')
@@ -243,6 +248,8 @@ for (const c of CASES) {
       assert.equal(events.filter((e) => e.type === 'done').length, 1);
       const done = events.at(-1);
       assert.ok(done?.type === 'done', 'done comes last');
+      if (c.kind === 'anthropic') assert.match(done.messageId ?? '', /^msg_/);
+      if (c.kind === 'openai') assert.match(done.messageId ?? '', /^chatcmpl-/);
       assert.deepEqual(done.usage, c.usage);
       assert.equal(done.providerCostUsd, c.costUsd);
     });
