@@ -218,12 +218,7 @@ export async function runDaemon(options: DaemonOptions): Promise<{ done: Promise
   const guard = new SpendGuard({
     budgets,
     cost: callCost,
-    alternatives: async () =>
-      (await catalog.chatCandidates()).map((m) => ({
-        ref: m.ref,
-        target: CallCost.target({ provider: m.host.provider, host: m.host.name, model: m.model, ...(m.listed ? { listed: m.listed } : {}) }),
-        ...(m.contextWindow ? { contextWindow: m.contextWindow } : {}),
-      })),
+    alternatives: () => catalog.alternatives(),
     onError: (message, error) => logger.debug(message, { error }),
   });
   const attempts = new HostAttempts({

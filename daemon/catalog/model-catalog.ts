@@ -2,7 +2,8 @@ import { ErrorCodes } from '../../protocol/errors';
 import type { ModelInfo, ModelsResult, Price } from '../../protocol/models';
 import { AidError } from '../errors/aid-error';
 import type { Logger } from '../log/logger';
-import type { PriceBook } from '../pricing/price-book';
+import { CallCost } from '../pricing/call-cost';
+import type { PriceBook, PriceTarget } from '../pricing/price-book';
 import type { DiscoveredModel, ModelManager, ProviderAdapter } from '../providers/types';
 import { ProviderError, isModelManager } from '../providers/types';
 import { DiscoveryCache } from './discovery';
@@ -10,6 +11,11 @@ import type { HostEntry, HostHealth } from './host-health';
 import type { HostDefinition } from './hosts';
 import { chatModels } from './model-match';
 import { knownContextWindow } from './windows';
+
+/** What a call to a resolved model is priced as: pricing's one rule, fed from the catalog. */
+export function priceTargetOf(m: ResolvedModel): PriceTarget {
+  return CallCost.target({ provider: m.host.provider, host: m.host.name, model: m.model, ...(m.listed ? { listed: m.listed } : {}) });
+}
 
 /** Deadline of a background list refresh, which nobody waits on. */
 const BACKGROUND_LIST_MS = 30_000;
@@ -246,6 +252,10 @@ export class ModelCatalog {
   async chatCandidates(signal?: AbortSignal): Promise<ResolvedModel[]> {
     const listed = await this.discoverAll(false, signal);
     return listed.flatMap((item) => chatModels(item.models ?? []).map((m) => this.resolved(item.entry, m)));
+  }
+  /** The chat models a refusal may point to instead, as the spend guard weighs them. */
+  async alternatives(): Promise<{ ref: string; target: PriceTarget; contextWindow?: number }[]> {
+    return (await this.chatCandidates()).map((m) => ({ ref: m.ref, target: priceTargetOf(m), ...(m.contextWindow ? { contextWindow: m.contextWindow } : {}) }));
   }
 
   async discoverAll(refresh: boolean, signal?: AbortSignal): Promise<{ entry: HostEntry; models?: DiscoveredModel[]; error?: string }[]> {

@@ -1,7 +1,7 @@
 import type { AskNoticeParams, AskParams, AskResult, Usage } from '../../protocol/chat';
 import { ErrorCodes } from '../../protocol/errors';
 import type { SpendGuard } from '../budget/spend-guard';
-import type { ModelCatalog, ResolvedModel } from '../catalog/model-catalog';
+import { priceTargetOf, type ModelCatalog, type ResolvedModel } from '../catalog/model-catalog';
 import type { Router } from '../catalog/router';
 import { AidError, cancelled } from '../errors/aid-error';
 import type { Ledger, PendingCall } from '../ledger/ledger';
@@ -135,12 +135,7 @@ export class HostAttempts {
       for (let retry = 0; ; retry++) {
         const held = await this.deps.guard.hold({
           ref: target.ref,
-          target: CallCost.target({
-            provider: target.host.provider,
-            host: target.host.name,
-            model: target.model,
-            ...(target.listed ? { listed: target.listed } : {}),
-          }),
+          target: priceTargetOf(target),
           spend: {
             provider: target.host.provider,
             host: target.host.name,
@@ -271,12 +266,7 @@ export class HostAttempts {
   /** One call to one host: durable before it is sent, settled whatever its outcome. */
   private async call(target: ResolvedModel, plan: AttemptPlan, maxOutputTokens?: number): Promise<AskResult> {
     const { now, cost } = this.deps;
-    const priceTarget = CallCost.target({
-      provider: target.host.provider,
-      host: target.host.name,
-      model: target.model,
-      ...(target.listed ? { listed: target.listed } : {}),
-    });
+    const priceTarget = priceTargetOf(target);
     const sent = cost.sent(plan.messages);
     const pending = await this.openCall(target, plan, sent);
     const callStarted = now();

@@ -49,12 +49,7 @@ export function buildAskService(parts: AskParts): { ask: AskService; sessions: S
   const guard = new SpendGuard({
     budgets,
     cost,
-    alternatives: async () =>
-      (await registry.catalog.chatCandidates()).map((m) => ({
-        ref: m.ref,
-        target: CallCost.target({ provider: m.host.provider, host: m.host.name, model: m.model, ...(m.listed ? { listed: m.listed } : {}) }),
-        ...(m.contextWindow ? { contextWindow: m.contextWindow } : {}),
-      })),
+    alternatives: () => registry.catalog.alternatives(),
     onError: () => undefined,
   });
   const attempts = new HostAttempts({
