@@ -1,9 +1,7 @@
+import type { OptionSpec } from './command-specs';
+
 /** A flag the command accepts: boolean, or taking a value (`--name VALUE` or `--name=VALUE`). */
-export interface FlagSpec {
-  name: string;
-  alias?: string;
-  value?: boolean;
-}
+export type FlagSpec = Pick<OptionSpec, 'name' | 'alias' | 'value'>;
 
 export interface ParsedArgs {
   flags: Map<string, string | true>;
@@ -17,8 +15,12 @@ export class UsageError extends Error {
   }
 }
 
-/** Small on purpose: the client must start fast, and our flags are simple. */
-export function parseArgs(argv: string[], specs: FlagSpec[]): ParsedArgs {
+/**
+ * Small on purpose: the client must start fast, and our flags are simple. `command` names the
+ * command for messages: an option it does not take is answered with a close one it takes, or the
+ * commands that take it.
+ */
+export function parseArgs(argv: string[], specs: readonly FlagSpec[], command?: string): ParsedArgs {
   const flags = new Map<string, string | true>();
   const positionals: string[] = [];
   for (let i = 0; i < argv.length; i++) {
@@ -34,7 +36,10 @@ export function parseArgs(argv: string[], specs: FlagSpec[]): ParsedArgs {
     const eq = arg.indexOf('=');
     const key = eq > 0 ? arg.slice(0, eq) : arg;
     const spec = specs.find((s) => `--${s.name}` === key || (s.alias !== undefined && `-${s.alias}` === key));
-    if (!spec) throw new UsageError(`unknown option ${key}`);
+    if (!spec) {
+      const { unknownOption } = require('./help') as typeof import('./help');
+      throw new UsageError(unknownOption(command, key, specs as OptionSpec[]));
+    }
     if (!spec.value) {
       if (eq > 0) throw new UsageError(`option --${spec.name} takes no value`);
       flags.set(spec.name, true);
@@ -50,4 +55,10 @@ export function parseArgs(argv: string[], specs: FlagSpec[]): ParsedArgs {
 export function stringFlag(args: ParsedArgs, name: string): string | undefined {
   const value = args.flags.get(name);
   return typeof value === 'string' ? value : undefined;
+}
+
+/** Parses a command's arguments with the options its spec (command-specs.ts) lists. */
+export function parseCommand(command: string, argv: string[]): ParsedArgs {
+  const { commandSpec } = require('./command-specs') as typeof import('./command-specs');
+  return parseArgs(argv, commandSpec(command)?.options ?? [], command);
 }

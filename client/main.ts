@@ -3,50 +3,19 @@ import { clientVersion } from './version';
 
 /**
  * `aic` entry. Only this module and package.json load before a command is chosen, so
- * `--version` and `--help` never pay for the JSON-RPC stack; each command loads its own module.
+ * `--version` never pays for the JSON-RPC stack; help reads the command table (command-specs.ts)
+ * and each command loads its own module.
  */
-const HELP = `aic — the aid client: every model on every host, from one local daemon
-
-Usage: aic <command> [options]
-
-  status [--json]                        daemon version, pid, uptime, socket, hosts with health
-  hosts [--json]                         each host: provider, URL, health, latency, version, last error
-  models [--host H] [--refresh] [--json] every model on every host, with context window and price
-  ask [-m REF] [--json] PROMPT           stream an answer (prompt may be piped on stdin)
-      options: --session ID | --new, --no-context, --project DIR, --project-force, --max-cost USD
-  chat [-m REF] [--session ID] [--project DIR] [--project-force] [--no-context]
-                                         interactive chat: streaming, history, Ctrl-C stops an answer,
-                                         /model /cost /context /clear /sessions /resume /export /help /exit
-  context QUERY [--project DIR] [--project-force] [--limit N] [--json]
-                                         the project files an ask would attach, ranked, with why
-                                         (/, your home and above only with --project-force)
-      also: --for FILE (files needed next), --explain (what was learnt), --reset (forget it)
-  pull MODEL [--host H] [--json]         download an Ollama model, with a progress bar
-  rm MODEL [--host H]                    delete an Ollama model
-  ps [--host H] [--json]                 models loaded in memory on each Ollama host
-  cost [--by provider|model|host|day|session|project] [--since D] [--until D] [--reprice] [--savings] [--json]
-                                         spend and tokens, with a month-end projection
-                                         (D: YYYY-MM-DD, today, yesterday, Nd; default this month)
-  budget set NAME --limit USD --period day|week|month [--scope host=H|provider=P|model=M|session=S|project=DIR]
-             [--hard] [--alert 50,80,100]   a spending limit; --hard refuses requests that could pass it
-  budget list [--json] | budget rm NAME
-  recommend TASK [--context-tokens N] [--all] [--json]
-                                         the models that fit a task, local first, then cheapest, with cost
-  prices update [--url URL]               fetch the maintained price data now (kept for later starts)
-  sessions [list] | show ID | export ID [--format md|json] | search TEXT | stats [ID] | rm ID
-                                         conversations: every ask is a turn; ask --session ID continues one
-
-Model references: HOST/MODEL (ollama/llama3.2), or a bare MODEL routed to a healthy host.
-The daemon (aid) is started on first use; set AID_NO_AUTOSTART=1 to get an error instead.
-Exit codes: 0 ok, 1 failure, 2 usage, 3 no usable host/model, 4 refused by budget, 5 daemon unreachable.
-
-  aic --version | --help | <command> --help`;
-
 type CommandModule = { run(argv: string[]): Promise<number> };
 
 /** Lazy loaders: a command's dependencies are read only when it runs. */
 const COMMANDS: Record<string, () => CommandModule> = {
   status: () => require('./commands/status') as CommandModule,
+  show: () => require('./commands/show') as CommandModule,
+  config: () => require('./commands/config') as CommandModule,
+  completion: () => require('./commands/completion') as CommandModule,
+  // Shell completion's own entry: candidates for the words typed so far (never starts the daemon).
+  __complete: () => require('./commands/complete') as CommandModule,
   hosts: () => require('./commands/hosts') as CommandModule,
   models: () => require('./commands/models') as CommandModule,
   ask: () => require('./commands/ask') as CommandModule,
@@ -76,21 +45,22 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`aic ${clientVersion()}\n`);
     return ExitCodes.ok;
   }
-  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
-    process.stdout.write(HELP + '\n');
+  if (command === undefined || command === '--help' || command === '-h' || (command === 'help' && rest.length === 0)) {
+    const { globalHelp } = require('./help') as typeof import('./help');
+    process.stdout.write(globalHelp() + '\n');
     return command === undefined ? ExitCodes.usage : ExitCodes.ok;
   }
-  if (rest.includes('--help') || rest.includes('-h')) {
-    process.stdout.write(HELP + '\n');
-    return ExitCodes.ok;
-  }
+  // `aic help ask` and `aic ask --help` (before any `--`, after which words are the prompt's).
+  const helpFor = command === 'help' ? rest[0] : helpAsked(rest) ? command : undefined;
+  if (helpFor !== undefined) return help(helpFor);
   const load = COMMANDS[command];
   if (!load) {
     if (PLANNED.has(command)) {
       process.stderr.write(`aic: '${command}' is not available in aic ${clientVersion()} yet; see \`aic --help\` for what is\n`);
       return ExitCodes.failure;
     }
-    process.stderr.write(`aic: unknown command '${command}'; see \`aic --help\`\n`);
+    const { unknownCommand } = require('./help') as typeof import('./help');
+    process.stderr.write(`aic: ${unknownCommand(command)}\n`);
     return ExitCodes.usage;
   }
   try {
@@ -116,4 +86,23 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`aic: ${(error as Error).stack ?? String(error)}\n`);
     return ExitCodes.failure;
   }
+}
+
+function helpAsked(args: string[]): boolean {
+  const end = args.indexOf('--');
+  const options = end === -1 ? args : args.slice(0, end);
+  return options.includes('--help') || options.includes('-h');
+}
+
+/** One command's help on stdout; an unknown name is a usage error with the closest one. */
+function help(name: string): number {
+  const { commandHelp, unknownCommand } = require('./help') as typeof import('./help');
+  const { commandSpec } = require('./command-specs') as typeof import('./command-specs');
+  const spec = commandSpec(name);
+  if (!spec) {
+    process.stderr.write(`aic: ${unknownCommand(name)}\n`);
+    return ExitCodes.usage;
+  }
+  process.stdout.write(commandHelp(spec) + '\n');
+  return ExitCodes.ok;
 }

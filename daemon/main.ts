@@ -12,6 +12,8 @@ import { defineHosts } from './catalog/hosts';
 import { HostRegistry } from './catalog/registry';
 import { DiscoveryCache, type CachedList } from './catalog/discovery';
 import { describeConfigError, loadConfig } from './config/load';
+import { describeConfig } from './config/describe';
+import { BUILT_IN_ENV } from './catalog/hosts';
 import type { AidPaths } from './config/paths';
 import type { AidConfig } from './config/schema';
 import { watchConfigFile } from './config/watch';
@@ -132,6 +134,8 @@ export async function runDaemon(options: DaemonOptions): Promise<{ done: Promise
     throw new StartupError(describeConfigError(firstLoad.file, firstLoad.issues, 'aid start'));
   }
   let config = firstLoad.config;
+  /** The file's own values of the config in use (the last good one): what `aic config` marks as from the file. */
+  let configRaw = firstLoad.raw;
   let configState: StatusResult['config'] = { file: paths.configFile, loaded: firstLoad.exists };
 
   const logger = new FileLogger({ file: paths.logFile, level: config.logLevel, redactor, stderr: options.logToStderr });
@@ -242,6 +246,7 @@ export async function runDaemon(options: DaemonOptions): Promise<{ done: Promise
     attempts,
     logger,
     defaultModel: () => config.defaultModel,
+    systemPrompt: () => config.systemPrompt,
   });
 
   const reject = (file: string, issues: string[]): { ok: false; file: string; issues: string[] } => {
@@ -260,6 +265,7 @@ export async function runDaemon(options: DaemonOptions): Promise<{ done: Promise
       const intervalChanged = result.config.healthIntervalSec !== config.healthIntervalSec;
       const hosts = hostsFrom(result.config);
       config = result.config;
+      configRaw = result.raw;
       logger.setLevel(config.logLevel);
       health.setProbeTimeout(config.probeTimeoutMs);
       health.setHosts(hosts);
@@ -291,7 +297,17 @@ export async function runDaemon(options: DaemonOptions): Promise<{ done: Promise
   };
 
   const handlers = new HandlerRegistry().add(
-    ...daemonHandlers({ version, status, reload, requestShutdown: (reason) => void runShutdown(reason) }),
+    ...daemonHandlers({
+      version,
+      status,
+      reload,
+      requestShutdown: (reason) => void runShutdown(reason),
+      config: () => ({
+        ...configState,
+        values: describeConfig(config, configRaw),
+        environment: BUILT_IN_ENV.map((name) => ({ name, set: Boolean(env[name]?.trim()) })),
+      }),
+    }),
     ...catalogHandlers(health, catalog),
     ...chatHandlers(ask),
     ...ollamaHandlers(catalog),

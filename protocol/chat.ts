@@ -20,6 +20,14 @@ export interface AskParams {
   model?: string;
   sessionId?: string;
   newSession?: boolean;
+  /** Continue the latest session of `project` (`aic ask -c`), with its model; a new one when it has none. */
+  continueLast?: boolean;
+  /** A system prompt before the conversation; default: the config's `systemPrompt`. */
+  system?: string;
+  /** Sampling temperature (0 to 2), passed to the provider. */
+  temperature?: number;
+  /** The most output tokens of the answer (a hard budget's cap applies when lower). */
+  maxOutputTokens?: number;
   /**
    * The client's project directory (its git root, or --project). Context from it is attached when
    * it is a git repository or `projectExplicit` is set, unless `noContext`.

@@ -35,6 +35,26 @@ export interface ReloadResult {
 }
 export const ReloadRequest = new RequestType0<ReloadResult, void>('aid/reload');
 
+/** One effective config value under its dotted key (`context.maxTokens`), and where it came from. */
+export interface ConfigValue {
+  key: string;
+  value: unknown;
+  source: 'file' | 'default';
+}
+
+/** The daemon's effective config, as `aic config` shows it. Secrets are never in it. */
+export interface ConfigShowResult {
+  file: string;
+  /** The file exists and the values marked `file` came from it. */
+  loaded: boolean;
+  /** Why the file as it is now was rejected; the values are the last good config's. */
+  error?: string;
+  values: ConfigValue[];
+  /** The environment variables the built-in hosts read, whether each is set (never its value). */
+  environment: { name: string; set: boolean }[];
+}
+export const ConfigShowRequest = new RequestType0<ConfigShowResult, void>('aid/config');
+
 export interface ShutdownParams {
   reason?: string;
 }

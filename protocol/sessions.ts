@@ -10,6 +10,8 @@ export interface SessionSummary {
   turns: number;
   /** The model of the latest answer. */
   lastRef?: string;
+  /** The project the session was started in (what `aic ask -c` continues). */
+  project?: string;
   /** What its priced turns cost; turns of unknown cost are counted in unpricedTurns instead. */
   costUsd?: number;
   unpricedTurns?: number;

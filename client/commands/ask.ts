@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { AskParams, AskResult } from '../../protocol/chat';
 import { ErrorCodes, exitCodeFor } from '../../protocol/errors';
-import { UsageError, parseArgs, stringFlag } from '../args';
+import { UsageError, parseCommand, stringFlag } from '../args';
 import { AskStreams } from '../ask-stream';
 import { connectDaemon } from '../connect';
 import { RpcError } from '../rpc';
@@ -45,16 +45,7 @@ function summary(result: AskResult): string {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, [
-    { name: 'model', alias: 'm', value: true },
-    { name: 'session', value: true },
-    { name: 'new' },
-    { name: 'no-context' },
-    { name: 'project', value: true },
-    { name: 'project-force' },
-    { name: 'max-cost', value: true },
-    { name: 'json' },
-  ]);
+  const args = parseCommand('ask', argv);
   const json = args.flags.has('json');
   const piped = readPipedStdin();
   const prompt = [args.positionals.join(' ').trim(), piped?.trim()].filter(Boolean).join('\n\n');

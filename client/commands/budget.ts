@@ -7,7 +7,7 @@ import {
   type BudgetSetParams,
   type BudgetStatus,
 } from '../../protocol/budget';
-import { UsageError, parseArgs, stringFlag, type ParsedArgs } from '../args';
+import { UsageError, parseCommand, stringFlag, type ParsedArgs } from '../args';
 import { withDaemon } from '../connect';
 import { printJson, table, usd } from '../output';
 import { projectRoot } from './ask';
@@ -76,15 +76,7 @@ function setParams(name: string, args: ParsedArgs): BudgetSetParams {
 export async function run(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub !== 'set' && sub !== 'list' && sub !== 'rm') throw new UsageError(USAGE);
-  const args = parseArgs(rest, [
-    { name: 'json' },
-    { name: 'limit', value: true },
-    { name: 'period', value: true },
-    { name: 'scope', value: true },
-    { name: 'hard' },
-    { name: 'soft' },
-    { name: 'alert', value: true },
-  ]);
+  const args = parseCommand('budget', rest);
   const name = args.positionals[0];
   if (sub !== 'list' && !name) throw new UsageError(USAGE);
   // Usage errors are said before the daemon is touched (or started).

@@ -4,7 +4,7 @@ import { AlertNotification } from '../../protocol/budget';
 import type { AskNoticeParams } from '../../protocol/chat';
 import { ErrorCodes, type TurnData } from '../../protocol/errors';
 import { stateDirFromEnv } from '../../protocol/paths';
-import { UsageError, parseArgs, stringFlag } from '../args';
+import { UsageError, parseCommand, stringFlag } from '../args';
 import { AskStreams } from '../ask-stream';
 import { ModelCatalog, type ChatState } from '../chat/chat-state';
 import { MessageReader } from '../chat/message-reader';
@@ -63,13 +63,7 @@ function noticeText(notice: AskNoticeParams): string {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, [
-    { name: 'model', alias: 'm', value: true },
-    { name: 'session', value: true },
-    { name: 'project', value: true },
-    { name: 'project-force' },
-    { name: 'no-context' },
-  ]);
+  const args = parseCommand('chat', argv);
   const projectForce = args.flags.has('project-force');
   if (args.positionals.length > 0) throw new UsageError(`aic chat takes no prompt (got '${args.positionals.join(' ')}'): type it in the chat, or use aic ask`);
   const model = stringFlag(args, 'model');

@@ -7,7 +7,7 @@ import {
   ContextSuggestRequest,
   type RankedContextFile,
 } from '../../protocol/context';
-import { UsageError, parseArgs, stringFlag } from '../args';
+import { UsageError, parseCommand, stringFlag } from '../args';
 import { compactTokens } from '../chat/status-line';
 import { connectDaemon } from '../connect';
 import { bar, printJson } from '../output';
@@ -41,17 +41,7 @@ function printRanking(files: RankedContextFile[]): void {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, [
-    { name: 'project', value: true },
-    { name: 'project-force' },
-    { name: 'limit', value: true },
-    { name: 'for', value: true },
-    { name: 'open', value: true },
-    { name: 'model', alias: 'm', value: true },
-    { name: 'explain' },
-    { name: 'reset' },
-    { name: 'json' },
-  ]);
+  const args = parseCommand('context', argv);
   const json = args.flags.has('json');
   const project = projectRoot(stringFlag(args, 'project') ?? process.cwd());
   const where = {

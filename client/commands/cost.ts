@@ -1,5 +1,5 @@
 import { COST_BY, CostRepriceRequest, CostRequest, type CostBy, type CostResult } from '../../protocol/cost';
-import { UsageError, parseArgs, stringFlag } from '../args';
+import { UsageError, parseCommand, stringFlag } from '../args';
 import { withDaemon } from '../connect';
 import { printJson, table, usd } from '../output';
 import { SavingsRequest } from '../../protocol/recommend';
@@ -37,15 +37,7 @@ function human(result: CostResult, by: CostBy): string {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, [
-    { name: 'json' },
-    { name: 'by', value: true },
-    { name: 'since', value: true },
-    { name: 'until', value: true },
-    { name: 'source', value: true },
-    { name: 'reprice' },
-    { name: 'savings' },
-  ]);
+  const args = parseCommand('cost', argv);
   const byText = stringFlag(args, 'by') ?? 'provider';
   const by = COST_BY.find((b) => b === byText);
   if (!by) throw new UsageError(`--by ${byText}: expected one of ${COST_BY.join(', ')}`);

@@ -1,11 +1,11 @@
 import { HostsRequest } from '../../protocol/hosts';
-import { parseArgs } from '../args';
+import { parseCommand } from '../args';
 import { withDaemon } from '../connect';
 import { printJson, table } from '../output';
 import { HOST_HEADERS, hostRows } from './status';
 
 export async function run(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, [{ name: 'json' }]);
+  const args = parseCommand('hosts', argv);
   return withDaemon(async (session) => {
     const hosts = await session.rpc.request(HostsRequest, { refresh: true });
     if (args.flags.has('json')) printJson(hosts);

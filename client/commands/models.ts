@@ -1,5 +1,5 @@
 import { ModelsRequest } from '../../protocol/models';
-import { parseArgs, stringFlag } from '../args';
+import { parseCommand, stringFlag } from '../args';
 import { withDaemon } from '../connect';
 import { contextWindowText, modelPrice, printJson, table } from '../output';
 
@@ -12,7 +12,7 @@ function age(ms: number): string {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, [{ name: 'json' }, { name: 'host', value: true }, { name: 'refresh' }]);
+  const args = parseCommand('models', argv);
   const host = stringFlag(args, 'host');
   return withDaemon(async (session) => {
     const result = await session.rpc.request(ModelsRequest, { ...(host ? { host } : {}), refresh: args.flags.has('refresh') });

@@ -1,12 +1,12 @@
 import { PricesUpdateRequest } from '../../protocol/cost';
-import { UsageError, parseArgs, stringFlag } from '../args';
+import { UsageError, parseCommand, stringFlag } from '../args';
 import { withDaemon } from '../connect';
 import { printJson } from '../output';
 
 export async function run(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub !== 'update') throw new UsageError('usage: aic prices update [--url URL] [--json]   (fetch the maintained price data now)');
-  const args = parseArgs(rest, [{ name: 'json' }, { name: 'url', value: true }]);
+  const args = parseCommand('prices', rest);
   const url = stringFlag(args, 'url');
   return withDaemon(async (session) => {
     const result = await session.rpc.request(PricesUpdateRequest, url ? { url } : {});

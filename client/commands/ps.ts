@@ -1,12 +1,12 @@
 import { PsRequest } from '../../protocol/ollama';
-import { parseArgs, stringFlag } from '../args';
+import { parseCommand, stringFlag } from '../args';
 import { withDaemon } from '../connect';
 import { printJson, table } from '../output';
 
 const gb = (bytes: number): string => `${(bytes / 1e9).toFixed(1)} GB`;
 
 export async function run(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, [{ name: 'host', value: true }, { name: 'json' }]);
+  const args = parseCommand('ps', argv);
   const host = stringFlag(args, 'host');
   return withDaemon(async (session) => {
     const result = await session.rpc.request(PsRequest, host ? { host } : {});

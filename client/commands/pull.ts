@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { PullProgressNotification, PullRequest, type PullProgressParams } from '../../protocol/ollama';
-import { UsageError, parseArgs, stringFlag } from '../args';
+import { UsageError, parseCommand, stringFlag } from '../args';
 import { connectDaemon } from '../connect';
 import { bar } from '../output';
 
@@ -15,7 +15,7 @@ export function progressLine(p: PullProgressParams, width = 30): string {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, [{ name: 'host', value: true }, { name: 'json' }]);
+  const args = parseCommand('pull', argv);
   const [model, ...extra] = args.positionals;
   if (!model || extra.length) throw new UsageError('usage: aic pull MODEL [--host H]');
   const host = stringFlag(args, 'host');

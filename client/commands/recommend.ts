@@ -1,5 +1,5 @@
 import { RecommendRequest, type Recommendation } from '../../protocol/recommend';
-import { UsageError, parseArgs, stringFlag } from '../args';
+import { UsageError, parseCommand, stringFlag } from '../args';
 import { withDaemon } from '../connect';
 import { printJson, table, usd } from '../output';
 
@@ -11,7 +11,7 @@ function price(r: Recommendation): string {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, [{ name: 'json' }, { name: 'all' }, { name: 'context-tokens', value: true }]);
+  const args = parseCommand('recommend', argv);
   const task = args.positionals.join(' ').trim();
   if (!task) throw new UsageError('describe the task: aic recommend "review this diff for race conditions"');
   const contextText = stringFlag(args, 'context-tokens');

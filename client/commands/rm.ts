@@ -1,9 +1,9 @@
 import { RemoveRequest } from '../../protocol/ollama';
-import { UsageError, parseArgs, stringFlag } from '../args';
+import { UsageError, parseCommand, stringFlag } from '../args';
 import { withDaemon } from '../connect';
 
 export async function run(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, [{ name: 'host', value: true }]);
+  const args = parseCommand('rm', argv);
   const [model, ...extra] = args.positionals;
   if (!model || extra.length) throw new UsageError('usage: aic rm MODEL [--host H]');
   const host = stringFlag(args, 'host');

@@ -6,7 +6,7 @@ import {
   SessionsSearchRequest,
   SessionsShowRequest,
 } from '../../protocol/sessions';
-import { UsageError, parseArgs, stringFlag } from '../args';
+import { UsageError, parseCommand, stringFlag } from '../args';
 import { withDaemon } from '../connect';
 import { printJson, spendText, table, usd, when } from '../output';
 
@@ -17,7 +17,7 @@ const USAGE =
 export async function run(argv: string[]): Promise<number> {
   const [first, ...rest] = argv;
   const sub = first === undefined || first.startsWith('-') ? 'list' : first;
-  const args = parseArgs(sub === first ? rest : argv, [{ name: 'json' }, { name: 'format', value: true }]);
+  const args = parseCommand('sessions', sub === first ? rest : argv);
   if (!['list', 'show', 'rm', 'export', 'search', 'stats'].includes(sub)) throw new UsageError(USAGE);
   return withDaemon(async (session) => {
     if (sub === 'list') {

@@ -28,6 +28,8 @@ export interface SpendRequest {
   maxCostUsd?: number;
   /** What earlier failed attempts of the same request were already charged. */
   chargedSoFar: number;
+  /** The caller's own output cap (`--max-tokens`), when lower than the guard's. */
+  outputCap?: number;
 }
 
 /** Why a request may not be sent, and what would fit instead; `reason + hint` is the message. */
@@ -60,7 +62,7 @@ export class SpendGuard {
     const { budgets, cost } = this.deps;
     const hard = budgets.hardFor(request.spend);
     if (hard.length === 0 && request.maxCostUsd === undefined) return { ok: true };
-    const maxOutputTokens = GUARDED_MAX_OUTPUT_TOKENS;
+    const maxOutputTokens = Math.min(GUARDED_MAX_OUTPUT_TOKENS, request.outputCap ?? GUARDED_MAX_OUTPUT_TOKENS);
     const worst = cost.worstCase(request.target, request.messages, maxOutputTokens);
     const what = hard.length ? `budget '${hard[0]?.name}'` : '--max-cost';
     if (worst === null) {

@@ -32,6 +32,9 @@ const BUILT_INS: { name: ProviderKind; keyEnv?: string[]; urlEnv: string; defaul
   { name: 'ollama', urlEnv: 'OLLAMA_HOST', defaultUrl: 'http://127.0.0.1:11434' },
 ];
 
+/** Every environment variable the built-in hosts read (keys and base URLs). */
+export const BUILT_IN_ENV: readonly string[] = BUILT_INS.flatMap((b) => [...(b.keyEnv ?? []), b.urlEnv]);
+
 /** The built-in hosts from the conventional environment variables, then the config's extra hosts. */
 export function defineHosts(env: Env, config: AidConfig): HostDefinition[] {
   const hosts: HostDefinition[] = BUILT_INS.map((b) => {

@@ -7,7 +7,7 @@ import { recommendedModel } from './default-model';
 import type { HostEntry, HostHealth } from './host-health';
 import type { ModelCatalog, ResolvedModel } from './model-catalog';
 import { chatModels, findModel } from './model-match';
-import { closestNames } from './suggest';
+import { closestNames } from '../../protocol/suggest';
 
 /** What to tell a user who has no usable host at all. */
 export const NO_HOST_HINT =

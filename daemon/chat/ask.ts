@@ -4,6 +4,7 @@ import type { Router } from '../catalog/router';
 import { AidError, cancelled } from '../errors/aid-error';
 import type { Logger } from '../log/logger';
 import type { PricedCall } from '../pricing/price-book';
+import type { ChatMessage } from '../providers/types';
 import { fitHistory, type Sessions } from '../sessions/sessions';
 import { GUARDED_MAX_OUTPUT_TOKENS } from '../budget/spend-guard';
 import type { ContextAttacher } from './context-attach';
@@ -21,6 +22,8 @@ export interface AskDeps {
   attempts: HostAttempts;
   logger: Logger;
   defaultModel: () => string | undefined;
+  /** The config's system prompt, used when an ask gives none. */
+  systemPrompt?: () => string | undefined;
   now?: () => number;
 }
 
@@ -53,8 +56,14 @@ export class AskService {
   async ask(params: AskParams, onDelta: (text: string) => void, signal: AbortSignal, onNotice: (notice: Notice) => void = () => undefined): Promise<AskResult> {
     const { sessions } = this.deps;
     const started = this.now();
-    // A session id that is wrong is said before anything else happens.
-    const continuing = params.sessionId && !params.newSession ? sessions.resolve(params.sessionId) : undefined;
+    // A session id that is wrong is said before anything else happens; -c is this project's latest.
+    const continuing = params.newSession
+      ? undefined
+      : params.sessionId
+        ? sessions.resolve(params.sessionId)
+        : params.continueLast && params.project
+          ? sessions.latestIn(params.project)
+          : undefined;
     // A continued session keeps its model unless the user names another (as chat's /resume does).
     const sessionRef = continuing && params.model === undefined ? sessions.get(continuing)?.lastRef : undefined;
     // Routing first: a request for a model nobody serves leaves no turn behind.
@@ -65,11 +74,17 @@ export class AskService {
     // Cancelled while context was gathered: nothing was asked, so no turn is left behind.
     if (signal.aborted) throw cancelled(continuing ? { sessionId: continuing } : {});
     if (context.notice) onNotice({ kind: 'warning', message: context.notice });
-    const turn = await sessions.begin({ ...(continuing ? { sessionId: continuing } : {}), prompt: params.prompt });
+    const turn = await sessions.begin({
+      ...(continuing ? { sessionId: continuing } : {}),
+      prompt: params.prompt,
+      ...(params.project ? { project: params.project } : {}),
+    });
+    const system = params.system ?? this.deps.systemPrompt?.();
+    const systemMessages: ChatMessage[] = system ? [{ role: 'system', content: system }] : [];
     // A history longer than the model's window loses its oldest turns (whole ones), and the user is told.
     let history = turn.history;
     if (Number.isFinite(window)) {
-      const fitted = fitHistory(turn.history, context.prompt, Math.max(0, window - GUARDED_MAX_OUTPUT_TOKENS));
+      const fitted = fitHistory(turn.history, `${system ?? ''}\n${context.prompt}`, Math.max(0, window - GUARDED_MAX_OUTPUT_TOKENS));
       if (fitted.droppedTurns > 0) {
         history = fitted.kept;
         onNotice({
@@ -89,7 +104,7 @@ export class AskService {
     try {
       const result = await this.deps.attempts.run({
         params,
-        messages: [...history, { role: 'user', content: context.prompt }],
+        messages: [...systemMessages, ...history, { role: 'user', content: context.prompt }],
         sessionId: turn.sessionId,
         turn: turn.index,
         candidates,

@@ -146,6 +146,7 @@ export class HostAttempts {
           messages: plan.messages,
           ...(plan.params.maxCostUsd !== undefined ? { maxCostUsd: plan.params.maxCostUsd } : {}),
           chargedSoFar,
+          ...(plan.params.maxOutputTokens !== undefined ? { outputCap: plan.params.maxOutputTokens } : {}),
         });
         if (!held.ok) {
           const { refusal } = held;
@@ -169,7 +170,9 @@ export class HostAttempts {
         }
         try {
           await plan.beforeSend();
-          const result = await this.call(target, plan, held.maxOutputTokens);
+          // The guard's cap and the caller's own, whichever is lower.
+          const cap = held.maxOutputTokens ?? plan.params.maxOutputTokens;
+          const result = await this.call(target, plan, cap === undefined ? undefined : Math.min(cap, plan.params.maxOutputTokens ?? cap));
           return { ...result, ...(warnings.length ? { warnings } : {}) };
         } catch (failure) {
           if (!(failure instanceof CallFailure)) throw toAidError(failure, target, signal.aborted, 0);
@@ -284,7 +287,12 @@ export class HostAttempts {
     const watchdog = new IdleWatchdog(target.host.name, limits.idleTimeoutMs, Math.max(limits.idleTimeoutMs, limits.firstTokenTimeoutMs));
     try {
       const events = target.adapter.streamChat(
-        { model: target.model, messages: plan.messages, ...(maxOutputTokens !== undefined ? { maxOutputTokens } : {}) },
+        {
+          model: target.model,
+          messages: plan.messages,
+          ...(maxOutputTokens !== undefined ? { maxOutputTokens } : {}),
+          ...(plan.params.temperature !== undefined ? { temperature: plan.params.temperature } : {}),
+        },
         AbortSignal.any([plan.signal, watchdog.signal]),
       );
       for await (const event of events) {

@@ -35,6 +35,8 @@ const priceOverrideSchema = z.strictObject({
 export const configSchema = z.strictObject({
   /** `HOST/MODEL` or bare `MODEL` used when `-m` is not given. */
   defaultModel: z.string().min(1).optional(),
+  /** A system prompt put before every conversation unless an ask gives its own (`--system`). */
+  systemPrompt: z.string().min(1).max(100_000).optional(),
   logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   /** Extra hosts by name; the built-in ones come from the environment. */
   hosts: z

@@ -1,6 +1,14 @@
 import { z } from 'zod';
 import { HandshakeRequest, type HandshakeResult } from '../../protocol/handshake';
-import { ReloadRequest, ShutdownRequest, StatusRequest, type ReloadResult, type StatusResult } from '../../protocol/daemon';
+import {
+  ConfigShowRequest,
+  ReloadRequest,
+  ShutdownRequest,
+  StatusRequest,
+  type ConfigShowResult,
+  type ReloadResult,
+  type StatusResult,
+} from '../../protocol/daemon';
 import { ErrorCodes } from '../../protocol/errors';
 import { ALL_CAPABILITIES, PROTOCOL_VERSION } from '../../protocol/version';
 import { AidError } from '../errors/aid-error';
@@ -12,6 +20,7 @@ export interface DaemonHandlerDeps {
   reload: () => ReloadResult;
   /** Starts the shutdown after the answer has been sent. */
   requestShutdown: (reason: string) => void;
+  config: () => ConfigShowResult;
 }
 
 const handshakeParams = z.object({
@@ -42,6 +51,7 @@ export function daemonHandlers(deps: DaemonHandlerDeps): Handler[] {
     ),
     defineHandler(StatusRequest, noParams, () => deps.status()),
     defineHandler(ReloadRequest, noParams, () => deps.reload()),
+    defineHandler(ConfigShowRequest, noParams, () => deps.config()),
     defineHandler(ShutdownRequest, z.object({ reason: z.string().max(200).optional() }), (params) => {
       setImmediate(() => deps.requestShutdown(params.reason ?? 'requested by a client'));
       return { pid: process.pid };

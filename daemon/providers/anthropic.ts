@@ -97,6 +97,7 @@ export class AnthropicAdapter implements ProviderAdapter {
             messages,
             stream: true,
             ...(system ? { system } : {}),
+            ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
           },
           { signal },
         )

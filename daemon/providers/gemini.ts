@@ -172,7 +172,14 @@ export class GeminiAdapter implements ProviderAdapter {
         .filter((m) => m.role !== 'system')
         .map((m) => ({ role: m.role === 'assistant' ? 'model' : 'user', parts: [{ text: m.content }] })),
       ...(system ? { systemInstruction: { parts: [{ text: system }] } } : {}),
-      ...(request.maxOutputTokens ? { generationConfig: { maxOutputTokens: request.maxOutputTokens } } : {}),
+      ...(request.maxOutputTokens !== undefined || request.temperature !== undefined
+        ? {
+            generationConfig: {
+              ...(request.maxOutputTokens ? { maxOutputTokens: request.maxOutputTokens } : {}),
+              ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
+            },
+          }
+        : {}),
     };
     const model = request.model.replace(/^models\//, '');
     const response = await this.call(`/models/${encodeURIComponent(model)}:streamGenerateContent?alt=sse`, signal, { method: 'POST', body }, model);

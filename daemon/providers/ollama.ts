@@ -184,7 +184,11 @@ export class OllamaAdapter implements ProviderAdapter, ModelManager {
         stream: true,
         ...(this.options.keepAlive !== undefined ? { keep_alive: this.options.keepAlive } : {}),
         // Without num_ctx Ollama silently cuts long prompts to its small default window.
-        options: { num_ctx: numCtx, ...(request.maxOutputTokens ? { num_predict: request.maxOutputTokens } : {}) },
+        options: {
+          num_ctx: numCtx,
+          ...(request.maxOutputTokens ? { num_predict: request.maxOutputTokens } : {}),
+          ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
+        },
       });
     } catch (error) {
       throw this.translate(error, signal, request.model);

@@ -150,6 +150,7 @@ export class OpenAICompatibleAdapter implements ProviderAdapter {
             stream: true,
             // Without it OpenAI sends no usage at all in a stream.
             stream_options: { include_usage: true },
+            ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
             // OpenRouter documents max_tokens; OpenAI's reasoning models accept only max_completion_tokens.
             ...(request.maxOutputTokens
               ? this.provider === 'openrouter'

@@ -11,6 +11,7 @@ export interface ChatRequest {
   model: string;
   messages: ChatMessage[];
   maxOutputTokens?: number;
+  temperature?: number;
 }
 
 /** What a streaming chat yields: `accepted`, text as it arrives, then exactly one `done`. */

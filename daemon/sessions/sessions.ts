@@ -63,6 +63,16 @@ export class Sessions {
     throw notFound(`no session '${idOrPrefix}' (see \`aic sessions\`)`, 'session', idOrPrefix);
   }
 
+  /** The session of `project` most recently added to (what `aic ask -c` continues), if it has one. */
+  latestIn(project: string): string | undefined {
+    let latest: SessionSummary | undefined;
+    for (const { value } of this.sessions().getRange()) {
+      const s = value as SessionSummary;
+      if (s.project === project && (!latest || s.updatedAt > latest.updatedAt)) latest = s;
+    }
+    return latest?.id;
+  }
+
   get(id: string): SessionSummary | undefined {
     return this.sessions().get(id) as SessionSummary | undefined;
   }
@@ -88,6 +98,7 @@ export class Sessions {
   async begin(params: {
     sessionId?: string;
     prompt: string;
+    project?: string;
   }): Promise<{ sessionId: string; index: number; history: HistoryMessage[]; commit: () => Promise<void>; done: () => void }> {
     const sessionId = params.sessionId ? this.resolve(params.sessionId) : randomUUID();
     // One turn at a time per session: the next waits for the previous to end.
@@ -106,7 +117,7 @@ export class Sessions {
     const index = history.length;
     const summary: SessionSummary = existing
       ? { ...existing, updatedAt: now, turns: index + 1 }
-      : { id: sessionId, title: titleOf(params.prompt), createdAt: now, updatedAt: now, turns: 1 };
+      : { id: sessionId, title: titleOf(params.prompt), createdAt: now, updatedAt: now, turns: 1, ...(params.project ? { project: params.project } : {}) };
     const turn: Turn = { index, time: now, user: params.prompt, assistant: '', complete: false };
     let committed: Promise<void> | undefined;
     const commit = (): Promise<void> =>

@@ -7,7 +7,7 @@ import { HostRegistry } from '../../daemon/catalog/registry';
 import { MAX_BACKOFF_MS } from '../../daemon/catalog/host-health';
 import { findModel } from '../../daemon/catalog/model-match';
 import { NO_HOST_HINT } from '../../daemon/catalog/router';
-import { closestNames } from '../../daemon/catalog/suggest';
+import { closestNames } from '../../protocol/suggest';
 import { recommendedModel } from '../../daemon/catalog/default-model';
 import { DiscoveryCache, type CachedList, type ListStore } from '../../daemon/catalog/discovery';
 import { configSchema } from '../../daemon/config/schema';

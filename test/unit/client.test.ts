@@ -16,7 +16,7 @@ function usageError(argv: string[], specs: FlagSpec[], message: string): void {
 
 describe('client helpers', () => {
   describe('parseArgs', () => {
-    const specs: FlagSpec[] = [{ name: 'model', alias: 'm', value: true }, { name: 'json' }, { name: 'new' }];
+    const specs: FlagSpec[] = [{ name: 'model', alias: 'm', value: 'REF' }, { name: 'json' }, { name: 'new' }];
 
     it('reads long flags, aliases and positionals in any order', () => {
       const args = parseArgs(['-m', 'ollama/llama3.2', 'why', '--json', 'is it'], specs);
@@ -42,9 +42,9 @@ describe('client helpers', () => {
     });
 
     it('refuses unknown options, missing values and values on switches with a UsageError', () => {
-      usageError(['--nope'], specs, 'unknown option --nope');
-      usageError(['-x'], specs, 'unknown option -x');
-      usageError(['--nope=1'], specs, 'unknown option --nope');
+      usageError(['--nope'], specs, 'unknown option --nope (see `aic --help`)');
+      usageError(['-x'], specs, 'unknown option -x (see `aic --help`)');
+      usageError(['--nope=1'], specs, 'unknown option --nope (see `aic --help`)');
       usageError(['-m'], specs, 'option --model needs a value');
       usageError(['ask', '--model'], specs, 'option --model needs a value');
       usageError(['--json=1'], specs, 'option --json takes no value');

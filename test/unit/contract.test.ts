@@ -11,7 +11,7 @@ import { AskRequest, type AskParams, type AskResult } from '../../protocol/chat'
  * the proof — if the typecheck stopped catching these mistakes, `tsc` would fail on this file.
  */
 interface AskParamsWithAnotherField extends AskParams {
-  temperature?: number;
+  seed?: number;
 }
 const WiderAsk = new RequestType<AskParamsWithAnotherField, AskResult, void>('aid/ask');
 const answer = (): AskResult => ({
@@ -27,7 +27,7 @@ const answer = (): AskResult => ({
 // @ts-expect-error a field added to the protocol's params type but forgotten in the schema fails the typecheck
 defineHandler(WiderAsk, askParams, answer);
 // @ts-expect-error a field in the schema that the protocol does not have fails too
-defineHandler(AskRequest, askParams.extend({ temperature: z.number().optional() }), answer);
+defineHandler(AskRequest, askParams.extend({ seed: z.number().optional() }), answer);
 // @ts-expect-error a result that is not the protocol's result type fails
 defineHandler(AskRequest, askParams, () => ({ ref: 'h/m' }));
 
@@ -37,6 +37,10 @@ describe('the typed contract', () => {
     assert.equal(handler.method, 'aid/ask');
     const full: Required<Omit<AskParams, 'sessionId' | 'newSession'>> & Pick<AskParams, 'sessionId'> = {
       prompt: 'p',
+      continueLast: false,
+      system: 'be brief',
+      temperature: 0.2,
+      maxOutputTokens: 100,
       model: 'm',
       sessionId: 's',
       project: '/p',

@@ -1,4 +1,4 @@
-/** Edit distance, for "did you mean" suggestions on unknown model names. */
+/** Edit distance, for "did you mean" suggestions: unknown model names in the daemon, commands and options in aic. */
 function distance(a: string, b: string): number {
   const row = Array.from({ length: b.length + 1 }, (_, i) => i);
   for (let i = 1; i <= a.length; i++) {
@@ -13,8 +13,11 @@ function distance(a: string, b: string): number {
   return row[b.length];
 }
 
-/** The candidates closest to `wanted`, best first; substring matches count as close. */
-export function closestNames(wanted: string, candidates: string[], limit = 3): string[] {
+/**
+ * The candidates closest to `wanted`, best first; substring matches count as close. `maxDistance`
+ * bounds how many edits away a candidate may be (default: generous, for long model names).
+ */
+export function closestNames(wanted: string, candidates: string[], limit = 3, maxDistance?: number): string[] {
   const w = wanted.toLowerCase();
   return [...new Set(candidates)]
     .map((c) => {
@@ -24,7 +27,7 @@ export function closestNames(wanted: string, candidates: string[], limit = 3): s
       const score = lc.includes(w) || w.includes(base) ? 0 : Math.min(distance(w, lc), distance(w.split(':')[0], base));
       return { c, score };
     })
-    .filter((x) => x.score <= Math.max(3, Math.floor(w.length / 2)))
+    .filter((x) => x.score <= (maxDistance ?? Math.max(3, Math.floor(w.length / 2))))
     .sort((a, b) => a.score - b.score || a.c.localeCompare(b.c))
     .slice(0, limit)
     .map((x) => x.c);
