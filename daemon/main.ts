@@ -4,6 +4,7 @@ import { LogNotification, type StatusResult, type StoreIncident } from '../proto
 import { PROTOCOL_VERSION } from '../protocol/version';
 import { AskService } from './chat/ask';
 import { HostAttempts } from './chat/host-attempts';
+import { describeDefaultModel } from './chat/default-model';
 import { SpendGuard } from './budget/spend-guard';
 import { CallCost } from './pricing/call-cost';
 import { abortableSleep } from './timers/sleep';
@@ -278,7 +279,7 @@ export async function runDaemon(options: DaemonOptions): Promise<{ done: Promise
     return { ok: true, file: paths.configFile };
   };
 
-  const status = (): StatusResult => {
+  const status = (): Omit<StatusResult, 'defaultModel'> => {
     // A deleted data directory shows here at once, not at the next check of the timer.
     store.verify();
     return {
@@ -295,7 +296,13 @@ export async function runDaemon(options: DaemonOptions): Promise<{ done: Promise
   };
 
   const handlers = new HandlerRegistry().add(
-    ...daemonHandlers({ version, status, reload, requestShutdown: (reason) => void runShutdown(reason) }),
+    ...daemonHandlers({
+      version,
+      status,
+      defaultModel: (signal) => describeDefaultModel(registry, config.defaultModel, signal),
+      reload,
+      requestShutdown: (reason) => void runShutdown(reason),
+    }),
     ...catalogHandlers(registry),
     ...chatHandlers(ask),
     ...ollamaHandlers(registry),

@@ -1,4 +1,4 @@
-import type { AskNoticeParams, AskParams, AskResult, Usage } from '../../protocol/chat';
+import type { AskNoticeParams, AskParams, AskResult, FinishReason, Usage } from '../../protocol/chat';
 import { ErrorCodes } from '../../protocol/errors';
 import type { SpendGuard } from '../budget/spend-guard';
 import type { HostRegistry, ResolvedModel } from '../catalog/registry';
@@ -40,8 +40,8 @@ export interface AttemptPlan {
   signal: AbortSignal;
   onDelta: (text: string) => void;
   onNotice: (notice: Notice) => void;
-  /** Called once, just before the first call is sent: nothing is written for a request never sent. */
-  beforeSend: () => Promise<void>;
+  /** Called before each call is sent, with the model it asks: nothing is written for a request never sent. */
+  beforeSend: (ref: string) => Promise<void>;
   /** Told what each call was charged (failed ones too): the turn's cost is their sum. */
   onCharged: (priced: PricedCall) => void;
 }
@@ -169,7 +169,7 @@ export class HostAttempts {
           break;
         }
         try {
-          await plan.beforeSend();
+          await plan.beforeSend(target.ref);
           const result = await this.call(target, plan, held.maxOutputTokens);
           return { ...result, ...(warnings.length ? { warnings } : {}) };
         } catch (failure) {
@@ -281,7 +281,7 @@ export class HostAttempts {
     let reached = false;
     let early: Usage | undefined;
     let final: Usage | undefined;
-    let finishReason = 'stop';
+    let finish: { finishReason: FinishReason; providerFinishReason?: string } = { finishReason: 'stop' };
     let providerCostUsd: number | undefined;
     let tokensPerSecond: number | undefined;
     const limits = this.deps.limits();
@@ -304,7 +304,7 @@ export class HostAttempts {
           plan.onNotice({ kind: 'warning', message: event.message, host: target.host.name });
         } else if (event.type === 'done') {
           final = event.usage;
-          finishReason = event.finishReason;
+          finish = { finishReason: event.finishReason, ...(event.providerFinishReason ? { providerFinishReason: event.providerFinishReason } : {}) };
           providerCostUsd = event.providerCostUsd;
           tokensPerSecond = event.tokensPerSecond;
         }
@@ -357,7 +357,7 @@ export class HostAttempts {
       costUsd: priced.costUsd,
       latencyMs,
       ttftMs,
-      finishReason,
+      ...finish,
       ...(tokensPerSecond !== undefined ? { tokensPerSecond: Math.round(tokensPerSecond * 10) / 10 } : {}),
     };
   }

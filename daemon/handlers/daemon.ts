@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { HandshakeRequest, type HandshakeResult } from '../../protocol/handshake';
-import { ReloadRequest, ShutdownRequest, StatusRequest, type ReloadResult, type StatusResult } from '../../protocol/daemon';
+import { ReloadRequest, ShutdownRequest, StatusRequest, type DefaultModel, type ReloadResult, type StatusResult } from '../../protocol/daemon';
 import { ErrorCodes } from '../../protocol/errors';
 import { ALL_CAPABILITIES, PROTOCOL_VERSION } from '../../protocol/version';
 import { AidError } from '../errors/aid-error';
@@ -8,7 +8,9 @@ import { defineHandler, noParams, type Handler } from '../server/handlers';
 
 export interface DaemonHandlerDeps {
   version: string;
-  status: () => StatusResult;
+  status: () => Omit<StatusResult, 'defaultModel'>;
+  /** What an ask without a model would use; may consult the hosts' cached model lists. */
+  defaultModel: (signal: AbortSignal) => Promise<DefaultModel>;
   reload: () => ReloadResult;
   /** Starts the shutdown after the answer has been sent. */
   requestShutdown: (reason: string) => void;
@@ -40,7 +42,7 @@ export function daemonHandlers(deps: DaemonHandlerDeps): Handler[] {
       },
       { beforeHandshake: true },
     ),
-    defineHandler(StatusRequest, noParams, () => deps.status()),
+    defineHandler(StatusRequest, noParams, async (_params, context) => ({ ...deps.status(), defaultModel: await deps.defaultModel(context.signal) })),
     defineHandler(ReloadRequest, noParams, () => deps.reload()),
     defineHandler(ShutdownRequest, z.object({ reason: z.string().max(200).optional() }), (params) => {
       setImmediate(() => deps.requestShutdown(params.reason ?? 'requested by a client'));
