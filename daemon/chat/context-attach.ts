@@ -126,7 +126,8 @@ export class ContextAttacher {
       project: project.root,
       files: bundle.attachments.map((a) => ({ path: a.path, tokens: a.tokens, startLine: a.startLine, endLine: a.endLine, whole: a.whole })),
       tokensUsed: bundle.tokensUsed,
-      tokenBudget: bundle.tokenBudget,
+      // The whole budget: the editor's selection and buffer are counted in it beside the files.
+      tokenBudget: budget,
     };
     return withBuffer({
       block: bundle.prompt,
