@@ -163,6 +163,9 @@ export interface AskNoticeParams {
  * notifications as text arrives, then answers the request with the usage summary. `$/cancelRequest` aborts the upstream call.
  */
 export const AskRequest = new RequestType<AskParams, AskResult, void>('aid/ask');
+/** Once per ask, when its question goes to a model, before any text: its session and the model asked. */
 export const AskStartNotification = new NotificationType<AskStartParams>('aid/ask/start');
+/** The answer's text as it arrives, in order; text of one event-loop turn goes as one. */
 export const AskDeltaNotification = new NotificationType<AskDeltaParams>('aid/ask/delta');
+/** While an ask runs: a failover, a retry, or a warning about the answer (repeated in the result's `warnings`). */
 export const AskNoticeNotification = new NotificationType<AskNoticeParams>('aid/ask/notice');

@@ -59,5 +59,5 @@ export interface LogParams {
   level: 'info' | 'warn' | 'error';
   message: string;
 }
-/** Daemon → client messages worth showing the user (config rejected, host went down). */
+/** To every handshaken connection: what is worth showing the user (a config rejected and the last good one kept, the store written back). */
 export const LogNotification = new NotificationType<LogParams>('aid/log');
