@@ -1,0 +1,165 @@
+import { strict as assert } from 'node:assert';
+import { execFileSync, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { OllamaSimulator } from '../fakes/ollama-simulator';
+import { AID_BIN, connect, ROOT, SandboxPool, type Sandbox } from '../helpers/daemon';
+import { SessionsShowRequest } from '../../protocol/sessions';
+
+/**
+ * The editor plugins in editors/, loaded from the repository into the real editors (Debian's
+ * Neovim and Emacs, which .ci/run installs) and into a third-party JSON-RPC client, against a
+ * real daemon and the Ollama simulator (issue 13). A missing editor fails the test: CI has them.
+ */
+
+function need(program: string, pkg: string): void {
+  try {
+    execFileSync('sh', ['-c', `command -v ${program}`], { stdio: 'ignore' });
+  } catch {
+    throw new Error(`${program} is not installed: apt-get install ${pkg} (.ci/run does)`);
+  }
+}
+
+/** Runs a program to its end, with a deadline; resolves with its output. */
+function runProgram(
+  program: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  timeoutMs: number,
+  cwd?: string,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(program, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${program} did not finish in ${timeoutMs} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
+    }, timeoutMs);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+const EDITORS = path.join(ROOT, 'editors');
+const DRIVERS = path.join(ROOT, 'test', 'editors');
+
+describe('editor plugins in real editors, against a real daemon', function () {
+  this.timeout(60000);
+  const pool = new SandboxPool();
+  const sims: OllamaSimulator[] = [];
+  afterEach(async () => {
+    await pool.teardownAll();
+    await Promise.all(sims.splice(0).map((s) => s.stop()));
+  });
+
+  async function simulator(options: ConstructorParameters<typeof OllamaSimulator>[0] = {}): Promise<OllamaSimulator> {
+    const sim = new OllamaSimulator(options);
+    sims.push(sim);
+    await sim.start();
+    return sim;
+  }
+
+  /** A sandbox with a fast Ollama (`ollama`, with an embedding model too) and a slow one (`slow`), no daemon running yet. */
+  async function sandbox(): Promise<{ s: Sandbox; fast: OllamaSimulator; slow: OllamaSimulator }> {
+    const fast = await simulator({
+      models: [
+        { name: 'llama3.2:latest', contextLength: 131072 },
+        { name: 'nomic-embed-text:latest', capabilities: ['embedding'] },
+      ],
+    });
+    const slow = await simulator({ tokenDelayMs: 150, reply: () => Array.from({ length: 60 }, (_, i) => `w${i}`).join(' ') });
+    const s = pool.make({ ollamaUrl: fast.url, config: { hosts: { slow: { provider: 'ollama', baseUrl: slow.url } } } });
+    return { s, fast, slow };
+  }
+
+  const chatPrompts = (sim: OllamaSimulator): string[] =>
+    sim.requests
+      .filter((r) => r.path === '/api/chat')
+      .map((r) => (r.body as { messages: { role: string; content: string }[] }).messages.filter((m) => m.role === 'user').at(-1)?.content ?? '');
+
+  describe('Neovim (editors/nvim)', () => {
+    interface NvimOut {
+      lua_error?: string;
+      socket: string;
+      statusline_down: string;
+      statusline_down_after: string;
+      ask: { start?: { ref: string; sessionId: string }; start_before_delta?: boolean; deltas: string[]; done?: { type: string; sessionId: string; ref: string }; error?: unknown };
+      statusline_up: string;
+      cancel: { deltas: number; done?: unknown; error?: { code: number; cancelled?: boolean } };
+      answer_buffer: string[];
+      chat: { first?: string; second?: string; text: string[] };
+      models: string[];
+      picked: string;
+    }
+
+    it('starts the daemon, asks and streams, cancels, reads the statusline, and its commands work (headless Neovim)', async () => {
+      need('nvim', 'neovim');
+      const { s, fast } = await sandbox();
+      const outFile = path.join(s.dir, 'nvim-out.json');
+      const file = path.join(s.dir, 'sample.lua');
+      fs.writeFileSync(file, 'local saved_on_disk = true\nreturn saved_on_disk\n');
+      const result = await runProgram(
+        'nvim',
+        ['--headless', '-u', 'NONE', '-i', 'NONE', '--cmd', `set rtp^=${path.join(EDITORS, 'nvim')}`, '-c', 'runtime plugin/aid.lua', '-c', `luafile ${path.join(DRIVERS, 'nvim-driver.lua')}`],
+        { ...s.env, AID_TEST_OUT: outFile, AID_TEST_FILE: file, AID_CMD: JSON.stringify([process.execPath, AID_BIN]) },
+        50000,
+      );
+      assert.ok(fs.existsSync(outFile), `nvim wrote nothing: ${result.stderr}${result.stdout}`);
+      const out = JSON.parse(fs.readFileSync(outFile, 'utf8')) as NvimOut;
+      assert.equal(out.lua_error, undefined);
+      assert.equal(out.socket, s.socket, 'AID_SOCKET is the socket');
+      assert.equal(out.statusline_down, '');
+      assert.equal(out.statusline_down_after, '', 'empty while the daemon is down, and the statusline did not start it');
+
+      // The ask started the daemon with `aid start`, then streamed.
+      assert.equal(out.ask.error, undefined, JSON.stringify(out.ask.error));
+      assert.deepEqual(out.ask.start, { ref: 'ollama/llama3.2:latest', sessionId: out.ask.done?.sessionId });
+      assert.equal(out.ask.start_before_delta, true, 'on_start comes before the first text');
+      assert.equal(out.ask.deltas.join(''), 'Echo: hello from neovim');
+      assert.equal(out.ask.done?.type, 'done');
+      assert.equal(out.ask.done?.ref, 'ollama/llama3.2:latest');
+
+      assert.equal(out.statusline_up, 'aid $0 today · daily $5.00 left');
+
+      assert.equal(out.cancel.done, undefined);
+      assert.equal(out.cancel.error?.code, -32800);
+      assert.equal(out.cancel.error?.cancelled, true);
+      assert.ok(out.cancel.deltas >= 1 && out.cancel.deltas < 60, `cancelled mid-answer (${out.cancel.deltas} deltas)`);
+
+      // :AidAsk over lines 1-2 of the edited, unsaved buffer.
+      const asked = chatPrompts(fast).find((p) => p.includes('what do these lines do')) ?? '';
+      assert.ok(asked.startsWith('Selected in sample.lua (lines 1-2):\n```lua\nlocal unsaved_edit = true\nreturn saved_on_disk\n```'), asked);
+      assert.equal(out.answer_buffer[0], '# what do these lines do');
+      assert.ok(
+        out.answer_buffer.some((l) => l.startsWith('_ollama/llama3.2:latest · ')),
+        out.answer_buffer.join('\n'),
+      );
+
+      // One chat session for both messages, with both turns in it.
+      assert.ok(out.chat.first);
+      assert.equal(out.chat.second, out.chat.first, 'the chat keeps its session');
+      const session = await connect(s);
+      const shown = await session.connection.sendRequest(SessionsShowRequest, { id: out.chat.first ?? '' });
+      session.close();
+      assert.deepEqual(
+        shown.turns.map((t) => t.user),
+        ['first message', 'second message'],
+      );
+
+      assert.deepEqual(out.models.map((m) => m.split(' ')[0]).sort(), ['ollama/llama3.2:latest', 'slow/llama3.2:latest', 'slow/qwen2.5-coder:7b']);
+      assert.ok(
+        out.models.every((m) => !m.includes('embed')),
+        'embedding models are not offered',
+      );
+      assert.match(out.picked, /^(ollama|slow)\/llama3\.2:latest$/);
+    });
+  });
+});
+
+
