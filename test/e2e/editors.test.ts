@@ -89,7 +89,13 @@ describe('editor plugins in real editors, against a real daemon', function () {
       socket: string;
       statusline_down: string;
       statusline_down_after: string;
-      ask: { start?: { ref: string; sessionId: string }; start_before_delta?: boolean; deltas: string[]; done?: { type: string; sessionId: string; ref: string }; error?: unknown };
+      ask: {
+        start?: { ref: string; sessionId: string };
+        start_before_delta?: boolean;
+        deltas: string[];
+        done?: { type: string; sessionId: string; ref: string };
+        error?: unknown;
+      };
       statusline_up: string;
       cancel: { deltas: number; done?: unknown; error?: { code: number; cancelled?: boolean } };
       answer_buffer: string[];
@@ -106,9 +112,22 @@ describe('editor plugins in real editors, against a real daemon', function () {
       fs.writeFileSync(file, 'local saved_on_disk = true\nreturn saved_on_disk\n');
       const result = await runProgram(
         'nvim',
-        ['--headless', '-u', 'NONE', '-i', 'NONE', '--cmd', `set rtp^=${path.join(EDITORS, 'nvim')}`, '-c', 'runtime plugin/aid.lua', '-c', `luafile ${path.join(DRIVERS, 'nvim-driver.lua')}`],
+        [
+          '--headless',
+          '-u',
+          'NONE',
+          '-i',
+          'NONE',
+          '--cmd',
+          `set rtp^=${path.join(EDITORS, 'nvim')}`,
+          '-c',
+          'runtime plugin/aid.lua',
+          '-c',
+          `luafile ${path.join(DRIVERS, 'nvim-driver.lua')}`,
+        ],
         { ...s.env, AID_TEST_OUT: outFile, AID_TEST_FILE: file, AID_CMD: JSON.stringify([process.execPath, AID_BIN]) },
         50000,
+        s.dir,
       );
       assert.ok(fs.existsSync(outFile), `nvim wrote nothing: ${result.stderr}${result.stdout}`);
       const out = JSON.parse(fs.readFileSync(outFile, 'utf8')) as NvimOut;
@@ -160,6 +179,61 @@ describe('editor plugins in real editors, against a real daemon', function () {
       assert.match(out.picked, /^(ollama|slow)\/llama3\.2:latest$/);
     });
   });
+
+  describe('Emacs (editors/emacs/aid.el)', () => {
+    interface EmacsOut {
+      elispError?: string;
+      socket: string;
+      modeLineDown: string;
+      daemonAfterModeLine: boolean;
+      askId: number;
+      done: { type: string; ref: string; sessionId: string };
+      answer: string;
+      modeLineUp: string;
+      cancelled: number;
+      cancelAnswer: string;
+      regionAnswer: string;
+      chatSessions: string[];
+      chat: string;
+    }
+
+    it('starts the daemon, asks and streams into *aid*, cancels, shows the spend in the mode line, asks about a region and chats (batch Emacs)', async () => {
+      need('emacs', 'emacs-nox');
+      const { s, fast } = await sandbox();
+      const outFile = path.join(s.dir, 'emacs-out.json');
+      const file = path.join(s.dir, 'sample.el');
+      fs.writeFileSync(file, '(defun saved-on-disk () t)\n(saved-on-disk)\n');
+      const result = await runProgram(
+        'emacs',
+        ['--batch', '-Q', '-L', path.join(EDITORS, 'emacs'), '-l', path.join(DRIVERS, 'emacs-driver.el')],
+        { ...s.env, AID_TEST_OUT: outFile, AID_TEST_FILE: file, AID_CMD: JSON.stringify([process.execPath, AID_BIN]) },
+        50000,
+        s.dir,
+      );
+      assert.ok(fs.existsSync(outFile), `emacs wrote nothing: ${result.stderr}${result.stdout}`);
+      const out = JSON.parse(fs.readFileSync(outFile, 'utf8')) as EmacsOut;
+      assert.equal(out.elispError, undefined, out.elispError);
+      assert.equal(out.socket, s.socket);
+      assert.equal(out.modeLineDown, '');
+      assert.equal(out.daemonAfterModeLine, false, 'the mode line did not start the daemon');
+
+      assert.equal(typeof out.askId, 'number', 'aid-ask returns the request id');
+      assert.deepEqual(out.done, { type: 'done', ref: 'ollama/llama3.2:latest', sessionId: out.done.sessionId });
+      assert.match(out.answer, /^# hello from emacs\n\nEcho: hello from emacs\n\n_ollama\/llama3\.2:latest · \d+ in \/ \d+ out tokens · free_\n$/);
+
+      assert.equal(out.modeLineUp, 'aid $0 today · daily $5.00 left');
+
+      assert.equal(out.cancelled, 1);
+      assert.match(out.cancelAnswer, /w0[\s\S]*\*\*cancelled\*\*/);
+      assert.ok(!out.cancelAnswer.includes('w59'), 'stopped before the end');
+
+      const asked = chatPrompts(fast).find((p) => p.includes('what do these lines do')) ?? '';
+      assert.ok(asked.startsWith('Selected in sample.el (lines 1-2):\n```emacs-lisp\n;; unsaved edit\n(defun saved-on-disk () t)\n```'), asked);
+      assert.match(out.regionAnswer, /_ollama\/llama3\.2:latest · /);
+
+      assert.equal(out.chatSessions.length, 2);
+      assert.equal(out.chatSessions[0], out.chatSessions[1], 'aid-chat keeps its session');
+      assert.match(out.chat, /## You\n\nfirst message\n\n## aid\n\nEcho: first message[\s\S]*## You\n\nsecond message/);
+    });
+  });
 });
-
-
