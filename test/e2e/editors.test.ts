@@ -3,7 +3,8 @@ import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { OllamaSimulator } from '../fakes/ollama-simulator';
-import { AID_BIN, connect, ROOT, SandboxPool, type Sandbox } from '../helpers/daemon';
+import { AID_BIN, connect, ROOT, SandboxPool, startForeground, type Sandbox } from '../helpers/daemon';
+import { PROTOCOL_VERSION } from '../../protocol/version';
 import { SessionsShowRequest } from '../../protocol/sessions';
 
 /**
@@ -234,6 +235,53 @@ describe('editor plugins in real editors, against a real daemon', function () {
       assert.equal(out.chatSessions.length, 2);
       assert.equal(out.chatSessions[0], out.chatSessions[1], 'aid-chat keeps its session');
       assert.match(out.chat, /## You\n\nfirst message\n\n## aid\n\nEcho: first message[\s\S]*## You\n\nsecond message/);
+    });
+  });
+
+  describe('a third-party JSON-RPC client (python-lsp-jsonrpc)', () => {
+    it('runs several asks at once on one connection, each stream to its own token, and cancels one', async () => {
+      const python = fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+      try {
+        execFileSync(python, ['-c', 'import pylsp_jsonrpc'], { stdio: 'ignore' });
+      } catch {
+        throw new Error('python-lsp-jsonrpc is not installed: apt-get install python3-pylsp-jsonrpc (.ci/run does)');
+      }
+      const words = (prompt: string): string[] => Array.from({ length: 30 }, (_, i) => `${prompt.split(' ').at(-1) ?? ''}.${i}`);
+      const sim = await simulator({ tokenDelayMs: 25, reply: (_model, messages) => words(messages.at(-1)?.content ?? '').join(' ') });
+      const s = pool.make({ config: { hosts: { slow: { provider: 'ollama', baseUrl: sim.url } } } });
+      await startForeground(s);
+      const result = await runProgram(
+        python,
+        [path.join(DRIVERS, 'pylsp_client.py')],
+        { ...s.env, AID_PROTOCOL_VERSION: String(PROTOCOL_VERSION) },
+        30000,
+        s.dir,
+      );
+      assert.equal(result.code, 0, result.stderr);
+      const out = JSON.parse(result.stdout) as {
+        handshake: { protocolVersion: number };
+        allStreamingAtOnce: boolean;
+        results: Record<string, { sessionId: string; finishReason: string }>;
+        texts: Record<string, string>;
+        starts: Record<string, { ref: string; sessionId: string }>;
+        statusAfter: number;
+        cancelAnswer: { type: string; code: number };
+      };
+      assert.equal(out.handshake.protocolVersion, PROTOCOL_VERSION);
+      assert.equal(out.allStreamingAtOnce, true, 'the four asks streamed at the same time');
+      for (const i of [0, 1, 2]) {
+        const token = `p-${i}`;
+        assert.equal(out.texts[token], words(`question number ${i}`).join(' '), `${token} got only its own text`);
+        assert.equal(out.results[token].finishReason, 'stop');
+        assert.equal(out.starts[token].sessionId, out.results[token].sessionId);
+      }
+      assert.deepEqual(out.cancelAnswer, { type: 'JsonRpcRequestCancelled', code: -32800 });
+      const cut = out.texts['p-3'];
+      assert.ok(cut.startsWith('3.0') && cut.length < words('3').join(' ').length, `the cancelled ask stopped early: ${cut}`);
+      assert.ok(out.statusAfter > 0, 'the connection still serves after the cancel');
+      // The cancelled call is recorded as such (the daemon's ledger), and nothing else went wrong.
+      const calls = sim.requests.filter((r) => r.path === '/api/chat').length;
+      assert.equal(calls, 4);
     });
   });
 });
