@@ -2,7 +2,8 @@ import { strict as assert } from 'node:assert';
 import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { OllamaSimulator } from '../fakes/ollama-simulator';
+import type { OllamaSimulator, OllamaSimulatorOptions } from '../fakes/ollama-simulator';
+import { chatPrompts, SimulatorPool } from '../helpers/simulators';
 import { AID_BIN, connect, ROOT, SandboxPool, startForeground, type Sandbox } from '../helpers/daemon';
 import { PROTOCOL_VERSION } from '../../protocol/version';
 import { SessionsShowRequest } from '../../protocol/sessions';
@@ -53,18 +54,12 @@ const DRIVERS = path.join(ROOT, 'test', 'editors');
 describe('editor plugins in real editors, against a real daemon', function () {
   this.timeout(60000);
   const pool = new SandboxPool();
-  const sims: OllamaSimulator[] = [];
+  const sims = new SimulatorPool();
   afterEach(async () => {
     await pool.teardownAll();
-    await Promise.all(sims.splice(0).map((s) => s.stop()));
+    await sims.stopAll();
   });
-
-  async function simulator(options: ConstructorParameters<typeof OllamaSimulator>[0] = {}): Promise<OllamaSimulator> {
-    const sim = new OllamaSimulator(options);
-    sims.push(sim);
-    await sim.start();
-    return sim;
-  }
+  const simulator = (options: OllamaSimulatorOptions = {}): Promise<OllamaSimulator> => sims.ollama(options);
 
   /** A sandbox with a fast Ollama (`ollama`, with an embedding model too) and a slow one (`slow`), no daemon running yet. */
   async function sandbox(): Promise<{ s: Sandbox; fast: OllamaSimulator; slow: OllamaSimulator }> {
@@ -78,11 +73,6 @@ describe('editor plugins in real editors, against a real daemon', function () {
     const s = pool.make({ ollamaUrl: fast.url, config: { hosts: { slow: { provider: 'ollama', baseUrl: slow.url } } } });
     return { s, fast, slow };
   }
-
-  const chatPrompts = (sim: OllamaSimulator): string[] =>
-    sim.requests
-      .filter((r) => r.path === '/api/chat')
-      .map((r) => (r.body as { messages: { role: string; content: string }[] }).messages.filter((m) => m.role === 'user').at(-1)?.content ?? '');
 
   describe('Neovim (editors/nvim)', () => {
     interface NvimOut {

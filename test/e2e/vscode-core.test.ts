@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
-import { OllamaSimulator } from '../fakes/ollama-simulator';
+import type { OllamaSimulator } from '../fakes/ollama-simulator';
+import { lastPrompt, SimulatorPool } from '../helpers/simulators';
 import { AID_BIN, SandboxPool, type Sandbox } from '../helpers/daemon';
 import { AidRpcError } from '../../editors/vscode/src/core/rpc';
 import { markdownToHtml } from '../../editors/vscode/src/core/render';
@@ -14,25 +15,22 @@ import { AidService, ChatSession, type AskStart } from '../../editors/vscode/src
 describe('the VS Code extension core, against a real daemon', function () {
   this.timeout(30000);
   const pool = new SandboxPool();
-  const sims: OllamaSimulator[] = [];
+  const sims = new SimulatorPool();
   let service: AidService | undefined;
   afterEach(async () => {
     service?.dispose();
     await pool.teardownAll();
-    await Promise.all(sims.splice(0).map((s) => s.stop()));
+    await sims.stopAll();
   });
 
   async function setup(): Promise<{ s: Sandbox; fast: OllamaSimulator; aid: AidService }> {
-    const fast = new OllamaSimulator({
+    const fast = await sims.ollama({
       models: [
         { name: 'llama3.2:latest', contextLength: 131072 },
         { name: 'nomic-embed-text:latest', capabilities: ['embedding'] },
       ],
     });
-    const slow = new OllamaSimulator({ tokenDelayMs: 100, reply: () => Array.from({ length: 50 }, (_, i) => `w${i}`).join(' ') });
-    sims.push(fast, slow);
-    await fast.start();
-    await slow.start();
+    const slow = await sims.ollama({ tokenDelayMs: 100, reply: () => Array.from({ length: 50 }, (_, i) => `w${i}`).join(' ') });
     const s = pool.make({ ollamaUrl: fast.url, config: { hosts: { slow: { provider: 'ollama', baseUrl: slow.url } } } });
     service = new AidService({ socketPath: s.socket, aidCommand: [process.execPath, AID_BIN], env: s.env, statusRefreshMs: 0 });
     return { s, fast, aid: service };
@@ -55,8 +53,7 @@ describe('the VS Code extension core, against a real daemon', function () {
     ).done;
     assert.deepEqual(seen[0], ['start', { ref: 'ollama/llama3.2:latest', sessionId: done.sessionId }]);
     assert.equal(done.finishReason, 'stop');
-    const sent = fast.requests.filter((r) => r.path === '/api/chat').at(-1)?.body as { messages: { content: string }[] };
-    assert.ok(sent.messages.at(-1)?.content.startsWith('Selected in a.ts (lines 1-1):\n```typescript\nconst\n```'));
+    assert.ok(lastPrompt(fast).startsWith('Selected in a.ts (lines 1-1):\n```typescript\nconst\n```'));
 
     let deltas = 0;
     const slow = aid.ask({ prompt: 'long', model: 'slow/llama3.2' }, { onDelta: () => (deltas++ === 0 ? slow.cancel() : undefined) });

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { ResponseError } from 'vscode-jsonrpc';
-import { CloudSimulator } from '../fakes/cloud-simulator';
-import { OllamaSimulator } from '../fakes/ollama-simulator';
+import type { OllamaSimulator } from '../fakes/ollama-simulator';
+import { lastPrompt, SimulatorPool } from '../helpers/simulators';
 import {
   AskDeltaNotification,
   AskNoticeNotification,
@@ -27,31 +27,18 @@ import { demoProject } from '../helpers/demo-project';
 describe('the protocol as editors use it', function () {
   this.timeout(30000);
   const pool = new SandboxPool();
-  const sims: { stop(): Promise<void> }[] = [];
+  const sims = new SimulatorPool();
   afterEach(async () => {
     await pool.teardownAll();
-    await Promise.all(sims.splice(0).map((s) => s.stop()));
+    await sims.stopAll();
   });
-
-  async function ollama(options: ConstructorParameters<typeof OllamaSimulator>[0] = {}): Promise<OllamaSimulator> {
-    const sim = new OllamaSimulator(options);
-    sims.push(sim);
-    await sim.start();
-    return sim;
-  }
+  const ollama = (): Promise<OllamaSimulator> => sims.ollama();
 
   async function daemon(options: Parameters<SandboxPool['make']>[0]): Promise<Sandbox> {
     const s = pool.make(options);
     await startForeground(s);
     return s;
   }
-
-  /** The user message of the last chat the simulator received: what the model was sent. */
-  const sentPrompt = (sim: OllamaSimulator): string => {
-    const chat = sim.requests.filter((r) => r.path === '/api/chat').at(-1);
-    const messages = (chat?.body as { messages: { role: string; content: string }[] }).messages;
-    return messages.filter((m) => m.role === 'user').at(-1)?.content ?? '';
-  };
 
   it('sends aid/ask/start with the session and the model before the first text', async () => {
     const sim = await ollama();
@@ -111,7 +98,7 @@ describe('the protocol as editors use it', function () {
     };
     const result: AskResult = await session.connection.sendRequest(AskRequest, params);
     session.close();
-    const prompt = sentPrompt(sim);
+    const prompt = lastPrompt(sim);
     assert.ok(prompt.startsWith('Selected in src/budget.ts (lines 4-43):\n```typescript\nconst selectedLine0'), prompt.slice(0, 200));
     assert.ok(prompt.includes('UNSAVED-EDIT'), 'the buffer is sent');
     assert.ok(!prompt.includes('return spent < limit;'), 'its stale disk copy is not');
@@ -148,7 +135,7 @@ describe('the protocol as editors use it', function () {
       noContext: true,
       editor: { file: '/elsewhere/notes.txt', selection: { start: { line: 0, character: 0 }, end: { line: 0, character: 3 }, text: 'abc' } },
     });
-    assert.ok(sentPrompt(sim).startsWith('Selected in notes.txt (lines 1-1):\n```\nabc\n```'), sentPrompt(sim));
+    assert.ok(lastPrompt(sim).startsWith('Selected in notes.txt (lines 1-1):\n```\nabc\n```'), lastPrompt(sim));
     await session.connection.sendRequest(AskRequest, {
       prompt: 'what is in here',
       model: 'ollama/llama3.2',
@@ -157,7 +144,7 @@ describe('the protocol as editors use it', function () {
       editor: { file: '.env', text: 'API_TOKEN=sk-live-do-not-send-UNSAVED\n' },
     });
     session.close();
-    assert.ok(!sentPrompt(sim).includes('sk-live'), 'no credentials reach the model');
+    assert.ok(!lastPrompt(sim).includes('sk-live'), 'no credentials reach the model');
     assert.ok(
       notices.some((n) => n.includes('not attached: .env (a credentials file)')),
       notices.join('\n'),
@@ -184,9 +171,7 @@ describe('the protocol as editors use it', function () {
 
   it('aid/status names the default model and why: a local one first, a cloud one when no local host answers, none with what to do', async () => {
     const sim = await ollama();
-    const claude = new CloudSimulator({ kind: 'anthropic', apiKey: 'sk-ant-editor-test-0000000000001' });
-    sims.push(claude);
-    await claude.start();
+    const claude = await sims.cloud({ kind: 'anthropic', apiKey: 'sk-ant-editor-test-0000000000001' });
     const env = { ANTHROPIC_API_KEY: 'sk-ant-editor-test-0000000000001', ANTHROPIC_BASE_URL: claude.url };
     const statusOf = async (s: Sandbox): Promise<Awaited<ReturnType<typeof statusRequest>>> => {
       const session = await connect(s);
