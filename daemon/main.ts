@@ -299,7 +299,7 @@ export async function runDaemon(options: DaemonOptions): Promise<{ done: Promise
     ...daemonHandlers({
       version,
       status,
-      defaultModel: (signal) => describeDefaultModel(registry, config.defaultModel, signal),
+      defaultModel: (signal) => describeDefaultModel((ref, fallback, s) => registry.route(ref, fallback, s), config.defaultModel, signal),
       reload,
       requestShutdown: (reason) => void runShutdown(reason),
     }),

@@ -128,9 +128,9 @@ export interface AttachedFile {
 }
 
 /**
- * Sent once per ask, when its question goes to a model (before any text): the session it is a
- * turn of and the model asked. After a `failover` notice, `next` names the model now asked; the
- * result's `ref` is the one that answered.
+ * Sent once per ask, when a host first takes its question (the provider's response began), before
+ * any text: the session it is a turn of and the model answering. A host that failed before that
+ * was only named by a `failover` notice; the result's `ref` is the one that answered.
  */
 export interface AskStartParams {
   streamToken: string;
@@ -159,11 +159,11 @@ export interface AskNoticeParams {
 }
 
 /**
- * Streams an answer: the daemon sends `aid/ask/start` when the question goes out, `aid/ask/delta`
+ * Streams an answer: the daemon sends `aid/ask/start` when a host takes the question, `aid/ask/delta`
  * notifications as text arrives, then answers the request with the usage summary. `$/cancelRequest` aborts the upstream call.
  */
 export const AskRequest = new RequestType<AskParams, AskResult, void>('aid/ask');
-/** Once per ask, when its question goes to a model, before any text: its session and the model asked. */
+/** Once per ask, when a host takes its question, before any text: its session and the model answering. */
 export const AskStartNotification = new NotificationType<AskStartParams>('aid/ask/start');
 /** The answer's text as it arrives, in order; text of one event-loop turn goes as one. */
 export const AskDeltaNotification = new NotificationType<AskDeltaParams>('aid/ask/delta');

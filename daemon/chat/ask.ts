@@ -14,7 +14,7 @@ export type { IndexProgressListener } from './context-attach';
 /** What an ask tells its client besides the text: notices, its start, the index it waits for. */
 export interface AskEvents {
   onNotice?: (notice: Notice) => void;
-  /** Once, when the question goes out: its session and the model asked. */
+  /** Once, when a host takes the question (before any text): its session and the model asked. */
   onStart?: (start: { ref: string; sessionId: string }) => void;
   onIndexProgress?: IndexProgressListener;
 }
@@ -93,6 +93,7 @@ export class AskService {
     let answer = '';
     let lastRef = candidates[0]?.ref ?? '';
     let sent = false;
+    let announced = false;
     const charges: PricedCall[] = [];
     const attached = context.attached ? { context: context.attached.files } : {};
     try {
@@ -114,10 +115,15 @@ export class AskService {
           onNotice(n);
         },
         // The turn (and a new session) is written only when a call is about to go out.
-        beforeSend: async (ref) => {
+        beforeSend: async () => {
           if (sent) return;
           sent = true;
           await turn.commit();
+        },
+        // Once, when a host first takes the question: a host that failed before it was announced.
+        onAccepted: (ref) => {
+          if (announced) return;
+          announced = true;
           events.onStart?.({ ref, sessionId: turn.sessionId });
         },
         onCharged: (charge) => charges.push(charge),

@@ -1,15 +1,22 @@
 import type { DefaultModel } from '../../protocol/daemon';
-import type { HostRegistry } from '../catalog/registry';
+import type { ProviderKind } from '../../protocol/hosts';
 import { AidError } from '../errors/aid-error';
+
+/** Where an ask goes (the catalog's routing): the hosts to try, best first. */
+export type Route = (
+  ref: string | undefined,
+  defaultModel: string | undefined,
+  signal?: AbortSignal,
+) => Promise<{ ref: string; host: { name: string; provider: ProviderKind } }[]>;
 
 /**
  * The model an ask without one would use now, and why: routed exactly as AskService routes such
  * an ask (the config's defaultModel, else the first healthy host's recommended model, local
  * hosts first), so a client can show it before asking.
  */
-export async function describeDefaultModel(registry: HostRegistry, configured: string | undefined, signal?: AbortSignal): Promise<DefaultModel> {
+export async function describeDefaultModel(route: Route, configured: string | undefined, signal?: AbortSignal): Promise<DefaultModel> {
   try {
-    const [chosen] = await registry.route(undefined, configured, signal);
+    const [chosen] = await route(undefined, configured, signal);
     if (configured?.trim()) return { ref: chosen.ref, source: 'config', why: `the config's defaultModel (${configured.trim()})` };
     if (chosen.host.provider === 'ollama')
       return { ref: chosen.ref, source: 'local', why: `no defaultModel is configured: the recommended model of ${chosen.host.name}, a local host` };

@@ -40,8 +40,10 @@ export interface AttemptPlan {
   signal: AbortSignal;
   onDelta: (text: string) => void;
   onNotice: (notice: Notice) => void;
-  /** Called before each call is sent, with the model it asks: nothing is written for a request never sent. */
-  beforeSend: (ref: string) => Promise<void>;
+  /** Called once, just before the first call is sent: nothing is written for a request never sent. */
+  beforeSend: () => Promise<void>;
+  /** Called when a host takes the question (its response began), with the model asked. */
+  onAccepted?: (ref: string) => void;
   /** Told what each call was charged (failed ones too): the turn's cost is their sum. */
   onCharged: (priced: PricedCall) => void;
 }
@@ -169,7 +171,7 @@ export class HostAttempts {
           break;
         }
         try {
-          await plan.beforeSend(target.ref);
+          await plan.beforeSend();
           const result = await this.call(target, plan, held.maxOutputTokens);
           return { ...result, ...(warnings.length ? { warnings } : {}) };
         } catch (failure) {
@@ -293,6 +295,7 @@ export class HostAttempts {
       );
       for await (const event of events) {
         watchdog.heard(event.type === 'delta');
+        if (!reached && (event.type === 'accepted' || event.type === 'delta')) plan.onAccepted?.(target.ref);
         if (event.type === 'accepted') reached = true;
         else if (event.type === 'usage') early = event.usage;
         else if (event.type === 'delta') {

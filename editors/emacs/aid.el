@@ -22,7 +22,9 @@
 (defgroup aid nil "Ask models through the aid daemon." :group 'tools :prefix "aid-")
 
 (defcustom aid-socket nil
-  "The daemon's socket; nil: $AID_SOCKET, else $XDG_RUNTIME_DIR/aid/aid.sock, else /tmp/aid-UID/aid.sock."
+  "The daemon's socket.
+nil: $AID_SOCKET, else $XDG_RUNTIME_DIR/aid/aid.sock,
+else /tmp/aid-UID/aid.sock."
   :type '(choice (const :tag "Default" nil) file))
 
 (defcustom aid-program "aid"
@@ -35,7 +37,8 @@ A string, or a list of the program and its first arguments."
   :type '(choice (const :tag "Default" nil) string))
 
 (defcustom aid-request-timeout 10
-  "Seconds a request other than an ask waits for its answer (an ask runs as long as it streams)."
+  "Seconds a request other than an ask waits for its answer.
+An ask runs as long as its answer streams."
   :type 'number)
 
 (defcustom aid-mode-line-refresh 30
@@ -43,7 +46,8 @@ A string, or a list of the program and its first arguments."
   :type 'number)
 
 (defvar aid-done-hook nil
-  "Functions run with the `done' plist when an ask finishes: the fields of `aic ask --json''s done line.")
+  "Functions run with the `done' plist when an ask finishes.
+The plist has the fields of the done line of `aic ask --json'.")
 
 (defconst aid--protocol-version 3)
 (defconst aid--version "0.1.0")
@@ -94,8 +98,8 @@ A string, or a list of the program and its first arguments."
                   (with-current-buffer " *aid start*" (string-trim (buffer-string)))))))
 
 (defun aid--connect (&optional no-start)
-  "The handshaken connection, made now if needed; starts the daemon unless NO-START.
-Returns nil when NO-START and no daemon answers."
+  "The handshaken connection, made now if needed.
+Starts the daemon unless NO-START; then returns nil when none answers."
   (if (and aid--connection (jsonrpc-running-p aid--connection))
       aid--connection
     (let ((proc (aid--open (aid-socket-path))))
@@ -116,7 +120,8 @@ Returns nil when NO-START and no daemon answers."
           (setq aid--connection conn))))))
 
 (defun aid-request (method params &optional no-start)
-  "Sends METHOD with PARAMS and waits at most `aid-request-timeout' seconds for the result."
+  "Sends METHOD with PARAMS; waits `aid-request-timeout' seconds at most.
+Starts the daemon unless NO-START."
   (when-let ((conn (aid--connect no-start)))
     (jsonrpc-request conn method (or params (make-hash-table)) :timeout aid-request-timeout)))
 
@@ -132,7 +137,8 @@ Returns nil when NO-START and no daemon answers."
     (list :line (1- (line-number-at-pos pos t)) :character (- pos (line-beginning-position)))))
 
 (defun aid--editor-context (&optional start end)
-  "The current buffer's file, language, unsaved text and point; START..END as the selection."
+  "The current buffer's file, language, unsaved text and point.
+START..END, when given, is the selection."
   (let ((context (list :language (string-remove-suffix "-mode" (symbol-name major-mode))
                        :text (save-restriction (widen) (buffer-substring-no-properties (point-min) (point-max)))
                        :cursor (aid--position (point)))))
@@ -145,9 +151,10 @@ Returns nil when NO-START and no daemon answers."
     context))
 
 (cl-defun aid-ask-with (params &key on-start on-delta on-notice on-done on-error)
-  "Sends an aid/ask with PARAMS (a plist of the protocol's fields, without streamToken).
-Handlers: ON-START (plist :ref :sessionId), ON-DELTA (text), ON-NOTICE, ON-DONE (the result
-plist), ON-ERROR (plist :code :message :data). Returns the request id."
+  "Sends an aid/ask with PARAMS, a plist of the protocol's fields.
+Handlers: ON-START (plist :ref :sessionId), ON-DELTA (text),
+ON-NOTICE, ON-DONE (the result plist), ON-ERROR (plist :code
+:message :data).  Returns the request id."
   (let* ((conn (aid--connect))
          (token (format "emacs-%d-%d" (emacs-pid) (cl-incf aid--token-count)))
          (id nil))
@@ -204,7 +211,8 @@ plist), ON-ERROR (plist :code :message :data). Returns the request id."
 
 ;;;###autoload
 (defun aid-ask (prompt &optional model)
-  "Asks PROMPT (with MODEL, else `aid-model'), streaming the answer into *aid*; returns the request id."
+  "Asks PROMPT with MODEL (else `aid-model'), streaming into *aid*.
+Returns the request id."
   (interactive (list (read-string "aid> ")))
   (let ((buffer (aid--output-buffer "*aid*"))
         (project (aid--project)))
@@ -233,7 +241,8 @@ plist), ON-ERROR (plist :code :message :data). Returns the request id."
 
 ;;;###autoload
 (defun aid-chat (message)
-  "Sends MESSAGE in the chat session of *aid-chat* (a new one the first time); returns the request id."
+  "Sends MESSAGE in the chat session of *aid-chat*.
+The session is new the first time.  Returns the request id."
   (interactive (list (read-string "aid chat> ")))
   (let ((buffer (aid--output-buffer "*aid-chat*"))
         (project (aid--project)))
@@ -255,7 +264,8 @@ plist), ON-ERROR (plist :code :message :data). Returns the request id."
 
 ;;;###autoload
 (defun aid-cancel ()
-  "Stops every running ask: the daemon aborts the provider's call and answers -32800."
+  "Stops every running ask.
+The daemon aborts the provider's call and answers -32800."
   (interactive)
   (let ((n 0))
     (when aid--connection
@@ -268,7 +278,8 @@ plist), ON-ERROR (plist :code :message :data). Returns the request id."
     n))
 
 (defun aid-format-usd (value)
-  "VALUE in dollars as aid shows them: whole cents from $1, else up to six decimals."
+  "VALUE in dollars as aid shows them.
+Whole cents from $1, else up to six decimals."
   (cond ((zerop value) "$0")
         ((>= (abs value) 1) (format "$%.2f" value))
         (t (let* ((fixed (replace-regexp-in-string "0+\\'" "" (format "%.6f" value)))
@@ -286,7 +297,8 @@ plist), ON-ERROR (plist :code :message :data). Returns the request id."
       text)))
 
 (defun aid--refresh-mode-line ()
-  "Asks the daemon for today's spend and the budgets, without waiting and without starting it."
+  "Asks the daemon for today's spend and the budgets.
+Never waits, never starts the daemon."
   (unless aid--mode-line-busy
     (setq aid--mode-line-busy t)
     (let ((conn (condition-case nil (aid--connect t) (error nil)))
@@ -307,7 +319,8 @@ plist), ON-ERROR (plist :code :message :data). Returns the request id."
          :timeout-fn (lambda () (funcall done "")))))))
 
 (defun aid-mode-line-string ()
-  "Today's spend and the tightest budget, from a cache: never waits, \"\" while the daemon is down."
+  "Today's spend and the tightest budget, from a cache.
+Never waits; \"\" while the daemon is down."
   (when (or (null aid--mode-line-at) (> (- (float-time) aid--mode-line-at) aid-mode-line-refresh))
     (aid--refresh-mode-line))
   aid--mode-line-text)

@@ -191,6 +191,17 @@ describe('editor plugins in real editors, against a real daemon', function () {
     it('starts the daemon, asks and streams into *aid*, cancels, shows the spend in the mode line, asks about a region and chats (batch Emacs)', async () => {
       need('emacs', 'emacs-nox');
       const { s, fast } = await sandbox();
+      // It compiles without a warning (a copy: no .elc is left in the repository).
+      const copy = path.join(s.dir, 'aid.el');
+      fs.copyFileSync(path.join(EDITORS, 'emacs', 'aid.el'), copy);
+      const compiled = await runProgram(
+        'emacs',
+        ['--batch', '-Q', '--eval', '(setq byte-compile-error-on-warn t)', '-f', 'batch-byte-compile', copy],
+        s.env,
+        30000,
+        s.dir,
+      );
+      assert.equal(compiled.code, 0, compiled.stderr);
       const outFile = path.join(s.dir, 'emacs-out.json');
       const file = path.join(s.dir, 'sample.el');
       fs.writeFileSync(file, '(defun saved-on-disk () t)\n(saved-on-disk)\n');

@@ -49,7 +49,7 @@ function M.socket_path()
   if runtime and runtime ~= '' then
     return runtime .. '/aid/aid.sock'
   end
-  return '/tmp/aid-' .. vim.loop.getuid() .. '/aid.sock'
+  return '/tmp/aid-' .. (vim.uv or vim.loop).getuid() .. '/aid.sock'
 end
 
 function M.setup(opts)
@@ -318,7 +318,7 @@ local function refresh_status()
   end
   state.status.busy = true
   local function done(text)
-    state.status = { text = text, at = vim.loop.now(), busy = false }
+    state.status = { text = text, at = (vim.uv or vim.loop).now(), busy = false }
   end
   M.connect(function(err, client)
     if err then
@@ -339,7 +339,7 @@ end
 --- on the daemon, never starts it, and is '' while it is down.
 function M.statusline()
   local s = state.status
-  if not s.busy and (s.at == nil or vim.loop.now() - s.at > M.config.statusline_refresh_ms) then
+  if not s.busy and (s.at == nil or (vim.uv or vim.loop).now() - s.at > M.config.statusline_refresh_ms) then
     refresh_status()
   end
   return s.text

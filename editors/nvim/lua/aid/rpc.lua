@@ -3,7 +3,8 @@
 -- to their answers by id, notifications go to one handler per method.
 local M = {}
 
-local uv = vim.loop
+-- vim.uv from 0.10 on; vim.loop on 0.7-0.9.
+local uv = vim.uv or vim.loop
 
 local Client = {}
 Client.__index = Client
