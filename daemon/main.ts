@@ -4,6 +4,7 @@ import { LogNotification, type StatusResult, type StoreIncident } from '../proto
 import { PROTOCOL_VERSION } from '../protocol/version';
 import { AskService } from './chat/ask';
 import { HostAttempts } from './chat/host-attempts';
+import { describeDefaultModel } from './chat/default-model';
 import { SpendGuard } from './budget/spend-guard';
 import { CallCost } from './pricing/call-cost';
 import { abortableSleep } from './timers/sleep';
@@ -280,7 +281,7 @@ export async function runDaemon(options: DaemonOptions): Promise<{ done: Promise
     return { ok: true, file: paths.configFile };
   };
 
-  const status = (): StatusResult => {
+  const status = (): Omit<StatusResult, 'defaultModel'> => {
     // A deleted data directory shows here at once, not at the next check of the timer.
     store.verify();
     return {
@@ -300,6 +301,7 @@ export async function runDaemon(options: DaemonOptions): Promise<{ done: Promise
     ...daemonHandlers({
       version,
       status,
+      defaultModel: (signal) => describeDefaultModel((ref, fallback, s) => router.route(ref, fallback, s), config.defaultModel, signal),
       reload,
       requestShutdown: (reason) => void runShutdown(reason),
       config: () => ({

@@ -59,4 +59,5 @@ export interface AlertParams {
   budget?: string;
   percent?: number;
 }
+/** To every handshaken connection: a budget crossed one of its thresholds (once per window), or a scheduled spend report. */
 export const AlertNotification = new NotificationType<AlertParams>('aid/alert');

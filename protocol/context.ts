@@ -101,5 +101,5 @@ export interface ContextProjectParams {
 
 export const ContextExplainRequest = new RequestType<ContextProjectParams, ContextExplainResult, void>('aid/context/explain');
 export const ContextResetRequest = new RequestType<ContextProjectParams, { project: string }, void>('aid/context/reset');
-/** Indexing progress while a context request waits for a project's first index. */
+/** Indexing progress while an `aid/context*` request or the first `aid/ask` in a project waits for its first index (at most ten a second). */
 export const ContextProgressNotification = new NotificationType<ContextProgressParams>('aid/context/progress');

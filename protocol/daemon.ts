@@ -12,6 +12,20 @@ export interface StatusResult {
   store: { path: string; schemaVersion: number; requests: number; incident?: StoreIncident };
   /** How the daemon got its socket: bound it itself or was handed it by systemd. */
   activation: 'self' | 'systemd';
+  /** The model an `aid/ask` without `model` would go to now, and why. */
+  defaultModel: DefaultModel;
+}
+
+/**
+ * What an ask without a model uses: the config's `defaultModel` (`config`), else the recommended
+ * model of a healthy local host (`local`), else of the first healthy cloud host (`cloud`); `none`
+ * when no host can take a question (then `why` says what to set up).
+ */
+export interface DefaultModel {
+  /** `HOST/MODEL`; absent when no host can answer. */
+  ref?: string;
+  source: 'config' | 'local' | 'cloud' | 'none';
+  why: string;
 }
 /**
  * The store's file was removed (its data directory deleted) or replaced while the daemon ran.
@@ -65,5 +79,5 @@ export interface LogParams {
   level: 'info' | 'warn' | 'error';
   message: string;
 }
-/** Daemon → client messages worth showing the user (config rejected, host went down). */
+/** To every handshaken connection: what is worth showing the user (a config rejected and the last good one kept, the store written back). */
 export const LogNotification = new NotificationType<LogParams>('aid/log');

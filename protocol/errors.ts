@@ -6,48 +6,50 @@
  * -32800 request cancelled (the client's own `$/cancelRequest`).
  */
 export const ErrorCodes = {
-  /** Params failed validation; data: { issues: string[] }. */
+  /** Params failed validation (a field missing, of the wrong type, or over its bound); `issues` names each. */
   InvalidParams: -33000,
-  /** The model reference names no known model; data: { ref, suggestions: string[] }. */
+  /** The model reference names no model a host serves (or an embedding model); `suggestions` are the closest. */
   UnknownModel: -33001,
-  /** No configured, healthy host can serve the request; data: { hint }. */
+  /** No configured, healthy host can serve the request; the message says what to start or set. */
   NoUsableHost: -33002,
-  /** The provider answered with an error; data: { host, provider, status?, retryAfterMs? }. */
+  /** The provider answered with an error (its HTTP `status`, and how long it asked to wait). */
   ProviderError: -33003,
-  /** A budget refused the request; data: { budget, remainingUsd }. */
+  /** A hard budget or `maxCostUsd` refused the request before anything was sent; `suggestions` would fit. */
   BudgetRefused: -33004,
-  /** A named thing (session, host, budget) does not exist; data: { what, id }. */
+  /** A named thing (session, host, budget) does not exist. */
   NotFound: -33005,
-  /** The daemon is shutting down; retry against the next daemon. */
+  /** The daemon is shutting down (in-flight requests are stopped with it); retry against the next daemon. */
   ShuttingDown: -33006,
   /** A request came before `aid/handshake`. */
   HandshakeRequired: -33007,
-  /** The client's protocol version is not one the daemon speaks; data: { daemonVersion, protocolVersion }. */
+  /** The client's protocol version is not the daemon's. */
   VersionMismatch: -33008,
-  /** The config file is invalid; data: { file, issues: string[] }. */
+  /** The config file is invalid. */
   ConfigInvalid: -33009,
   /**
-   * Inside the daemon: a handler stopped because its request's signal was aborted; data:
-   * { host?, sessionId? }. Not sent to clients since protocol 2: the connection answers the
-   * client's own cancel with JsonRpcCodes.RequestCancelled (same data), a shutdown with
-   * ShuttingDown, and a client that disconnected hears nothing.
+   * Inside the daemon: a handler stopped because its request's signal was aborted. Not sent to
+   * clients since protocol 2: the connection answers the client's own cancel with
+   * JsonRpcCodes.RequestCancelled (same data), a shutdown with ShuttingDown, and a client that
+   * disconnected hears nothing.
    */
   Cancelled: -33010,
-  /** The prompt cannot fit the model's context window; nothing was sent. data: ContextTooLargeData. */
+  /** The prompt cannot fit the model's context window; nothing was sent. */
   ContextTooLarge: -33011,
-  /** Anything else; the message says what to do. */
+  /** Anything else; the message says what to do, the daemon log has the rest. */
   Internal: -33099,
 } as const;
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 
 export const JsonRpcCodes = {
-  /** The body is not JSON, or the framing is broken (then the connection closes); id null. */
+  /** A body that is not UTF-8 JSON (the connection stays), or framing that cannot be trusted (the connection closes); id null. */
   ParseError: -32700,
-  /** Valid JSON that is not a JSON-RPC 2.0 request, or a batch (not supported). */
+  /** Valid JSON that is not a JSON-RPC 2.0 request, or a batch (not supported); id null unless the request's was usable. */
   InvalidRequest: -32600,
+  /** An unknown method. */
   MethodNotFound: -32601,
+  /** Params as a list where named ones are needed; an `aid/ask` whose `streamToken` is streaming already on the connection. */
   InvalidParams: -32602,
-  /** LSP's code for a request the client cancelled; data as the request's own (sessionId, host). */
+  /** The client's own `$/cancelRequest` stopped the request (LSP's RequestCancelled); data as the request's own. */
   RequestCancelled: -32800,
 } as const;
 
@@ -94,10 +96,25 @@ export interface ErrorDataByCode {
   [ErrorCodes.HandshakeRequired]: Record<string, never>;
   [ErrorCodes.VersionMismatch]: { daemonVersion: string; protocolVersion: number };
   [ErrorCodes.ConfigInvalid]: { file: string; issues: string[] };
-  [ErrorCodes.Cancelled]: { host?: string } & TurnData;
+  [ErrorCodes.Cancelled]: CancelledData;
   [ErrorCodes.ContextTooLarge]: ContextTooLargeData;
   [ErrorCodes.Internal]: { host?: string } & TurnData;
 }
+
+/**
+ * The `data` of the standard codes the daemon answers with. Those without data are sent without
+ * the field.
+ */
+export interface JsonRpcErrorDataByCode {
+  [JsonRpcCodes.ParseError]: Record<string, never>;
+  [JsonRpcCodes.InvalidRequest]: Record<string, never>;
+  [JsonRpcCodes.MethodNotFound]: Record<string, never>;
+  [JsonRpcCodes.InvalidParams]: { issues: string[] };
+  [JsonRpcCodes.RequestCancelled]: CancelledData;
+}
+
+/** A stopped request: the host it was at, and for an ask whose turn was recorded, its session and cost. */
+export type CancelledData = { host?: string } & TurnData;
 
 /**
  * What an `aid/ask` that failed after its question was sent adds to its error: the session that

@@ -21,6 +21,7 @@ export interface PullProgressParams {
   completed?: number;
 }
 export const PullRequest = new RequestType<PullParams, PullResult, void>('aid/pull');
+/** While Ollama downloads a model for `aid/pull`: each stage, with bytes done of the total. */
 export const PullProgressNotification = new NotificationType<PullProgressParams>('aid/pull/progress');
 
 export interface RemoveParams {

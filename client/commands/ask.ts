@@ -84,6 +84,10 @@ export async function run(argv: string[]): Promise<number> {
     const result = await streams.ask(
       params,
       {
+        // Scripts and editors learn the session before the first text, so a cut answer can be continued.
+        onStart: (start) => {
+          if (json) process.stdout.write(JSON.stringify({ type: 'start', ref: start.ref, sessionId: start.sessionId }) + '\n');
+        },
         onDelta: (text) => {
           if (json) process.stdout.write(JSON.stringify({ type: 'delta', text }) + '\n');
           else process.stdout.write(text);

@@ -7,10 +7,19 @@ import type { PricedCall } from '../pricing/price-book';
 import type { ChatMessage } from '../providers/types';
 import { fitHistory, type Sessions } from '../sessions/sessions';
 import { GUARDED_MAX_OUTPUT_TOKENS } from '../budget/spend-guard';
-import type { ContextAttacher } from './context-attach';
+import type { ContextAttacher, IndexProgressListener } from './context-attach';
 import type { HostAttempts, Notice } from './host-attempts';
 
 export type { AskLimits, Notice } from './host-attempts';
+export type { IndexProgressListener } from './context-attach';
+
+/** What an ask tells its client besides the text: notices, its start, the index it waits for. */
+export interface AskEvents {
+  onNotice?: (notice: Notice) => void;
+  /** Once, when a host takes the question (before any text): its session and the model asked. */
+  onStart?: (start: { ref: string; sessionId: string }) => void;
+  onIndexProgress?: IndexProgressListener;
+}
 
 export interface AskDeps {
   router: Router;
@@ -53,7 +62,8 @@ export class AskService {
     this.now = deps.now ?? Date.now;
   }
 
-  async ask(params: AskParams, onDelta: (text: string) => void, signal: AbortSignal, onNotice: (notice: Notice) => void = () => undefined): Promise<AskResult> {
+  async ask(params: AskParams, onDelta: (text: string) => void, signal: AbortSignal, events: AskEvents = {}): Promise<AskResult> {
+    const onNotice = events.onNotice ?? ((): void => undefined);
     const { sessions } = this.deps;
     const started = this.now();
     // A session id that is wrong is said before anything else happens; -c is this project's latest.
@@ -70,7 +80,7 @@ export class AskService {
     const candidates = await this.route(sessionRef ? { ...params, model: sessionRef } : params, signal);
     const window = Math.min(...candidates.map((c) => c.contextWindow ?? Number.POSITIVE_INFINITY));
     // Project context goes before the question; the session keeps the user's own words.
-    const context = await this.deps.context.attach(params, Number.isFinite(window) ? window : undefined, signal);
+    const context = await this.deps.context.attach(params, Number.isFinite(window) ? window : undefined, signal, events.onIndexProgress);
     // Cancelled while context was gathered: nothing was asked, so no turn is left behind.
     if (signal.aborted) throw cancelled(continuing ? { sessionId: continuing } : {});
     if (context.notice) onNotice({ kind: 'warning', message: context.notice });
@@ -99,6 +109,7 @@ export class AskService {
     let answer = '';
     let lastRef = candidates[0]?.ref ?? '';
     let sent = false;
+    let announced = false;
     const charges: PricedCall[] = [];
     const attached = context.attached ? { context: context.attached.files } : {};
     try {
@@ -124,6 +135,12 @@ export class AskService {
           if (sent) return;
           sent = true;
           await turn.commit();
+        },
+        // Once, when a host first takes the question: a host that failed before it was announced.
+        onAccepted: (ref) => {
+          if (announced) return;
+          announced = true;
+          events.onStart?.({ ref, sessionId: turn.sessionId });
         },
         onCharged: (charge) => charges.push(charge),
       });

@@ -1,4 +1,4 @@
-import type { AskNoticeParams, AskParams, AskResult, Usage } from '../../protocol/chat';
+import type { AskNoticeParams, AskParams, AskResult, FinishReason, Usage } from '../../protocol/chat';
 import { ErrorCodes } from '../../protocol/errors';
 import type { SpendGuard } from '../budget/spend-guard';
 import { priceTargetOf, type ModelCatalog, type ResolvedModel } from '../catalog/model-catalog';
@@ -43,6 +43,8 @@ export interface AttemptPlan {
   onNotice: (notice: Notice) => void;
   /** Called once, just before the first call is sent: nothing is written for a request never sent. */
   beforeSend: () => Promise<void>;
+  /** Called when a host takes the question (its response began), with the model asked. */
+  onAccepted?: (ref: string) => void;
   /** Told what each call was charged (failed ones too): the turn's cost is their sum. */
   onCharged: (priced: PricedCall) => void;
   /** Who asks, for the ledger's `source`: `aid` (the default) or `gateway:<client>`. */
@@ -278,7 +280,7 @@ export class HostAttempts {
     let reached = false;
     let early: Usage | undefined;
     let final: Usage | undefined;
-    let finishReason = 'stop';
+    let finish: { finishReason: FinishReason; providerFinishReason?: string } = { finishReason: 'stop' };
     let providerCostUsd: number | undefined;
     let tokensPerSecond: number | undefined;
     // The provider's ids, kept on the row so importing the same tool's logs never counts the call twice.
@@ -297,6 +299,7 @@ export class HostAttempts {
       );
       for await (const event of events) {
         watchdog.heard(event.type === 'delta');
+        if (!reached && (event.type === 'accepted' || event.type === 'delta')) plan.onAccepted?.(target.ref);
         if (event.type === 'accepted') {
           reached = true;
           if (event.requestId) upstream.requestId = event.requestId;
@@ -312,7 +315,7 @@ export class HostAttempts {
           plan.onNotice({ kind: 'warning', message: event.message, host: target.host.name });
         } else if (event.type === 'done') {
           final = event.usage;
-          finishReason = event.finishReason;
+          finish = { finishReason: event.finishReason, ...(event.providerFinishReason ? { providerFinishReason: event.providerFinishReason } : {}) };
           providerCostUsd = event.providerCostUsd;
           tokensPerSecond = event.tokensPerSecond;
           if (event.messageId) upstream.messageId = event.messageId;
@@ -368,7 +371,7 @@ export class HostAttempts {
       costUsd: priced.costUsd,
       latencyMs,
       ttftMs,
-      finishReason,
+      ...finish,
       ...(tokensPerSecond !== undefined ? { tokensPerSecond: Math.round(tokensPerSecond * 10) / 10 } : {}),
     };
   }

@@ -1,7 +1,30 @@
 import { z } from 'zod';
-import { AskDeltaNotification, AskNoticeNotification, AskRequest } from '../../protocol/chat';
+import { AskDeltaNotification, AskNoticeNotification, AskRequest, AskStartNotification } from '../../protocol/chat';
 import type { AskService } from '../chat/ask';
 import { defineHandler, type Handler } from '../server/handlers';
+import { progressSender } from './context';
+
+/** What an editor may send with a question: a large source file fits; a whole log dump does not. */
+export const EDITOR_LIMITS = { textChars: 2_000_000, selectionChars: 500_000, fileChars: 4096, languageChars: 64 } as const;
+
+const position = z.object({ line: z.number().int().min(0).max(100_000_000), character: z.number().int().min(0).max(100_000_000) });
+
+export const editorContext = z.object({
+  file: z.string().min(1).max(EDITOR_LIMITS.fileChars).optional(),
+  language: z.string().max(EDITOR_LIMITS.languageChars).optional(),
+  text: z
+    .string()
+    .max(EDITOR_LIMITS.textChars, `the buffer is over ${EDITOR_LIMITS.textChars.toLocaleString('en')} characters; send a selection instead`)
+    .optional(),
+  selection: z
+    .object({
+      start: position,
+      end: position,
+      text: z.string().max(EDITOR_LIMITS.selectionChars, `the selection is over ${EDITOR_LIMITS.selectionChars.toLocaleString('en')} characters; select less`),
+    })
+    .optional(),
+  cursor: position.optional(),
+});
 
 export const askParams = z.object({
   prompt: z.string().min(1, 'the prompt is empty'),
@@ -21,6 +44,8 @@ export const askParams = z.object({
   openFile: z.string().min(1).max(4096).optional(),
   cwd: z.string().min(1).max(4096).optional(),
   maxCostUsd: z.number().positive().optional(),
+  editor: editorContext.optional(),
+  progressToken: z.string().min(1).max(200).optional(),
   streamToken: z.string().min(1).max(200),
 });
 
@@ -65,10 +90,14 @@ export function chatHandlers(ask: AskService): Handler[] {
       const release = context.claimStreamToken(params.streamToken);
       const deltas = deltaBatcher((text) => context.notify(AskDeltaNotification, { streamToken: params.streamToken, text }));
       try {
-        return await ask.ask(params, deltas.push, context.signal, (notice) => {
-          // In order: the text before a notice goes out before it.
-          deltas.flush();
-          context.notify(AskNoticeNotification, { streamToken: params.streamToken, ...notice });
+        return await ask.ask(params, deltas.push, context.signal, {
+          onNotice: (notice) => {
+            // In order: the text before a notice goes out before it.
+            deltas.flush();
+            context.notify(AskNoticeNotification, { streamToken: params.streamToken, ...notice });
+          },
+          onStart: (start) => context.notify(AskStartNotification, { streamToken: params.streamToken, ...start }),
+          onIndexProgress: progressSender(context, params.progressToken),
         });
       } finally {
         // The last text precedes the answer to the request.

@@ -48,18 +48,27 @@ function open(
 }
 
 /**
- * Waits for the project's first index, telling the client how far it is (at most ten times a
- * second), so `aic context` can draw a progress bar. A cancel stops the wait, not the indexing.
+ * Tells the client how far a project's first index is, under the request's progress token: at
+ * most ten times a second while indexing, and always the end. Without a token, nothing.
  */
-async function indexed(p: ContextProject, context: RequestContext, token: string | undefined): Promise<ContextIndexProgress> {
-  if (p.progress().state !== 'indexing') return p.progress();
+export function progressSender(context: RequestContext, token: string | undefined): (project: string, progress: ContextIndexProgress) => void {
   let last = 0;
-  const send = (progress: ContextIndexProgress): void => {
+  return (project, progress) => {
     const now = Date.now();
     if (!token || (now - last < 100 && progress.state === 'indexing')) return;
     last = now;
-    context.notify(ContextProgressNotification, { progressToken: token, project: p.root, ...progress });
+    context.notify(ContextProgressNotification, { progressToken: token, project, ...progress });
   };
+}
+
+/**
+ * Waits for the project's first index, telling the client how far it is, so `aic context` can
+ * draw a progress bar. A cancel stops the wait, not the indexing.
+ */
+async function indexed(p: ContextProject, context: RequestContext, token: string | undefined): Promise<ContextIndexProgress> {
+  if (p.progress().state !== 'indexing') return p.progress();
+  const sender = progressSender(context, token);
+  const send = (progress: ContextIndexProgress): void => sender(p.root, progress);
   send(p.progress());
   const off = p.onProgress(send);
   try {

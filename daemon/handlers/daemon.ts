@@ -6,6 +6,7 @@ import {
   ShutdownRequest,
   StatusRequest,
   type ConfigShowResult,
+  type DefaultModel,
   type ReloadResult,
   type StatusResult,
 } from '../../protocol/daemon';
@@ -16,7 +17,9 @@ import { defineHandler, noParams, type Handler } from '../server/handlers';
 
 export interface DaemonHandlerDeps {
   version: string;
-  status: () => StatusResult;
+  status: () => Omit<StatusResult, 'defaultModel'>;
+  /** What an ask without a model would use; may consult the hosts' cached model lists. */
+  defaultModel: (signal: AbortSignal) => Promise<DefaultModel>;
   reload: () => ReloadResult;
   /** Starts the shutdown after the answer has been sent. */
   requestShutdown: (reason: string) => void;
@@ -49,7 +52,7 @@ export function daemonHandlers(deps: DaemonHandlerDeps): Handler[] {
       },
       { beforeHandshake: true },
     ),
-    defineHandler(StatusRequest, noParams, () => deps.status()),
+    defineHandler(StatusRequest, noParams, async (_params, context) => ({ ...deps.status(), defaultModel: await deps.defaultModel(context.signal) })),
     defineHandler(ReloadRequest, noParams, () => deps.reload()),
     defineHandler(ConfigShowRequest, noParams, () => deps.config()),
     defineHandler(ShutdownRequest, z.object({ reason: z.string().max(200).optional() }), (params) => {

@@ -1,6 +1,7 @@
 import Anthropic, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from '@anthropic-ai/sdk';
 import type { ChatEvent, ChatRequest, CloudAdapterOptions, DiscoveredModel, HealthReport, ProviderAdapter } from './types';
 import { ProviderError, zeroUsage } from './types';
+import { normaliseFinish } from './finish-reason';
 import { httpFailure, inStreamFailure, translateSdkError, type ErrorContext } from './http-errors';
 
 /** Output budget when the caller sets none: Claude 3.5 and later accept it... */
@@ -151,7 +152,7 @@ export class AnthropicAdapter implements ProviderAdapter {
     if (signal.aborted) throw new ProviderError('cancelled', 'request cancelled');
     // The SDK ends quietly when the body is cut; only message_stop says the answer is whole.
     if (!stopped) throw new ProviderError('stream', `Anthropic (host ${this.options.hostName}) ended the stream before the answer was complete`);
-    yield { type: 'done', usage, finishReason: finishReason ?? 'end_turn', ...(messageId ? { messageId } : {}) };
+    yield { type: 'done', usage, ...normaliseFinish('anthropic', finishReason), ...(messageId ? { messageId } : {}) };
   }
 
   private translate(error: unknown, signal: AbortSignal, model?: string): ProviderError {

@@ -1,5 +1,6 @@
 import type { ChatEvent, ChatRequest, CloudAdapterOptions, DiscoveredModel, HealthReport, ProviderAdapter } from './types';
 import { ProviderError, isAbortError, isConnectionError, zeroUsage } from './types';
+import { normaliseFinish } from './finish-reason';
 import { causeCode, connectTimeout, httpFailure, inStreamFailure, unreachable, type ErrorContext } from './http-errors';
 import { readSse } from './sse';
 
@@ -218,7 +219,7 @@ export class GeminiAdapter implements ProviderAdapter {
     if (signal.aborted) throw new ProviderError('cancelled', 'request cancelled');
     // No [DONE] in Gemini streams: the last chunk's finishReason is the only proof of a whole answer.
     if (!finishReason) throw new ProviderError('stream', `Gemini (host ${this.options.hostName}) ended the stream before the answer was complete`);
-    yield { type: 'done', usage, finishReason: finishReason.toLowerCase() };
+    yield { type: 'done', usage, ...normaliseFinish('gemini', finishReason) };
   }
 }
 

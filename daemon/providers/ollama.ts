@@ -3,6 +3,7 @@ import { conservativeTokens, messagesTokens } from '../tokens/count';
 import { Ollama, type AbortableAsyncIterator, type ChatResponse } from 'ollama';
 import type { ChatEvent, ChatRequest, DiscoveredModel, HealthReport, LoadedModelInfo, ModelManager, ProviderAdapter, PullProgress } from './types';
 import { ProviderError, isAbortError, isConnectionError, zeroUsage } from './types';
+import { normaliseFinish } from './finish-reason';
 
 /** The command that fetches a model onto an Ollama host, for hints in error messages. */
 export function pullCommand(model: string, host: string): string {
@@ -221,7 +222,7 @@ export class OllamaAdapter implements ProviderAdapter, ModelManager {
           yield {
             type: 'done',
             usage,
-            finishReason: part.done_reason || 'stop',
+            ...normaliseFinish('ollama', part.done_reason),
             ...(seconds > 0 && usage.outputTokens > 0 ? { tokensPerSecond: usage.outputTokens / seconds } : {}),
           };
           return;

@@ -2,6 +2,7 @@ import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUse
 import type { Price } from '../../protocol/models';
 import type { ChatEvent, ChatRequest, CloudAdapterOptions, DiscoveredModel, HealthReport, ProviderAdapter } from './types';
 import { ProviderError, zeroUsage } from './types';
+import { normaliseFinish } from './finish-reason';
 import { httpFailure, inStreamFailure, translateSdkError, type ErrorContext } from './http-errors';
 
 /** OpenAI's usage object with the fields OpenRouter adds; all optional, as they arrive. */
@@ -184,7 +185,13 @@ export class OpenAICompatibleAdapter implements ProviderAdapter {
       yield { type: 'warning', message: `${this.context.label} (host ${this.options.hostName}) reported no token usage for this answer; its cost is unknown` };
     }
     const { usage, costUsd } = usageFromOpenAI(wireUsage ?? {});
-    yield { type: 'done', usage, finishReason, ...(costUsd !== undefined ? { providerCostUsd: costUsd } : {}), ...(messageId ? { messageId } : {}) };
+    yield {
+      type: 'done',
+      usage,
+      ...normaliseFinish(this.provider, finishReason),
+      ...(costUsd !== undefined ? { providerCostUsd: costUsd } : {}),
+      ...(messageId ? { messageId } : {}),
+    };
   }
 
   private translate(error: unknown, signal: AbortSignal, model?: string): ProviderError {

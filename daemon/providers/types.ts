@@ -1,4 +1,4 @@
-import type { Usage } from '../../protocol/chat';
+import type { FinishReason, Usage } from '../../protocol/chat';
 import type { ModelKind, Price } from '../../protocol/models';
 import type { ProviderKind } from '../../protocol/hosts';
 
@@ -34,7 +34,9 @@ export type ChatEvent =
   | {
       type: 'done';
       usage: Usage;
-      finishReason: string;
+      /** Normalised (finish-reason.ts); the provider's own word beside it. */
+      finishReason: FinishReason;
+      providerFinishReason?: string;
       /** What the provider itself billed (OpenRouter's usage.cost), in USD. */
       providerCostUsd?: number;
       /** Generation speed as the host measured it (Ollama's eval_duration), when it says. */

@@ -321,7 +321,7 @@ describe('AskService', () => {
       const service = twoHosts();
       host('ollama').failWith = new ProviderError('unreachable', 'Ollama is not running at http://127.0.0.1:11434');
       const deltas: string[] = [];
-      const result = await service.ask(params({ model: 'llama3.2' }), (t) => deltas.push(t), live(), collect);
+      const result = await service.ask(params({ model: 'llama3.2' }), (t) => deltas.push(t), live(), { onNotice: collect });
       assert.equal(result.ref, 'gpu-box/llama3.2:latest');
       assert.equal(deltas.join(''), 'Hello');
       assert.deepEqual(
@@ -344,7 +344,7 @@ describe('AskService', () => {
       host('ollama').failWith = new ProviderError('server', 'runner crashed', 500);
       host('ollama').failAfter = 1;
       const error = await rejectsWith(
-        service.ask(params({ model: 'llama3.2' }), () => undefined, live(), collect),
+        service.ask(params({ model: 'llama3.2' }), () => undefined, live(), { onNotice: collect }),
         ErrorCodes.ProviderError,
       );
       assert.match(error.message, /runner crashed \(after 3 characters of the answer were received\)/);
@@ -354,13 +354,13 @@ describe('AskService', () => {
 
     it('a model gone from a host (its cached list was wrong) moves on, and the list is asked afresh', async () => {
       const service = twoHosts();
-      await service.ask(params({ model: 'llama3.2' }), () => undefined, live(), collect);
+      await service.ask(params({ model: 'llama3.2' }), () => undefined, live(), { onNotice: collect });
       const listed = host('ollama').listCalls;
       host('ollama').failWith = new ProviderError('not_found', "model 'llama3.2:latest' is not pulled on host ollama", 404);
       host('ollama').failCount = 1;
-      const result = await service.ask(params({ model: 'llama3.2' }), () => undefined, live(), collect);
+      const result = await service.ask(params({ model: 'llama3.2' }), () => undefined, live(), { onNotice: collect });
       assert.equal(result.ref, 'gpu-box/llama3.2:latest');
-      await service.ask(params({ model: 'llama3.2' }), () => undefined, live(), collect);
+      await service.ask(params({ model: 'llama3.2' }), () => undefined, live(), { onNotice: collect });
       assert.equal(host('ollama').listCalls, listed + 1, 'the forgotten list was fetched again');
     });
 
@@ -368,7 +368,7 @@ describe('AskService', () => {
       const service = twoHosts();
       host('ollama').failWith = new ProviderError('unreachable', 'Ollama is not running');
       await rejectsWith(
-        service.ask(params({ model: 'ollama/llama3.2' }), () => undefined, live(), collect),
+        service.ask(params({ model: 'ollama/llama3.2' }), () => undefined, live(), { onNotice: collect }),
         ErrorCodes.NoUsableHost,
       );
       assert.equal(host('gpu-box').requests.length, 0);
@@ -378,7 +378,7 @@ describe('AskService', () => {
       const service = twoHosts();
       host('ollama').failWith = new ProviderError('rate_limited', 'slow down', 429, 1500);
       host('ollama').failCount = 1;
-      const result = await service.ask(params({ model: 'ollama/llama3.2' }), () => undefined, live(), collect);
+      const result = await service.ask(params({ model: 'ollama/llama3.2' }), () => undefined, live(), { onNotice: collect });
       assert.equal(result.ref, 'ollama/llama3.2:latest');
       assert.deepEqual(waits, [1500]);
       assert.deepEqual(
@@ -392,7 +392,7 @@ describe('AskService', () => {
       const service = twoHosts();
       host('ollama').failWith = new ProviderError('server', 'overloaded', 529);
       const error = await rejectsWith(
-        service.ask(params({ model: 'ollama/llama3.2' }), () => undefined, live(), collect),
+        service.ask(params({ model: 'ollama/llama3.2' }), () => undefined, live(), { onNotice: collect }),
         ErrorCodes.ProviderError,
       );
       assert.match(error.message, /overloaded/);
@@ -406,7 +406,7 @@ describe('AskService', () => {
       limits.maxRetryWaitMs = 10_000;
       host('ollama').failWith = new ProviderError('rate_limited', 'quota window', 429, 60_000);
       const error = await rejectsWith(
-        service.ask(params({ model: 'ollama/llama3.2' }), () => undefined, live(), collect),
+        service.ask(params({ model: 'ollama/llama3.2' }), () => undefined, live(), { onNotice: collect }),
         ErrorCodes.ProviderError,
       );
       assert.deepEqual(waits, []);
@@ -418,14 +418,14 @@ describe('AskService', () => {
       limits.idleTimeoutMs = 30;
       host('ollama').stallAfter = 1;
       const stalled = await rejectsWith(
-        service.ask(params({ model: 'llama3.2' }), () => undefined, live(), collect),
+        service.ask(params({ model: 'llama3.2' }), () => undefined, live(), { onNotice: collect }),
         ErrorCodes.ProviderError,
       );
       assert.match(stalled.message, /host ollama sent nothing for 0 s; abandoned the request \(after 3 characters/);
       // A timeout before any text is the host's fault: the request moves on.
       host('ollama').stallAfter = undefined;
       host('ollama').failWith = new ProviderError('timeout', 'no answer');
-      const moved = await service.ask(params({ model: 'llama3.2' }), () => undefined, live(), collect);
+      const moved = await service.ask(params({ model: 'llama3.2' }), () => undefined, live(), { onNotice: collect });
       assert.equal(moved.ref, 'gpu-box/llama3.2:latest');
     });
 
@@ -440,12 +440,7 @@ describe('AskService', () => {
       const service = buildAskService({ registry, store, ledger, logger, now: clock.now, limits: () => limits }).ask;
       host('ollama').failWith = new ProviderError('rate_limited', 'slow down', 429, 10_000);
       const controller = new AbortController();
-      const pending = service.ask(
-        params(),
-        () => undefined,
-        controller.signal,
-        () => setTimeout(() => controller.abort(), 5),
-      );
+      const pending = service.ask(params(), () => undefined, controller.signal, { onNotice: () => setTimeout(() => controller.abort(), 5) });
       await rejectsWith(pending, ErrorCodes.Cancelled);
       assert.equal(host('ollama').requests.length, 1);
     });
@@ -454,7 +449,7 @@ describe('AskService', () => {
       const service = twoHosts();
       host('ollama').chunkMs = 100;
       host('ollama').usage = { ...host('ollama').usage, outputTokens: 11 };
-      const result = await service.ask(params({ model: 'ollama/llama3.2' }), () => undefined, live(), collect);
+      const result = await service.ask(params({ model: 'ollama/llama3.2' }), () => undefined, live(), { onNotice: collect });
       // 11 tokens; the first arrived after 100 ms, the rest over the next 200 ms (one chunk, then done).
       assert.equal(result.tokensPerSecond, 50);
     });

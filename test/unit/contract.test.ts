@@ -52,6 +52,14 @@ describe('the typed contract', () => {
       openFile: 'f',
       cwd: '/p',
       maxCostUsd: 1,
+      editor: {
+        file: 'src/a.ts',
+        language: 'typescript',
+        text: 'let a = 1;\n',
+        selection: { start: { line: 0, character: 0 }, end: { line: 0, character: 5 }, text: 'let a' },
+        cursor: { line: 0, character: 5 },
+      },
+      progressToken: 'p',
       streamToken: 't',
     };
     // Nothing a client may send is stripped by the schema.

@@ -71,6 +71,7 @@ describe('OllamaAdapter against the simulator', () => {
         type: 'done',
         usage: { inputTokens: 7, outputTokens: 4, cacheReadTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 },
         finishReason: 'stop',
+        providerFinishReason: 'stop',
         tokensPerSecond: 4 / 0.12,
       });
     });
@@ -82,6 +83,7 @@ describe('OllamaAdapter against the simulator', () => {
         type: 'done',
         usage: { inputTokens: 8, outputTokens: 2, cacheReadTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 },
         finishReason: 'length',
+        providerFinishReason: 'length',
         tokensPerSecond: 2 / 0.06,
       });
       const bodies = sim.requests.filter((r) => r.path === '/api/chat').map((r) => r.body);

@@ -254,6 +254,30 @@ for (const c of CASES) {
       assert.equal(done.providerCostUsd, c.costUsd);
     });
 
+    it('says why the answer ended in the one set of words every provider shares, keeping its own word beside it', async () => {
+      const finished = async (maxOutputTokens?: number): Promise<[string, string | undefined]> => {
+        const events = await collect(
+          adapter.streamChat(
+            { model: c.model, messages: [{ role: 'user', content: 'one two three four five' }], ...(maxOutputTokens ? { maxOutputTokens } : {}) },
+            live(),
+          ),
+        );
+        const done = events.at(-1);
+        assert.ok(done?.type === 'done');
+        return [done.finishReason, done.providerFinishReason];
+      };
+      const own = {
+        anthropic: ['end_turn', 'max_tokens'],
+        openai: ['stop', 'length'],
+        openrouter: ['stop', 'length'],
+        gemini: ['STOP', 'MAX_TOKENS'],
+        ollama: ['stop', 'length'],
+      }[c.kind];
+      assert.deepEqual(await finished(), ['stop', own[0]]);
+      // Cut by the output cap: every provider's word for it is `length`.
+      assert.deepEqual(await finished(2), ['length', own[1]]);
+    });
+
     it('lists its chat models (following pagination), with the context windows the provider gives', async () => {
       const models = await adapter.listModels(live());
       assert.deepEqual(
